@@ -1,0 +1,189 @@
+"""The typed model of a spec set, built from schema-valid documents.
+
+Every field mirrors the spec language (DESIGN.md section 2) in snake_case, with
+defaults already applied, so later layers never look at raw YAML. References
+between documents stay as ``Kind/name`` strings; ``SpecSet.get`` resolves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from imagepipe.errors import Location
+from imagepipe.spec.secrets import SecretRef
+
+OsType = Literal["Linux", "Windows"]
+OsState = Literal["Generalized", "Specialized"]
+
+
+@dataclass(frozen=True)
+class Subnet:
+    vnet: str
+    name: str
+    address_prefix: str  # e.g. "10.0.1.0/24"
+
+
+@dataclass(frozen=True)
+class DataDisk:
+    size_gb: int
+
+
+@dataclass(frozen=True)
+class Script:
+    script: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Document:
+    """Fields common to every kind. ``location`` points at the document's start."""
+
+    name: str
+    location: Location = field(compare=False)
+
+    kind = "Document"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Stack(Document):
+    kind = "Stack"
+    location_name: str | None = None  # spec.location (the default Azure region)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VMCreate:
+    image: str  # marketplace URN, an alias (Ubuntu2204, ...), or "Capture/x"
+    size: str
+    admin_username: str
+    subnet: Subnet
+    ssh_public_key: SecretRef | None = None
+    admin_password: SecretRef | None = None
+    data_disks: tuple[DataDisk, ...] = ()
+    customize: tuple[Script, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceVM(Document):
+    kind = "SourceVM"
+    resource_group: str = ""
+    location_name: str = ""  # Azure region (spec.location, else the Stack's)
+    vm_name: str = ""
+    os_type: OsType = "Linux"
+    existing: bool = False
+    create: VMCreate | None = None  # set exactly when existing is False
+
+
+@dataclass(frozen=True)
+class SourceVHD(Document):
+    kind = "SourceVHD"
+    resource_group: str = ""
+    location_name: str = ""
+    os_type: OsType = "Linux"
+    os_state: OsState = "Generalized"
+    os_disk_uri: str = ""
+    data_disk_uris: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    resource_group: str
+    name: str
+
+
+@dataclass(frozen=True)
+class GalleryDefinition:
+    name: str
+    publisher: str
+    offer: str
+    sku: str
+
+
+@dataclass(frozen=True)
+class TargetRegion:
+    name: str
+    replicas: int = 1
+
+
+@dataclass(frozen=True)
+class GalleryTarget:
+    resource_group: str
+    name: str
+    definition: GalleryDefinition
+    version: str  # "1.0.0"
+    target_regions: tuple[TargetRegion, ...]  # defaults to the source's region with 1 replica
+
+
+@dataclass(frozen=True)
+class SnapshotTarget:
+    resource_group: str
+    incremental: bool = False
+
+
+@dataclass(frozen=True)
+class Capture(Document):
+    kind = "Capture"
+    source: str = ""  # "SourceVM/x" or "SourceVHD/x"
+    type: Literal["generalized", "specialized"] = "generalized"
+    preserve_source: bool = True  # generalized only
+    quiesce: Literal["stop", "none"] = "stop"  # specialized only
+    # Generalized captures always make a managed image (a gallery version is built
+    # from it); defaults: the source's resource group, name "<capture>-image".
+    image: ImageTarget | None = None
+    gallery: GalleryTarget | None = None
+    # Specialized captures, and the temporaries of preserveSource, keep snapshots
+    # here; default: the source's resource group, full snapshots.
+    snapshots: SnapshotTarget | None = None
+
+
+@dataclass(frozen=True)
+class Deployment(Document):
+    kind = "Deployment"
+    image: str = ""  # "Capture/x"
+    resource_group: str = ""
+    location_name: str = ""
+    count: int = 1
+    name_pattern: str = ""  # Python format with {index}, e.g. "web-{index:02d}"; default "<name>-{index:02d}"
+    size: str = "Standard_B2s"
+    zones: tuple[str, ...] = ()
+    subnet: Subnet | None = None
+    subnet_id: str | None = None  # exactly one of subnet / subnet_id
+    admin_username: str = "azureuser"
+    ssh_public_key: SecretRef | None = None
+    admin_password: SecretRef | None = None
+    mode: Literal["vms", "scaleSet"] = "vms"
+    max_parallel: int | Literal["auto"] = "auto"
+    allow_duplicate_identity: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def vm_name(self, index: int) -> str:
+        return self.name_pattern.format(index=index)
+
+
+AnyDocument = Stack | SourceVM | SourceVHD | Capture | Deployment
+
+
+@dataclass
+class SpecSet:
+    """All documents of one stack, keyed by ``Kind/name``."""
+
+    root: Path  # the folder (or the first path) the specs were loaded from
+    stack: Stack
+    documents: dict[str, AnyDocument] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()  # every spec file read, for the stale-plan fingerprint
+
+    def get(self, ref: str) -> AnyDocument:
+        return self.documents[ref]
+
+    def of_kind(self, kind: str) -> list[AnyDocument]:
+        return [d for d in self.documents.values() if d.kind == kind]
+
+    @property
+    def name(self) -> str:
+        return self.stack.name

@@ -1,0 +1,67 @@
+"""Secret references: ``{env: VAR}`` and ``{file: PATH}``.
+
+A SecretRef knows where its value lives, never the value itself: it is
+resolved only at the moment a request to Azure needs it, and its repr/str
+show the reference, so no printable object ever carries a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagepipe.errors import Location, SecretError
+
+# A {file:} secret larger than this is refused (keys and passwords are small).
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    kind: str  # "env" or "file"
+    name: str  # variable name, or the path as written in the spec
+    origin: Location | None = field(default=None, compare=False)
+    base_dir: Path | None = field(default=None, compare=False)  # folder of the spec file, for {file:}
+
+    def __repr__(self) -> str:
+        return f"SecretRef({self.kind}:{self.name})"
+
+    def __str__(self) -> str:
+        return f"<secret {self.kind}:{self.name}>"
+
+    def describe(self) -> str:
+        """What a plan shows in place of the value."""
+        return f"({self.kind}:{self.name})"
+
+    def path(self) -> Path:
+        p = Path(self.name).expanduser()
+        if not p.is_absolute() and self.base_dir is not None:
+            p = self.base_dir / p
+        return p
+
+    def reveal(self) -> str:
+        """The secret's value. Call only where a request needs it; never log the result."""
+        where = f"{self.origin}: " if self.origin else ""
+        if self.kind == "env":
+            value = os.environ.get(self.name)
+            if value is None or value == "":
+                raise SecretError(f"{where}environment variable {self.name} is not set")
+            return value
+        p = self.path()
+        try:
+            if p.stat().st_size > MAX_SECRET_FILE_BYTES:
+                raise SecretError(
+                    f"{where}secret file {self.name} is larger than {MAX_SECRET_FILE_BYTES} bytes"
+                )
+            data = p.read_bytes()
+        except OSError as exc:
+            raise SecretError(f"{where}cannot read secret file {self.name}: {exc.strerror or exc}") from None
+        try:
+            return data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise SecretError(f"{where}secret file {self.name} is not UTF-8 text") from None
+
+    def fingerprint_source(self) -> str:
+        """What goes into a desired-state hash: the reference, not the value."""
+        return f"{self.kind}:{self.name}"
