@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from imagepipe.errors import Location
+from imagepipe.errors import Diagnostic, Location
 from imagepipe.spec.secrets import SecretRef
 
 OsType = Literal["Linux", "Windows"]
@@ -177,6 +177,7 @@ class SpecSet:
     stack: Stack
     documents: dict[str, AnyDocument] = field(default_factory=dict)
     files: tuple[Path, ...] = ()  # every spec file read, for the stale-plan fingerprint
+    warnings: list[Diagnostic] = field(default_factory=list)  # validation warnings (never errors)
 
     def get(self, ref: str) -> AnyDocument:
         return self.documents[ref]

@@ -1,0 +1,251 @@
+"""Walk the step graph: independent branches in parallel, each step level-based.
+
+For each step, right before acting, the handler re-observes live and compares
+(the same evaluate as planning); then it acts, and the step is verified by
+evaluating again until it is a no-op. A failure stops only the step's
+dependants; everything else finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from imagepipe.apply.events import Event, EventSink, discard
+from imagepipe.apply.limits import ConcurrencyLimits
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.errors import AzureOperationError
+from imagepipe.errors import ImagepipeError
+from imagepipe.graph.step import Step
+from imagepipe.plan.context import Context
+from imagepipe.plan.handlers import handler_for
+from imagepipe.plan.handlers.base import StepFailed
+from imagepipe.plan.handlers.resources import delete_vm
+from imagepipe.plan.observe import LiveObserver
+from imagepipe.plan.planner import DELETE_RANK, deletion_address
+
+log = logging.getLogger("imagepipe.apply")
+
+MAX_ROUNDS = 6  # act + verify rounds per step (a wait, then creates, then a verify)
+MAX_RETRIES = 5
+DONE = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "action": "finished",
+    "delete": "deleted",
+}  # retryable Azure errors, on top of azure-core's own request retries
+
+
+@dataclass
+class StepOutcome:
+    address: str
+    status: str  # "done" (acted), "unchanged", "failed", "skipped"
+    action: str = "no-op"
+    message: str = ""
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class ApplyResult:
+    outcomes: dict[str, StepOutcome] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    ended: float = 0.0
+
+    @property
+    def failures(self) -> list[StepOutcome]:
+        return [o for o in self.outcomes.values() if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for o in self.outcomes.values():
+            if o.status == "done":
+                bucket = {
+                    "create": "created",
+                    "update": "changed",
+                    "replace": "changed",
+                    "delete": "deleted",
+                    "action": "actions",
+                }.get(o.action, "actions")
+                counts[bucket] += 1
+            elif o.status in ("failed", "skipped"):
+                counts[o.status] += 1
+        return counts
+
+    @property
+    def duration(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+
+class Executor:
+    def __init__(
+        self,
+        ctx: Context,
+        azure: Azure,
+        *,
+        parallelism: int = 10,
+        on_event: EventSink = discard,
+        only: set[str] | None = None,
+        retry_backoff: float = 1.0,
+    ):
+        self.ctx = ctx
+        self.graph = ctx.graph
+        self.azure = azure
+        self.parallelism = max(1, parallelism)
+        self.emit = on_event
+        self.only = only
+        self.live = LiveObserver(azure)
+        self.limits = ConcurrencyLimits()
+        self.retry_backoff = retry_backoff
+        self.result = ApplyResult()
+        self._lock = threading.Lock()
+        self._dirty: set[str] = set()
+
+    # ---- the graph walk --------------------------------------------------------------
+    def run(self) -> ApplyResult:
+        steps = {s.address: s for s in self.graph.steps()}
+        waiting = {a: set(self.graph.dependencies(a)) for a in steps}
+        futures: dict[Future[StepOutcome], str] = {}
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+
+            def submit_ready() -> None:
+                for address in [a for a, deps in waiting.items() if not deps]:
+                    del waiting[address]
+                    futures[pool.submit(self._run_step, steps[address])] = address
+
+            submit_ready()
+            while futures:
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for future in done:
+                    address = futures.pop(future)
+                    outcome = future.result()
+                    self.result.outcomes[address] = outcome
+                    if outcome.status == "failed":
+                        self._skip_dependants(address, steps, waiting)
+                    for deps in waiting.values():
+                        deps.discard(address)
+                submit_ready()
+        return self.result
+
+    def _skip_dependants(self, failed: str, steps: dict[str, Step], waiting: dict[str, set[str]]) -> None:
+        stack = list(self.graph.dependants(failed))
+        while stack:
+            address = stack.pop()
+            if address not in waiting:
+                continue
+            del waiting[address]
+            message = f"not run: {failed} failed"
+            self.result.outcomes[address] = StepOutcome(address, "skipped", message=message)
+            self.emit(Event("skipped", address, steps[address].phase, message=message))
+            stack.extend(self.graph.dependants(address))
+
+    # ---- one step --------------------------------------------------------------------
+    def _run_step(self, step: Step) -> StepOutcome:
+        upstream_changed = any(
+            self.result.outcomes.get(dep) is not None
+            and self.result.outcomes[dep].status == "done"
+            or dep in self._dirty
+            for dep in self.graph.dependencies(step.address)
+        )
+        if self.only is not None and step.address not in self.only and not upstream_changed:
+            return StepOutcome(step.address, "unchanged", message="no change in the plan")
+        if upstream_changed:
+            with self._lock:
+                self._dirty.add(step.address)  # what follows a change is evaluated again, live
+        try:
+            handler = handler_for(step, self.ctx)
+            with self.limits.slot(handler, step, self.ctx):
+                return self._converge(step, handler)
+        except AzureOperationError as exc:
+            return self._failed(step, str(exc), exc.to_json())
+        except ImagepipeError as exc:
+            return self._failed(step, str(exc).removeprefix(f"{step.address}: "))
+        except Exception as exc:  # a bug must not take the other branches down
+            log.debug("internal error in %s", step.address, exc_info=True)
+            return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _converge(self, step: Step, handler: Any) -> StepOutcome:
+        first_action: str | None = None
+        first_reason = ""
+        retries = 0
+        rounds = 0
+        while True:
+            ev = handler.evaluate(step, self.ctx, self.live)
+            change = ev.change
+            if change.action == "no-op":
+                if first_action is None:
+                    return StepOutcome(step.address, "unchanged", "no-op", change.reason)
+                self.emit(Event("done", step.address, step.phase, first_action, DONE[first_action]))
+                return StepOutcome(step.address, "done", first_action, first_reason)
+            if change.action == "conflict":
+                raise StepFailed(step.address, change.reason)
+            if rounds >= MAX_ROUNDS:
+                raise StepFailed(step.address, f"did not converge: still {change.action}: {change.reason}")
+            if first_action is None:
+                first_action, first_reason = change.action, change.reason
+                self.emit(Event("start", step.address, step.phase, change.action, change.reason))
+            rounds += 1
+            try:
+                handler.act(step, ev, self.ctx, self.azure, self.live)
+            except AzureOperationError as exc:
+                if not exc.retryable or retries >= MAX_RETRIES:
+                    raise
+                retries += 1
+                rounds -= 1
+                delay = min(self.retry_backoff * 2 ** (retries - 1), 30.0)
+                log.debug("%s: retryable %s, again in %.1fs", step.address, exc.code, delay)
+                time.sleep(delay)
+
+    def _failed(self, step: Step, message: str, error: dict[str, Any] | None = None) -> StepOutcome:
+        self.emit(
+            Event("failed", step.address, step.phase, message=message, data={"error": error} if error else {})
+        )
+        return StepOutcome(step.address, "failed", message=message, error=error)
+
+    # ---- deletions (destroy, prune) -----------------------------------------------------
+    def delete_all(self, records: list[r.Record]) -> ApplyResult:
+        """Delete owned resources rank by rank (what uses a resource first), each rank in parallel."""
+        by_rank: dict[int, list[r.Record]] = {}
+        for rec in records:
+            by_rank.setdefault(DELETE_RANK.get(rec["type"].lower(), 2), []).append(rec)
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="delete") as pool:
+            for rank in sorted(by_rank):
+                outcomes = list(pool.map(self._delete_one, by_rank[rank]))
+                for rec, outcome in zip(by_rank[rank], outcomes, strict=True):
+                    self.result.outcomes[rec["id"]] = outcome  # several resources may share an address
+        return self.result
+
+    def _delete_one(self, rec: r.Record) -> StepOutcome:
+        address = deletion_address(rec)
+        kind = rec["type"].rsplit("/", 1)[-1]
+        phase = "delete"
+        try:
+            rg, name = rec["resource_group"], rec["name"]
+            if rec["type"].lower() == r.RESOURCE_GROUP.lower() and not self.azure.group_is_empty(name):
+                message = f"resource group {name} is not empty: kept"
+                self.emit(Event("done", address, phase, "no-op", message))
+                return StepOutcome(address, "unchanged", "no-op", message)
+            self.emit(Event("start", address, phase, "delete", f"delete {kind} {name}"))
+            if rec["type"].lower() == r.VM.lower():
+                delete_vm(self.azure, rg, name)
+            else:
+                self.azure.delete(rec["type"], rg, name).wait()
+            self.emit(Event("done", address, phase, "delete", f"deleted {kind} {name}"))
+            return StepOutcome(address, "done", "delete", f"deleted {kind} {name}")
+        except ImagepipeError as exc:
+            message = str(exc)
+            error = exc.to_json() if isinstance(exc, AzureOperationError) else None
+            self.emit(
+                Event("failed", address, phase, message=message, data={"error": error} if error else {})
+            )
+            return StepOutcome(address, "failed", "delete", message, error)

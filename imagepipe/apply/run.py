@@ -1,0 +1,147 @@
+"""apply, apply of a saved plan, and destroy: plan, check, confirm, execute."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from imagepipe.apply.events import EventSink, discard
+from imagepipe.apply.executor import ApplyResult, Executor
+from imagepipe.apply.session import Session
+from imagepipe.errors import ConflictError, StalePlanError
+from imagepipe.plan.model import Plan, spec_fingerprint
+from imagepipe.plan.planner import PlanResult, make_destroy_plan, make_plan
+
+Confirm = Callable[[Plan], bool]
+
+
+@dataclass
+class RunOutcome:
+    plan: Plan
+    result: ApplyResult | None = None  # None when nothing ran (no changes, or not confirmed)
+    confirmed: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+def totals_of(plan: Plan, graph_phase: Callable[[str], str]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for change in plan.changes:
+        if change.is_change:
+            phase = "delete" if change.action == "delete" else graph_phase(change.address)
+            totals[phase] = totals.get(phase, 0) + 1
+    return totals
+
+
+def _phase_of(session: Session) -> Callable[[str], str]:
+    def phase(address: str) -> str:
+        graph = session.graph
+        return graph.step(address).phase if graph is not None and address in graph else "delete"
+
+    return phase
+
+
+def refuse_conflicts(plan: Plan) -> None:
+    if plan.conflicts:
+        first = plan.conflicts[0]
+        more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
+        raise ConflictError(f"{first.address}: {first.reason}{more}")
+
+
+def apply_specs(
+    session: Session,
+    *,
+    prune: bool = False,
+    parallelism: int = 10,
+    confirm: Confirm = lambda plan: True,
+    on_event: EventSink = discard,
+    on_start: Callable[[dict[str, int]], None] = lambda totals: None,
+    planned: PlanResult | None = None,
+    only: set[str] | None = None,
+) -> RunOutcome:
+    planned = planned or make_plan(
+        session.specset, session.graph, session.azure, paths=session.paths, prune=prune
+    )
+    plan = planned.plan
+    refuse_conflicts(plan)
+    if not plan.has_changes:
+        return RunOutcome(plan)
+    if not confirm(plan):
+        return RunOutcome(plan, confirmed=False)
+    if only is None:  # steps the plan found up to date are not read again
+        only = {c.address for c in plan.changes if c.is_change}
+    executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event, only=only)
+    on_start(totals_of(plan, _phase_of(session)))
+    result = executor.run()
+    if planned.deletions and result.ok:
+        executor.delete_all(planned.deletions)
+    result.ended = time.monotonic()
+    return RunOutcome(plan, result)
+
+
+def check_saved_plan(saved: Plan, session: Session) -> PlanResult:
+    """Re-observe and refuse a plan whose specs or observed state changed since it was made."""
+    if saved.subscription and saved.subscription != session.azure.subscription_id:
+        raise StalePlanError(
+            f"the plan was made for subscription {saved.subscription}, not {session.azure.subscription_id}"
+        )
+    if saved.stack != session.specset.name:
+        raise StalePlanError(
+            f"the plan is for stack {saved.stack}, the specs are stack {session.specset.name}"
+        )
+    if spec_fingerprint(session.specset.files) != saved.spec_fingerprint:
+        raise StalePlanError("the specs changed since the plan was made: plan again")
+    fresh = make_plan(session.specset, session.graph, session.azure, paths=saved.paths, prune=saved.prune)
+    differences = []
+    before = {(c.address, c.resource_id): c for c in saved.changes}
+    now = {(c.address, c.resource_id): c for c in fresh.plan.changes}
+    for key in sorted(set(before) | set(now), key=lambda k: (k[0], k[1] or "")):
+        old, new = before.get(key), now.get(key)
+        old_action = old.action if old else "nothing"
+        new_action = new.action if new else "nothing"
+        if old_action != new_action:
+            differences.append(f"{key[0]}: was {old_action}, now {new_action}")
+        elif old and new and old.is_change and old.observed != new.observed:
+            differences.append(f"{key[0]}: the observed resource changed")
+    if differences:
+        shown = "; ".join(differences[:5]) + (
+            f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+        )
+        raise StalePlanError(f"the plan is stale, plan again: {shown}")
+    return fresh
+
+
+def apply_saved_plan(
+    saved: Plan,
+    session: Session,
+    *,
+    parallelism: int = 10,
+    on_event: EventSink = discard,
+    on_start: Callable[[dict[str, int]], None] = lambda totals: None,
+) -> RunOutcome:
+    fresh = check_saved_plan(saved, session)
+    only = {c.address for c in saved.changes if c.is_change}
+    return apply_specs(
+        session, parallelism=parallelism, on_event=on_event, on_start=on_start, planned=fresh, only=only
+    )
+
+
+def destroy(
+    session: Session,
+    *,
+    parallelism: int = 10,
+    confirm: Confirm = lambda plan: True,
+    on_event: EventSink = discard,
+    on_start: Callable[[dict[str, int]], None] = lambda totals: None,
+) -> RunOutcome:
+    planned = make_destroy_plan(session.specset, session.azure, paths=session.paths)
+    plan = planned.plan
+    if not plan.changes:
+        return RunOutcome(plan)
+    if not confirm(plan):
+        return RunOutcome(plan, confirmed=False)
+    executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event)
+    on_start({"delete": len(plan.changes)})
+    result = executor.delete_all(planned.deletions)
+    result.ended = time.monotonic()
+    return RunOutcome(plan, result)

@@ -1,0 +1,265 @@
+"""Resource adapters: read (batched), create/update, delete and VM actions.
+
+Every method speaks neutral records (``imagepipe.azure.records``) and returns
+either records or a Handle to wait on; every SDK failure becomes an
+AzureOperationError. This is the only module that calls the SDK clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.core.polling import LROPoller
+
+from imagepipe.azure import bodies
+from imagepipe.azure import records as r
+from imagepipe.azure.errors import translated
+from imagepipe.azure.target import Target
+
+log = logging.getLogger("imagepipe.azure")
+
+TAG_STACK = "imagepipe-stack"
+# Child resources addressed as "parent/child" names, and the extra read options of their GET.
+NESTED: dict[str, dict[str, Any]] = {
+    r.GALLERY_IMAGE: {},
+    r.GALLERY_VERSION: {"expand": "ReplicationStatus"},
+}
+
+
+@dataclass
+class Handle:
+    """A started operation; wait() blocks until it ends and returns the resulting record."""
+
+    resource: str
+    operation: str
+    poller: LROPoller | None = None
+    parse: Callable[[Any], r.Record] | None = None
+    value: Any = None
+
+    def wait(self) -> r.Record | None:
+        with translated(self.resource, self.operation):
+            result = self.poller.result() if self.poller is not None else self.value
+        if result is None or self.parse is None:
+            return None
+        return self.parse(r.wire(result))
+
+
+def _rid(sub: str, rg: str, provider_type: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{provider_type}/{name}"
+
+
+class Azure:
+    """The engine's whole view of Azure, over one Target."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self.compute = target.compute
+        self.network = target.network
+        self.resources = target.resources
+        self.subscription_id = target.subscription_id
+
+    # ---- ids -------------------------------------------------------------------------
+    def resource_id(self, type_: str, rg: str, name: str) -> str:
+        if type_ == r.RESOURCE_GROUP:
+            return f"/subscriptions/{self.subscription_id}/resourceGroups/{name}"
+        return _rid(self.subscription_id, rg, type_, name)
+
+    def subnet_id(self, rg: str, vnet: str, subnet: str) -> str:
+        return _rid(self.subscription_id, rg, r.VNET, f"{vnet}/subnets/{subnet}")
+
+    # ---- reads -----------------------------------------------------------------------
+    def _ops(self, type_: str) -> Any:
+        return {
+            r.VNET: self.network.virtual_networks,
+            r.NIC: self.network.network_interfaces,
+            r.VM: self.compute.virtual_machines,
+            r.IMAGE: self.compute.images,
+            r.DISK: self.compute.disks,
+            r.SNAPSHOT: self.compute.snapshots,
+            r.GALLERY: self.compute.galleries,
+        }[type_]
+
+    def _nested(self, type_: str) -> Any:
+        return {
+            r.GALLERY_IMAGE: self.compute.gallery_images,
+            r.GALLERY_VERSION: self.compute.gallery_image_versions,
+        }[type_]
+
+    def gallery_children(self, rg: str, gallery: str) -> list[r.Record]:
+        """Versions then definitions of a gallery (they must go before it)."""
+        with translated(f"{r.GALLERY}/{gallery}", "list"):
+            try:
+                images = [
+                    r.gallery_image(r.wire(i))
+                    for i in self.compute.gallery_images.list_by_gallery(rg, gallery)
+                ]
+                versions = [
+                    r.gallery_version(r.wire(v))
+                    for image in images
+                    for v in self.compute.gallery_image_versions.list_by_gallery_image(
+                        rg, gallery, image["name"].split("/")[-1]
+                    )
+                ]
+            except ResourceNotFoundError:
+                return []
+        return versions + images
+
+    def list_resource_groups(self) -> list[r.Record]:
+        with translated("resource groups", "list"):
+            return [r.resource_group(r.wire(g)) for g in self.resources.resource_groups.list()]
+
+    def list(self, type_: str, rg: str) -> list[r.Record]:
+        """Every resource of one type in one resource group: one paged read."""
+        ops = self._ops(type_)
+        lister = ops.list_by_resource_group if hasattr(ops, "list_by_resource_group") else ops.list
+        parse = r.PARSERS[type_]
+        with translated(f"{type_} in {rg}", "list"):
+            try:
+                return [parse(r.wire(item)) for item in lister(rg)]
+            except ResourceNotFoundError:
+                return []
+
+    def owned(self, stack: str) -> list[r.Record]:
+        """Everything that carries this stack's tag: one generic read plus the groups."""
+        flt = f"tagName eq '{TAG_STACK}' and tagValue eq '{stack}'"
+        with translated(f"resources of stack {stack}", "list"):
+            found = [r.generic(r.wire(item)) for item in self.resources.resources.list(filter=flt)]
+            groups = [r.resource_group(r.wire(g)) for g in self.resources.resource_groups.list(filter=flt)]
+        # Some servers ignore the filter on one of the lists: keep only what is really tagged.
+        return [rec for rec in found + groups if rec["tags"].get(TAG_STACK) == stack]
+
+    def group_is_empty(self, rg: str) -> bool:
+        with translated(f"resource group {rg}", "list resources"):
+            try:
+                return next(iter(self.resources.resources.list_by_resource_group(rg)), None) is None
+            except ResourceNotFoundError:
+                return True
+
+    def get(self, type_: str, rg: str, name: str) -> r.Record | None:
+        resource = f"{type_}/{name}" if type_ != r.RESOURCE_GROUP else f"resource group {name}"
+        with translated(resource, "get"):
+            try:
+                if type_ == r.RESOURCE_GROUP:
+                    return r.resource_group(r.wire(self.resources.resource_groups.get(name)))
+                if type_ == r.VM:
+                    return r.vm(r.wire(self.compute.virtual_machines.get(rg, name, expand="instanceView")))
+                if type_ in NESTED:
+                    return r.PARSERS[type_](
+                        r.wire(self._nested(type_).get(rg, *name.split("/"), **NESTED[type_]))
+                    )
+                return r.PARSERS[type_](r.wire(self._ops(type_).get(rg, name)))
+            except ResourceNotFoundError:
+                return None
+
+    def get_run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
+        with translated(f"run command {vm}/{name}", "get"):
+            try:
+                item = self.compute.virtual_machine_run_commands.get_by_virtual_machine(
+                    rg, vm, name, expand="instanceView"
+                )
+            except ResourceNotFoundError:
+                return None
+        return r.run_command(r.wire(item))
+
+    # ---- writes ----------------------------------------------------------------------
+    def create(self, desired: r.Record) -> Handle:
+        """Create or update a resource to its desired record (an ARM PUT)."""
+        type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
+        body = bodies.BUILDERS[type_](desired)
+        resource = f"{type_}/{name}"
+        with translated(resource, "create"):
+            if type_ == r.RESOURCE_GROUP:
+                value = self.resources.resource_groups.create_or_update(name, body)
+                return Handle(resource, "create", value=value, parse=r.resource_group)
+            if type_ in NESTED or type_ == r.GALLERY:
+                ops = self._nested(type_) if type_ in NESTED else self.compute.galleries
+                poller = ops.begin_create_or_update(rg, *name.split("/"), body)
+            else:
+                poller = self._ops(type_).begin_create_or_update(rg, name, body)
+        return Handle(resource, "create", poller, r.PARSERS[type_])
+
+    def start_gallery_version(self, desired: r.Record) -> None:
+        """Submit a gallery version without waiting for its replication (watched per region)."""
+        rg, name = desired["resource_group"], desired["name"]
+        with translated(f"{r.GALLERY_VERSION}/{name}", "create"):
+            self.compute.gallery_image_versions.begin_create_or_update(
+                rg, *name.split("/"), bodies.gallery_version(desired), polling=False
+            )
+
+    def update_vm(self, desired: r.Record) -> Handle:
+        resource = f"{r.VM}/{desired['name']}"
+        with translated(resource, "update"):
+            poller = self.compute.virtual_machines.begin_update(
+                desired["resource_group"], desired["name"], bodies.vm_update(desired)
+            )
+        return Handle(resource, "update", poller, r.vm)
+
+    def update_tags(self, type_: str, rg: str, name: str, tags: dict[str, str]) -> Handle:
+        """Replace the tags of a resource (resource groups, networks, VMs, images)."""
+        resource = f"{type_}/{name}"
+        with translated(resource, "update tags"):
+            if type_ == r.RESOURCE_GROUP:
+                value = self.resources.resource_groups.update(name, {"tags": tags})
+                return Handle(resource, "update tags", value=value, parse=r.resource_group)
+            if type_ in (r.VNET, r.NIC):
+                value = self._ops(type_).update_tags(rg, name, {"tags": tags})
+                return Handle(resource, "update tags", value=value, parse=r.PARSERS[type_])
+            poller = self._ops(type_).begin_update(rg, name, {"tags": tags})
+        return Handle(resource, "update tags", poller, r.PARSERS[type_])
+
+    def delete(self, type_: str, rg: str, name: str) -> Handle:
+        resource = f"{type_}/{name}" if type_ != r.RESOURCE_GROUP else f"resource group {name}"
+        with translated(resource, "delete"):
+            try:
+                if type_ == r.RESOURCE_GROUP:
+                    poller = self.resources.resource_groups.begin_delete(name)
+                elif type_ in NESTED:
+                    poller = self._nested(type_).begin_delete(rg, *name.split("/"))
+                elif type_ == r.GALLERY:
+                    poller = self.compute.galleries.begin_delete(rg, name)
+                else:
+                    poller = self._ops(type_).begin_delete(rg, name)
+            except ResourceNotFoundError:
+                return Handle(resource, "delete")
+        return Handle(resource, "delete", poller)
+
+    # ---- VM actions ------------------------------------------------------------------
+    def run_command(self, rg: str, vm: str, name: str, location: str, script: str) -> Handle:
+        """Create the managed Run Command ``name`` on a VM; the handle ends when the script ends."""
+        resource = f"run command {vm}/{name}"
+        with translated(resource, "run"):
+            poller = self.compute.virtual_machine_run_commands.begin_create_or_update(
+                rg, vm, name, bodies.run_command(location, script)
+            )
+        return Handle(resource, "run", poller, r.run_command)
+
+    def delete_run_command(self, rg: str, vm: str, name: str) -> Handle:
+        resource = f"run command {vm}/{name}"
+        with translated(resource, "delete"):
+            try:
+                poller = self.compute.virtual_machine_run_commands.begin_delete(rg, vm, name)
+            except ResourceNotFoundError:
+                return Handle(resource, "delete")
+        return Handle(resource, "delete", poller)
+
+    def deallocate(self, rg: str, vm: str) -> Handle:
+        with translated(f"{r.VM}/{vm}", "deallocate"):
+            return Handle(
+                f"{r.VM}/{vm}", "deallocate", self.compute.virtual_machines.begin_deallocate(rg, vm)
+            )
+
+    def power_off(self, rg: str, vm: str) -> Handle:
+        with translated(f"{r.VM}/{vm}", "power off"):
+            return Handle(f"{r.VM}/{vm}", "power off", self.compute.virtual_machines.begin_power_off(rg, vm))
+
+    def start(self, rg: str, vm: str) -> Handle:
+        with translated(f"{r.VM}/{vm}", "start"):
+            return Handle(f"{r.VM}/{vm}", "start", self.compute.virtual_machines.begin_start(rg, vm))
+
+    def generalize(self, rg: str, vm: str) -> None:
+        with translated(f"{r.VM}/{vm}", "generalize"):
+            self.compute.virtual_machines.generalize(rg, vm)

@@ -1,0 +1,267 @@
+"""Neutral desired records -> ARM request bodies (wire JSON the SDK accepts as is).
+
+Secrets travel as SecretRef objects up to here and are revealed only while a body
+is built for a request; bodies are never logged or stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imagepipe.azure import records as r
+
+# Storage for the disks imagepipe creates; the cheapest tier that every size supports.
+DISK_SKU = "Standard_LRS"
+
+
+def _reveal(secret: Any) -> str | None:
+    return secret.reveal() if secret is not None else None
+
+
+def image_reference(image: str) -> dict[str, Any]:
+    """A marketplace URN ``publisher:offer:sku:version`` or a resource id."""
+    if image.startswith("/"):
+        return {"id": image}
+    publisher, offer, sku, version = image.split(":")
+    return {"publisher": publisher, "offer": offer, "sku": sku, "version": version}
+
+
+def resource_group(desired: r.Record) -> dict[str, Any]:
+    return {"location": desired["location"], "tags": desired["tags"]}
+
+
+def vnet(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "addressSpace": {"addressPrefixes": list(props["address_prefixes"])},
+            "subnets": [
+                {"name": name, "properties": {"addressPrefix": prefix}}
+                for name, prefix in sorted(props["subnets"].items())
+            ],
+        },
+    }
+
+
+def nic(desired: r.Record) -> dict[str, Any]:
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "ipConfigurations": [
+                {
+                    "name": "ipconfig1",
+                    "properties": {
+                        "subnet": {"id": desired["properties"]["subnet_id"]},
+                        "privateIPAllocationMethod": "Dynamic",
+                    },
+                }
+            ]
+        },
+    }
+
+
+def snapshot(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "sku": {"name": DISK_SKU},
+        "properties": {
+            "creationData": {"createOption": "Copy", "sourceResourceId": props["source_id"]},
+            "incremental": bool(props.get("incremental")),
+        },
+    }
+
+
+def disk(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "sku": {"name": DISK_SKU},
+        "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": props["source_id"]}},
+    }
+
+
+def attached_vm(desired: r.Record) -> dict[str, Any]:
+    """A VM on existing disks (a restore of a specialized capture): no image, no OS profile."""
+    props = desired["properties"]
+    body: dict[str, Any] = {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "hardwareProfile": {"vmSize": props["size"]},
+            "storageProfile": {
+                "osDisk": {
+                    "createOption": "Attach",
+                    "osType": props["os_type"],
+                    "managedDisk": {"id": props["attach"]["os"]},
+                    "deleteOption": "Delete",
+                },
+                "dataDisks": [
+                    {
+                        "lun": lun,
+                        "createOption": "Attach",
+                        "managedDisk": {"id": disk_id},
+                        "deleteOption": "Delete",
+                    }
+                    for lun, disk_id in sorted(props["attach"]["data"].items())
+                ],
+            },
+            "networkProfile": {
+                "networkInterfaces": [
+                    {"id": nic_id, "properties": {"primary": i == 0}}
+                    for i, nic_id in enumerate(props["nic_ids"])
+                ]
+            },
+        },
+    }
+    if props.get("zones"):
+        body["zones"] = list(props["zones"])
+    return body
+
+
+def vm(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    if props.get("attach"):
+        return attached_vm(desired)
+    name = desired["name"]
+    from_image = props["image"].startswith("/")
+    os_profile: dict[str, Any] = {
+        "computerName": name[:15] if props["os_type"] == "Windows" else name[:63],
+        "adminUsername": props["admin_username"],
+    }
+    password = _reveal(props.get("admin_password"))
+    if password:
+        os_profile["adminPassword"] = password
+    ssh_key = _reveal(props.get("ssh_public_key"))
+    if props["os_type"] == "Linux":
+        linux: dict[str, Any] = {"disablePasswordAuthentication": not password}
+        if ssh_key:
+            linux["ssh"] = {
+                "publicKeys": [
+                    {"path": f"/home/{props['admin_username']}/.ssh/authorized_keys", "keyData": ssh_key}
+                ]
+            }
+        os_profile["linuxConfiguration"] = linux
+    data_disks = []
+    for disk in props.get("data_disks") or []:
+        entry: dict[str, Any] = {
+            "lun": disk["lun"],
+            "name": disk["name"],
+            "createOption": "FromImage" if from_image and disk.get("from_image") else "Empty",
+            "deleteOption": "Delete",
+            "managedDisk": {"storageAccountType": DISK_SKU},
+        }
+        if disk.get("size_gb"):
+            entry["diskSizeGB"] = disk["size_gb"]
+        data_disks.append(entry)
+    body: dict[str, Any] = {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "hardwareProfile": {"vmSize": props["size"]},
+            "storageProfile": {
+                "imageReference": image_reference(props["image"]),
+                "osDisk": {
+                    "name": props["os_disk"]["name"],
+                    "createOption": "FromImage",
+                    "deleteOption": "Delete",
+                    "osType": props["os_type"],
+                    "managedDisk": {"storageAccountType": DISK_SKU},
+                },
+                "dataDisks": data_disks,
+            },
+            "osProfile": os_profile,
+            "networkProfile": {
+                "networkInterfaces": [
+                    {"id": nic_id, "properties": {"primary": i == 0}}
+                    for i, nic_id in enumerate(props["nic_ids"])
+                ]
+            },
+        },
+    }
+    if props.get("zones"):
+        body["zones"] = list(props["zones"])
+    return body
+
+
+def vm_update(desired: r.Record) -> dict[str, Any]:
+    """The mutable part of a VM: size and tags."""
+    return {
+        "tags": desired["tags"],
+        "properties": {"hardwareProfile": {"vmSize": desired["properties"]["size"]}},
+    }
+
+
+def run_command(location: str, script: str) -> dict[str, Any]:
+    # Synchronous execution: the create LRO ends when the script has ended, so the
+    # instance view read right after holds its exit status and output.
+    return {
+        "location": location,
+        "properties": {"source": {"script": script}, "asyncExecution": False, "timeoutInSeconds": 5400},
+    }
+
+
+def image_from_vm(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    body: dict[str, Any] = {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {"sourceVirtualMachine": {"id": props["source_vm_id"]}},
+    }
+    if props.get("hyper_v_generation"):
+        body["properties"]["hyperVGeneration"] = props["hyper_v_generation"]
+    return body
+
+
+def gallery(desired: r.Record) -> dict[str, Any]:
+    return {"location": desired["location"], "tags": desired["tags"], "properties": {}}
+
+
+def gallery_image(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "osType": props["os_type"],
+            "osState": props["os_state"],
+            "hyperVGeneration": props["hyper_v_generation"],
+            "identifier": dict(props["identifier"]),
+        },
+    }
+
+
+def gallery_version(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "storageProfile": {"source": {"id": props["source_id"]}},
+            "publishingProfile": {
+                "targetRegions": [
+                    {"name": region, "regionalReplicaCount": count}
+                    for region, count in sorted(props["regions"].items())
+                ]
+            },
+        },
+    }
+
+
+BUILDERS = {
+    r.RESOURCE_GROUP: resource_group,
+    r.VNET: vnet,
+    r.NIC: nic,
+    r.VM: vm,
+    r.IMAGE: image_from_vm,
+    r.SNAPSHOT: snapshot,
+    r.DISK: disk,
+    r.GALLERY: gallery,
+    r.GALLERY_IMAGE: gallery_image,
+    r.GALLERY_VERSION: gallery_version,
+}

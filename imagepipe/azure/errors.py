@@ -1,0 +1,145 @@
+"""ARM error codes classified as retryable or fatal, and the one error type the engine sees.
+
+The engine never inspects SDK exceptions: every call through an adapter turns an
+``HttpResponseError`` into an ``AzureOperationError`` carrying the resource, the
+operation, ARM's error code and Azure's own message, plus whether retrying can help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from azure.core.exceptions import AzureError, HttpResponseError
+
+from imagepipe.errors import ImagepipeError
+
+T = TypeVar("T")
+
+# Codes for which waiting and trying again is the right answer.
+RETRYABLE_CODES: frozenset[str] = frozenset(
+    {
+        "TooManyRequests",
+        "SubscriptionRequestsThrottled",
+        "AnotherOperationInProgress",
+        "OperationPreempted",
+        "AllocationFailed",
+        "ZonalAllocationFailed",
+        "OverconstrainedAllocationRequest",
+        "InternalExecutionError",
+        "InternalServerError",
+        "InternalOperationError",
+        "ServiceUnavailable",
+        "GatewayTimeout",
+        "RetryableError",
+        "ConcurrentDeploymentLimitExceeded",
+        "GalleryImageVersionNotReplicated",
+        "ResourceNotReady",
+        "Conflict",  # generic 409 from a concurrent change of the same resource
+    }
+)
+
+# Codes that retrying cannot fix: the request or the subscription must change.
+FATAL_CODES: frozenset[str] = frozenset(
+    {
+        "InvalidParameter",
+        "InvalidRequestContent",
+        "BadRequest",
+        "OperationNotAllowed",
+        "PropertyChangeNotAllowed",
+        "QuotaExceeded",
+        "OperationNotAllowedQuotaExceeded",
+        "RequestDisallowedByPolicy",
+        "OSProvisioningTimedOut",
+        "OSProvisioningClientError",
+        "PlatformImageNotFound",
+        "ImageNotFound",
+        "NotFound",
+        "ResourceNotFound",
+        "ResourceGroupNotFound",
+        "AuthorizationFailed",
+        "InvalidAuthenticationToken",
+        "LinkedAuthorizationFailed",
+        "SkuNotAvailable",
+        "VMRunCommandFailed",
+        "InUseSubnetCannotBeDeleted",
+        "NicInUse",
+        "DiskInUse",
+    }
+)
+
+TRANSIENT_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable(code: str | None, status: int | None = None) -> bool:
+    """Whether an ARM failure is worth another attempt; unknown codes fall back on the status."""
+    if code in FATAL_CODES:
+        return False
+    if code in RETRYABLE_CODES:
+        return True
+    return status in TRANSIENT_STATUS
+
+
+class AzureOperationError(ImagepipeError):
+    """One failed call to Azure: which resource, which operation, ARM's code and message."""
+
+    def __init__(
+        self,
+        resource: str,
+        operation: str,
+        code: str | None,
+        message: str,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ):
+        self.resource = resource
+        self.operation = operation
+        self.code = code or "Unknown"
+        self.azure_message = message
+        self.status = status
+        self.retryable = is_retryable(code, status) if retryable is None else retryable
+        super().__init__(f"{operation} {resource}: {self.code}: {message}")
+
+    def to_json(self) -> dict:
+        return {
+            "resource": self.resource,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.azure_message,
+            "status": self.status,
+            "retryable": self.retryable,
+        }
+
+
+def from_sdk(exc: AzureError, resource: str, operation: str) -> AzureOperationError:
+    """Translate an azure-core exception into an AzureOperationError."""
+    status = getattr(exc, "status_code", None)
+    code: str | None = None
+    message = str(getattr(exc, "message", "") or exc)
+    err = getattr(exc, "error", None)
+    if err is not None:
+        code = getattr(err, "code", None) or code
+        message = getattr(err, "message", None) or message
+    if code is None and isinstance(exc, HttpResponseError) and exc.response is not None:
+        code = exc.response.reason
+    if code is None and status is None:
+        code = type(exc).__name__  # a transport error: connection refused, TLS, timeout
+        return AzureOperationError(resource, operation, code, message.splitlines()[0], None, True)
+    return AzureOperationError(resource, operation, code, message.splitlines()[0] if message else "", status)
+
+
+@contextmanager
+def translated(resource: str, operation: str) -> Iterator[None]:
+    """Run SDK calls so that their failures surface as AzureOperationError."""
+    try:
+        yield
+    except AzureOperationError:
+        raise
+    except AzureError as exc:
+        raise from_sdk(exc, resource, operation) from None
+
+
+def call(resource: str, operation: str, func: Callable[[], T]) -> T:
+    with translated(resource, operation):
+        return func()

@@ -1,0 +1,271 @@
+"""Wire (ARM JSON of the SDK models) -> neutral records the engine compares.
+
+A record is a plain dict: ``type``, ``id``, ``name``, ``resource_group``,
+``location``, ``tags``, ``provisioning_state``, optional ``power_state``,
+``os_state`` and ``error``, and ``properties``: only what the engine compares.
+Nothing outside ``imagepipe/azure`` ever sees an SDK model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Record = dict[str, Any]
+
+RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
+VNET = "Microsoft.Network/virtualNetworks"
+NIC = "Microsoft.Network/networkInterfaces"
+VM = "Microsoft.Compute/virtualMachines"
+RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommands"
+IMAGE = "Microsoft.Compute/images"
+DISK = "Microsoft.Compute/disks"
+SNAPSHOT = "Microsoft.Compute/snapshots"
+GALLERY = "Microsoft.Compute/galleries"
+GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
+GALLERY_VERSION = "Microsoft.Compute/galleries/images/versions"
+VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+
+
+def wire(model: Any) -> dict[str, Any]:
+    """The ARM JSON of an SDK model (they are mappings over their wire form)."""
+    if model is None:
+        return {}
+    if hasattr(model, "as_dict"):
+        return model.as_dict()
+    return dict(model)
+
+
+def resource_group_of(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" in lowered:
+        return parts[lowered.index("resourcegroups") + 1]
+    return ""
+
+
+def key(type_: str, resource_group: str, name: str) -> tuple[str, str, str]:
+    """Inventory key: ARM names are case-insensitive."""
+    return (type_.lower(), resource_group.lower(), name.lower())
+
+
+def _base(type_: str, body: Mapping[str, Any]) -> Record:
+    props = body.get("properties") or {}
+    rid = body.get("id") or ""
+    return {
+        "type": type_,
+        "id": rid,
+        "name": body.get("name") or rid.rsplit("/", 1)[-1],
+        "resource_group": resource_group_of(rid),
+        "location": (body.get("location") or "").replace(" ", "").lower(),
+        "tags": dict(body.get("tags") or {}),
+        "provisioning_state": props.get("provisioningState"),
+        "properties": {},
+    }
+
+
+def resource_group(body: Mapping[str, Any]) -> Record:
+    rec = _base(RESOURCE_GROUP, body)
+    rec["resource_group"] = rec["name"]
+    return rec
+
+
+def vnet(body: Mapping[str, Any]) -> Record:
+    rec = _base(VNET, body)
+    props = body.get("properties") or {}
+    subnets = {}
+    for subnet in props.get("subnets") or []:
+        sprops = subnet.get("properties") or {}
+        prefix = sprops.get("addressPrefix") or next(iter(sprops.get("addressPrefixes") or []), None)
+        subnets[subnet.get("name")] = prefix
+    rec["properties"] = {
+        "address_prefixes": list((props.get("addressSpace") or {}).get("addressPrefixes") or []),
+        "subnets": subnets,
+    }
+    return rec
+
+
+def nic(body: Mapping[str, Any]) -> Record:
+    rec = _base(NIC, body)
+    props = body.get("properties") or {}
+    configs = props.get("ipConfigurations") or []
+    subnet_id = ((configs[0].get("properties") or {}).get("subnet") or {}).get("id") if configs else None
+    rec["properties"] = {
+        "subnet_id": subnet_id,
+        "vm_id": (props.get("virtualMachine") or {}).get("id"),
+    }
+    return rec
+
+
+def image_reference(ref: Mapping[str, Any] | None) -> str | None:
+    if not ref:
+        return None
+    if ref.get("id"):
+        return ref["id"]
+    if ref.get("publisher"):
+        return ":".join(str(ref.get(k) or "") for k in ("publisher", "offer", "sku", "version"))
+    return None
+
+
+def _statuses(instance_view: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    return list((instance_view or {}).get("statuses") or [])
+
+
+def vm(body: Mapping[str, Any]) -> Record:
+    rec = _base(VM, body)
+    props = body.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    os_disk = storage.get("osDisk") or {}
+    rec["properties"] = {
+        "size": (props.get("hardwareProfile") or {}).get("vmSize"),
+        "zones": list(body.get("zones") or []),
+        "image": image_reference(storage.get("imageReference")),
+        "nic_ids": [n.get("id") for n in (props.get("networkProfile") or {}).get("networkInterfaces") or []],
+        "admin_username": (props.get("osProfile") or {}).get("adminUsername"),
+        "os_type": os_disk.get("osType"),
+        "os_disk": {"name": os_disk.get("name"), "id": (os_disk.get("managedDisk") or {}).get("id")},
+        "data_disks": [
+            {
+                "lun": d.get("lun"),
+                "name": d.get("name"),
+                "id": (d.get("managedDisk") or {}).get("id"),
+                "size_gb": d.get("diskSizeGB"),
+            }
+            for d in storage.get("dataDisks") or []
+        ],
+    }
+    apply_instance_view(rec, props.get("instanceView"))
+    return rec
+
+
+def apply_instance_view(rec: Record, instance_view: Mapping[str, Any] | None) -> Record:
+    """Power state, generalized state and a provisioning failure from an instance view."""
+    if instance_view is None:
+        return rec
+    rec["instance_view"] = True
+    if instance_view.get("hyperVGeneration"):
+        rec["hyper_v_generation"] = instance_view["hyperVGeneration"]
+    for status in _statuses(instance_view):
+        code = status.get("code") or ""
+        if code.startswith("PowerState/"):
+            rec["power_state"] = code.split("/", 1)[1]
+        elif code.lower() == "osstate/generalized":
+            rec["os_state"] = "generalized"
+        elif code.startswith("ProvisioningState/failed"):
+            rec["error"] = {"code": code.split("/", 2)[-1], "message": status.get("message") or ""}
+    return rec
+
+
+def run_command(body: Mapping[str, Any]) -> Record:
+    rec = _base(RUN_COMMAND, body)
+    props = body.get("properties") or {}
+    view = props.get("instanceView") or {}
+    rec["resource_group"] = resource_group_of(rec["id"])
+    rec["properties"] = {
+        "script": (props.get("source") or {}).get("script"),
+        "execution_state": view.get("executionState"),
+        "exit_code": view.get("exitCode"),
+        "output": view.get("output"),
+        "error": view.get("error"),
+    }
+    return rec
+
+
+def image(body: Mapping[str, Any]) -> Record:
+    rec = _base(IMAGE, body)
+    props = body.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    rec["properties"] = {
+        "source_vm_id": (props.get("sourceVirtualMachine") or {}).get("id"),
+        "os_type": (storage.get("osDisk") or {}).get("osType"),
+        "os_state": (storage.get("osDisk") or {}).get("osState"),
+        "data_luns": sorted(d.get("lun") for d in storage.get("dataDisks") or []),
+        "hyper_v_generation": props.get("hyperVGeneration"),
+    }
+    return rec
+
+
+def disk(body: Mapping[str, Any]) -> Record:
+    rec = _base(DISK, body)
+    props = body.get("properties") or {}
+    rec["properties"] = {
+        "managed_by": body.get("managedBy"),
+        "disk_state": props.get("diskState"),
+        "size_gb": props.get("diskSizeGB"),
+        "source_id": (props.get("creationData") or {}).get("sourceResourceId"),
+    }
+    return rec
+
+
+def snapshot(body: Mapping[str, Any]) -> Record:
+    rec = _base(SNAPSHOT, body)
+    props = body.get("properties") or {}
+    rec["properties"] = {
+        "source_id": (props.get("creationData") or {}).get("sourceResourceId"),
+        "incremental": bool(props.get("incremental")),
+        "os_type": props.get("osType"),
+    }
+    return rec
+
+
+def _nested_name(rec: Record, levels: int) -> Record:
+    """Child resources are named ``parent/child`` (as ARM's generic list does)."""
+    parts = rec["id"].split("/")
+    rec["name"] = "/".join(parts[-1 - 2 * i] for i in reversed(range(levels)))
+    return rec
+
+
+def gallery(body: Mapping[str, Any]) -> Record:
+    return _base(GALLERY, body)
+
+
+def gallery_image(body: Mapping[str, Any]) -> Record:
+    rec = _nested_name(_base(GALLERY_IMAGE, body), 2)
+    props = body.get("properties") or {}
+    rec["properties"] = {
+        "os_type": props.get("osType"),
+        "os_state": props.get("osState"),
+        "hyper_v_generation": props.get("hyperVGeneration"),
+        "identifier": dict(props.get("identifier") or {}),
+    }
+    return rec
+
+
+def gallery_version(body: Mapping[str, Any]) -> Record:
+    rec = _nested_name(_base(GALLERY_VERSION, body), 3)
+    props = body.get("properties") or {}
+    source = ((props.get("storageProfile") or {}).get("source")) or {}
+    regions = (props.get("publishingProfile") or {}).get("targetRegions") or []
+    replication = (props.get("replicationStatus") or {}).get("summary") or []
+    rec["properties"] = {
+        "source_id": source.get("id") or source.get("virtualMachineId"),
+        "regions": {
+            (t.get("name") or "").replace(" ", "").lower(): t.get("regionalReplicaCount") or 1
+            for t in regions
+        },
+        "replication": {
+            (e.get("region") or "").replace(" ", "").lower(): e.get("state") for e in replication
+        },
+    }
+    return rec
+
+
+def generic(body: Mapping[str, Any]) -> Record:
+    """A resource from the generic resources list (the stack's ownership query)."""
+    rec = _base(body.get("type") or "", body)
+    return rec
+
+
+PARSERS = {
+    RESOURCE_GROUP: resource_group,
+    VNET: vnet,
+    NIC: nic,
+    VM: vm,
+    RUN_COMMAND: run_command,
+    IMAGE: image,
+    DISK: disk,
+    SNAPSHOT: snapshot,
+    GALLERY: gallery,
+    GALLERY_IMAGE: gallery_image,
+    GALLERY_VERSION: gallery_version,
+}

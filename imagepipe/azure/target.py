@@ -1,0 +1,193 @@
+"""One place that turns a TargetConfig into a credential and the SDK clients.
+
+``local`` starts the embedded emulator (state under ``.imagepipe/`` of the working
+directory) and stops it when the Target is closed; ``--endpoint`` talks to any ARM
+endpoint (a running emulator, a sovereign cloud) with DefaultAzureCredential;
+``azure`` talks to management.azure.com. TLS verification is never disabled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.policies import RetryPolicy
+from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from imagepipe import __version__
+from imagepipe.cli.common import TargetConfig
+from imagepipe.errors import TargetError
+
+log = logging.getLogger("imagepipe.azure")
+
+AZURE_ENDPOINT = "https://management.azure.com"
+ARM_SCOPE = "https://management.azure.com/.default"
+USER_AGENT = f"imagepipe/{__version__}"
+LOCAL_SPEED = 100.0
+
+
+class LoggedRetryPolicy(RetryPolicy):
+    """azure-core's retry policy, bounded, with every retry logged at debug."""
+
+    def increment(self, settings: dict[str, Any], response: Any = None, error: Any = None) -> bool:
+        status = getattr(getattr(response, "http_response", None), "status_code", None)
+        request = getattr(getattr(response, "http_request", None), "url", None)
+        log.debug(
+            "retrying %s (status %s, error %s)", request, status, type(error).__name__ if error else None
+        )
+        return super().increment(settings, response=response, error=error)
+
+
+def retry_policy(fast: bool) -> RetryPolicy:
+    # Bounded: a throttled or flaky call is retried a few times with backoff, then
+    # surfaces as an error the engine classifies (and may retry at step level).
+    return LoggedRetryPolicy(
+        retry_total=8,
+        retry_status=8,
+        retry_connect=3,
+        retry_read=3,
+        retry_backoff_factor=0.05 if fast else 0.8,
+        retry_backoff_max=5 if fast else 60,
+    )
+
+
+@dataclass
+class Target:
+    """Credential, subscription and SDK clients of one target; close() releases them."""
+
+    name: str
+    subscription_id: str
+    endpoint: str
+    compute: ComputeManagementClient
+    network: NetworkManagementClient
+    resources: ResourceManagementClient
+    polling_interval: float
+    emulator: Any = None  # the embedded emulator of --target local
+    _closers: list[Any] = field(default_factory=list)
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.endpoint != AZURE_ENDPOINT
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                closer()
+        self._closers.clear()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_clients(
+    credential: TokenCredential,
+    subscription_id: str,
+    endpoint: str,
+    ca_file: str | None,
+    polling_interval: float,
+    fast_retries: bool,
+) -> tuple[ComputeManagementClient, NetworkManagementClient, ResourceManagementClient]:
+    kwargs: dict[str, Any] = {
+        "base_url": endpoint,
+        "credential_scopes": [ARM_SCOPE],
+        "polling_interval": polling_interval,
+        "retry_policy": retry_policy(fast_retries),
+        "user_agent": USER_AGENT,
+    }
+    if ca_file:
+        kwargs["connection_verify"] = ca_file
+    return (
+        ComputeManagementClient(credential, subscription_id, **kwargs),
+        NetworkManagementClient(credential, subscription_id, **kwargs),
+        ResourceManagementClient(credential, subscription_id, **kwargs),
+    )
+
+
+def connect(config: TargetConfig, *, speed: float = LOCAL_SPEED, throttling: bool = True) -> Target:
+    """Credential and clients for the configured target (starting the emulator for local)."""
+    if config.endpoint:
+        return _connect_endpoint(config)
+    if config.target == "azure":
+        return _connect_azure(config)
+    return _connect_local(config, speed, throttling)
+
+
+def connect_emulator(emulator: Any, polling_interval: float = 0.05) -> Target:
+    """Clients for an emulator started elsewhere (tests); the caller stops the emulator."""
+    credential = ClientSecretCredential(
+        emulator.tenant_id,
+        emulator.client_id,
+        emulator.client_secret,
+        authority=emulator.endpoint,
+        disable_instance_discovery=True,
+        connection_verify=str(emulator.ca_file),
+    )
+    compute, network, resources = build_clients(
+        credential, emulator.subscription_id, emulator.endpoint, str(emulator.ca_file), polling_interval, True
+    )
+    target = Target(
+        "local", emulator.subscription_id, emulator.endpoint, compute, network, resources, polling_interval
+    )
+    target.emulator = emulator
+    target._closers.extend([credential.close, compute.close, network.close, resources.close])
+    return target
+
+
+def _connect_local(config: TargetConfig, speed: float, throttling: bool) -> Target:
+    from imagepipe.emulator import start_emulator  # the emulator is heavy; load it only for local
+
+    state_dir = Path(config.state_dir).resolve()
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        emulator = start_emulator(state_dir, speed=speed, throttling=throttling)
+    except OSError as exc:
+        raise TargetError(f"cannot start the embedded emulator in {state_dir}: {exc}") from None
+    target = connect_emulator(emulator)
+    target._closers.insert(0, emulator.stop)
+    return target
+
+
+def _connect_endpoint(config: TargetConfig) -> Target:
+    endpoint = config.endpoint.rstrip("/") if config.endpoint else ""
+    if not endpoint.startswith("https://"):
+        raise TargetError(f"--endpoint must be an https:// URL, got {endpoint!r}")
+    if config.ca_file and not os.path.isfile(config.ca_file):
+        raise TargetError(f"--ca-file {config.ca_file}: no such file")
+    subscription = _subscription(config)
+    cred_kwargs: dict[str, Any] = {"disable_instance_discovery": True}
+    if config.ca_file:
+        cred_kwargs["connection_verify"] = config.ca_file
+    credential = DefaultAzureCredential(**cred_kwargs)
+    compute, network, resources = build_clients(
+        credential, subscription, endpoint, config.ca_file, 0.2, False
+    )
+    target = Target("endpoint", subscription, endpoint, compute, network, resources, 0.2)
+    target._closers.extend([credential.close, compute.close, network.close, resources.close])
+    return target
+
+
+def _connect_azure(config: TargetConfig) -> Target:
+    subscription = _subscription(config)
+    credential = DefaultAzureCredential()
+    compute, network, resources = build_clients(credential, subscription, AZURE_ENDPOINT, None, 5.0, False)
+    target = Target("azure", subscription, AZURE_ENDPOINT, compute, network, resources, 5.0)
+    target._closers.extend([credential.close, compute.close, network.close, resources.close])
+    return target
+
+
+def _subscription(config: TargetConfig) -> str:
+    subscription = config.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if not subscription:
+        raise TargetError("no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID")
+    return subscription

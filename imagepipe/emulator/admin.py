@@ -1,0 +1,125 @@
+"""The admin API under /_emulator/: stats, faults, reset, journal, request log. Loopback clients only."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from imagepipe.emulator import ids
+from imagepipe.emulator.catalogue import CATALOGUE
+from imagepipe.emulator.faults import FaultError, parse_rules
+from imagepipe.emulator.operations import iso
+
+if TYPE_CHECKING:
+    from imagepipe.emulator.app import Backend
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    return host.startswith(_LOOPBACK) or host == "::ffff:127.0.0.1"
+
+
+async def _json(request: Request) -> object:
+    raw = await request.body()
+    return json.loads(raw) if raw.strip() else None
+
+
+async def handle(backend: Backend, request: Request, path: list[str]) -> Response:
+    if not _is_loopback(request):
+        return JSONResponse(
+            {"error": {"code": "Forbidden", "message": "The admin API answers loopback clients only."}},
+            status_code=403,
+        )
+    endpoint = (request.method, "/".join(path))
+    try:
+        if endpoint == ("GET", "stats"):
+            return JSONResponse(backend.stats.snapshot(backend.store.count_by_type()))
+        if endpoint == ("GET", "faults"):
+            return JSONResponse(
+                {"rules": [r.as_dict() for r in backend.faults.rules], "seed": backend.faults.seed}
+            )
+        if endpoint == ("POST", "faults"):
+            rules, seed = parse_rules(await _json(request) or [])
+            backend.faults.configure(rules, seed)
+            return JSONResponse({"rules": [r.as_dict() for r in rules], "seed": seed})
+        if endpoint == ("POST", "reset"):
+            backend.reset()
+            return JSONResponse({"reset": True})
+        if endpoint == ("GET", "journal"):
+            return JSONResponse(
+                {
+                    "value": _journal(
+                        backend, request.query_params.get("resource"), request.query_params.get("name")
+                    )
+                }
+            )
+        if endpoint == ("POST", "requestlog"):
+            payload = await _json(request)
+            enabled = bool(payload.get("enabled", True)) if isinstance(payload, dict) else bool(payload)
+            backend.request_log.switch(enabled)
+            return JSONResponse(
+                {"enabled": backend.request_log.enabled, "path": str(backend.request_log.path)}
+            )
+        if endpoint == ("GET", "aliases.json"):
+            return JSONResponse(_aliases())
+        if endpoint == ("GET", "requestlog"):
+            return JSONResponse(
+                {"enabled": backend.request_log.enabled, "path": str(backend.request_log.path)}
+            )
+    except (FaultError, ValueError) as error:
+        return JSONResponse({"error": {"code": "InvalidRequest", "message": str(error)}}, status_code=400)
+    return JSONResponse(
+        {
+            "error": {
+                "code": "NotFound",
+                "message": f"No admin endpoint {endpoint[0]} /_emulator/{endpoint[1]}.",
+            }
+        },
+        status_code=404,
+    )
+
+
+def _aliases() -> dict:
+    """The az CLI's image alias document, for the emulator's catalogue."""
+    value: dict[str, dict] = {"Linux": {}, "Windows": {}}
+    for image in CATALOGUE:
+        if image.alias:
+            value[image.os_type][image.alias] = {
+                "publisher": image.publisher,
+                "offer": image.offer,
+                "sku": image.sku,
+                "version": "latest",
+                "architecture": "x64",
+            }
+    return {"outputs": {"aliases": {"type": "Object", "value": value}}}
+
+
+def _journal(backend: Backend, resource: str | None, name: str | None) -> list[dict]:
+    wanted = ids.key(resource) if resource else None
+    entries = []
+    with backend.store.lock:
+        backend.ops.settle()
+        operations = sorted(backend.store.operations.values(), key=lambda op: op["start"])
+        for op in operations:
+            if wanted and ids.key(op["resource_id"]) != wanted:
+                continue
+            if name and op["name"].lower() != name.lower():
+                continue
+            status = backend.ops.status(op)
+            entry = {
+                "id": op["id"],
+                "name": op["name"],
+                "resourceId": op["resource_id"],
+                "status": status,
+                "startTime": iso(op["start"]),
+                "endTime": iso(op["end"]) if status != "InProgress" else None,
+            }
+            if status == "Failed" and op.get("error"):
+                entry["error"] = op["error"]
+            entries.append(entry)
+    return entries

@@ -1,0 +1,211 @@
+"""The ASGI application: identity, the admin API and ARM requests, with auth, throttling and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from imagepipe.emulator import admin, identity, routing, timing
+from imagepipe.emulator.context import Ctx, format_seconds
+from imagepipe.emulator.errors import ArmError
+from imagepipe.emulator.faults import Faults
+from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET
+from imagepipe.emulator.operations import Operations
+from imagepipe.emulator.stats import RequestLog, Stats
+from imagepipe.emulator.store import DB_FILE, Store
+from imagepipe.emulator.throttle import Throttle, category
+from imagepipe.emulator.tokens import TokenIssuer
+
+_DEFAULT_API_VERSION = "2024-07-01"
+_METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"]
+
+
+class Backend:
+    """Everything one emulator instance holds: store, clock-driven operations, buckets, counters."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        speed: float,
+        throttling: bool,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        db_name: str = DB_FILE,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.state_dir = state_dir
+        self.speed = speed
+        self.client_secret = client_secret
+        self.store = Store(state_dir, db_name)
+        self.ops = Operations(self.store, speed)
+        self.throttle = Throttle(speed, throttling)
+        self.tokens = TokenIssuer(state_dir)
+        self.stats = Stats()
+        self.faults = Faults()
+        self.request_log = RequestLog(state_dir)
+
+    def reset(self) -> None:
+        with self.store.lock:
+            self.store.reset()
+            self.ops.reset()
+        self.stats.reset()
+        self.throttle.reset()
+        self.faults.configure([], None)
+
+    def close(self) -> None:
+        self.request_log.switch(False)
+        self.store.close()
+
+
+def build_app(backend: Backend) -> Starlette:
+    async def dispatch(request: Request) -> Response:
+        started = time.perf_counter()
+        response, operation, is_arm = await _handle(backend, request)
+        elapsed = (time.perf_counter() - started) * 1000
+        if is_arm:
+            backend.stats.latency(elapsed)
+        backend.request_log.write(request.method, request.url.path, response.status_code, operation, elapsed)
+        return response
+
+    return Starlette(routes=[StarletteRoute("/{path:path}", dispatch, methods=_METHODS)])
+
+
+def _base_url(request: Request) -> str:
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"https://{host}"
+
+
+async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bool]:
+    segments = [s for s in request.url.path.split("/") if s]
+    low = [s.lower() for s in segments]
+    base_url = _base_url(request)
+    if low[:1] == ["_emulator"]:
+        return await admin.handle(backend, request, low[1:]), "Admin", False
+    if low == ["metadata", "endpoints"]:
+        return identity.cloud_metadata(base_url), "Metadata_Endpoints", False
+    if len(low) >= 2 and low[-2:] == [".well-known", "openid-configuration"]:
+        return identity.openid_configuration(base_url, segments[0]), "OpenId_Configuration", False
+    if len(low) >= 3 and low[1] == "oauth2" and low[-1] == "token" and request.method == "POST":
+        return (
+            identity.token(backend.tokens, backend.client_secret, segments[0], await request.body()),
+            "Token",
+            False,
+        )
+    route = routing.resolve(request.method, segments)
+    if route is None:
+        return (
+            _error(
+                ArmError(
+                    404,
+                    "NotFound",
+                    f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
+                )
+            ),
+            "Unknown",
+            False,
+        )
+    return await _arm(backend, request, route), route.operation, True
+
+
+async def _arm(backend: Backend, request: Request, route: routing.Route) -> Response:
+    request_id = str(uuid.uuid4())
+    subscription = route.subscription
+    response = _authenticate(backend, request)
+    if response is None:
+        backend.stats.count(request.method, route.operation)
+        kind = category(request.method)
+        wait = backend.throttle.take(subscription or "-", kind)
+        if wait > 0:
+            backend.stats.count_throttled()
+            response = _throttled(subscription, kind, wait)
+        else:
+            response = await _serve(backend, request, route)
+    remaining = backend.throttle.remaining(subscription or "-")
+    for kind, value in remaining.items():
+        response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(value)
+    response.headers.setdefault("x-ms-request-id", request_id)
+    response.headers["x-ms-correlation-request-id"] = request.headers.get(
+        "x-ms-client-request-id", request_id
+    )
+    return response
+
+
+def _authenticate(backend: Backend, request: Request) -> Response | None:
+    header = request.headers.get("authorization", "")
+    if not header:
+        return _error(
+            ArmError(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not backend.tokens.check(token.strip()):
+        return _error(
+            ArmError(401, "InvalidAuthenticationToken", "The access token is invalid or has expired.")
+        )
+    return None
+
+
+def _throttled(subscription: str, kind: str, wait: float) -> Response:
+    singular = {"reads": "read", "writes": "write", "deletes": "delete"}[kind]
+    seconds = max(wait, 0.001)
+    return JSONResponse(
+        {
+            "error": {
+                "code": "SubscriptionRequestsThrottled",
+                "message": f"Number of '{singular}' requests for subscription '{subscription}' exceeded the limit. "
+                f"Please try again after '{format_seconds(seconds)}' seconds.",
+            }
+        },
+        status_code=429,
+        headers={
+            "Retry-After": format_seconds(seconds),
+            "retry-after-ms": str(max(1, round(seconds * 1000))),
+        },
+    )
+
+
+async def _serve(backend: Backend, request: Request, route: routing.Route) -> Response:
+    decision = backend.faults.decide(route.operation)
+    if decision.latency_ms:
+        await asyncio.sleep(decision.latency_ms / 1000)
+    if decision.status is not None:
+        advised = format_seconds(timing.poll_interval(1.0, backend.speed))
+        headers = {"Retry-After": advised} if decision.retry_after else {}
+        return JSONResponse(
+            decision.error_body(route.operation), status_code=decision.status, headers=headers
+        )
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return _error(ArmError(400, "InvalidRequestContent", "The request content was not valid JSON."))
+    ctx = Ctx(
+        store=backend.store,
+        ops=backend.ops,
+        speed=backend.speed,
+        base_url=_base_url(request),
+        subscription=route.subscription,
+        api_version=request.query_params.get("api-version") or _DEFAULT_API_VERSION,
+        query=dict(request.query_params),
+        injected_error=decision.lro_error,
+    )
+    with backend.store.lock:
+        try:
+            backend.ops.settle()
+            return route.handler(ctx, body)
+        except ArmError as error:
+            return _error(error)
+
+
+def _error(error: ArmError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status)

@@ -1,0 +1,8 @@
+"""Resource types the emulator serves, one module per family; importing registers them."""
+
+from __future__ import annotations
+
+from imagepipe.emulator.kinds import disks, gallery, groups, images, network, runcommands, vm, vmss  # noqa: F401
+from imagepipe.emulator.kinds.base import KINDS, Kind
+
+__all__ = ["KINDS", "Kind"]

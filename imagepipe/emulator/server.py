@@ -1,0 +1,173 @@
+"""Run the emulator: uvicorn over TLS, in a background thread (Python API) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from types import FrameType, TracebackType
+
+import uvicorn
+
+from imagepipe.emulator import ids
+from imagepipe.emulator.app import Backend, build_app
+from imagepipe.emulator.certs import ensure_certificates
+from imagepipe.emulator.store import DB_FILE
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # the TLS records of one answer wait for delayed ACKs (about 40 ms per request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a stop does not wait for idle TLS keep-alive clients to hang up, and
+    Ctrl-C/SIGTERM end the process normally (exit 0) instead of re-raising the signal."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+    async def _wait_tasks_to_complete(self) -> None:
+        deadline = time.monotonic() + 0.2
+        while (self.server_state.connections or self.server_state.tasks) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for server in self.servers:
+            server.close()
+
+
+class Emulator:
+    """A running emulator; use as a context manager or call `stop()`."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        speed: float = 100.0,
+        throttling: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_secret: str = ids.DEFAULT_CLIENT_SECRET,
+        db_name: str = DB_FILE,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tls = ensure_certificates(self.state_dir)
+        self.ca_file = tls.ca_file
+        self.backend = Backend(
+            self.state_dir, speed=speed, throttling=throttling, client_secret=client_secret
+        )
+        self._socket = _bind(host, port)
+        self.host = host
+        self.port = self._socket.getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        self.endpoint = f"https://{url_host}:{self.port}"
+        config = uvicorn.Config(
+            build_app(self.backend),
+            ssl_certfile=str(tls.cert_file),
+            ssl_keyfile=str(tls.cert_file),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            backlog=2048,
+        )
+        self._server = _Server(config)
+        self._thread: threading.Thread | None = None
+
+    tenant_id = ids.TENANT_ID
+    client_id = ids.CLIENT_ID
+    subscription_id = ids.SUBSCRIPTION_ID
+
+    @property
+    def client_secret(self) -> str:
+        return self.backend.client_secret
+
+    @property
+    def speed(self) -> float:
+        return self.backend.speed
+
+    def url(self, path: str) -> str:
+        return self.endpoint + (path if path.startswith("/") else "/" + path)
+
+    def env(self) -> dict[str, str]:
+        """The variables a client needs (what `imagepipe emulator serve` prints as export lines)."""
+        return {
+            "IMAGEPIPE_ENDPOINT": self.endpoint,
+            "IMAGEPIPE_CA_FILE": str(self.ca_file),
+            "REQUESTS_CA_BUNDLE": str(self.ca_file),
+            "AZURE_TENANT_ID": self.tenant_id,
+            "AZURE_CLIENT_ID": self.client_id,
+            "AZURE_CLIENT_SECRET": self.client_secret,
+            "AZURE_AUTHORITY_HOST": self.endpoint,
+            "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+        }
+
+    def start(self) -> Emulator:
+        """Serve in a background thread (its own event loop); return once connections are accepted."""
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name="imagepipe-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.005)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling (main) thread until Ctrl-C or SIGTERM."""
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        if self._socket.fileno() != -1:
+            self._socket.close()
+        self.backend.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_emulator(
+    state_dir: Path,
+    *,
+    speed: float = 100.0,
+    throttling: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    client_secret: str = ids.DEFAULT_CLIENT_SECRET,
+) -> Emulator:
+    """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread."""
+    return Emulator(
+        state_dir, speed=speed, throttling=throttling, host=host, port=port, client_secret=client_secret
+    ).start()

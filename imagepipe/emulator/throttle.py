@@ -1,0 +1,74 @@
+"""ARM's per-subscription token buckets (reads, writes, deletes), refilled at speed x the real rates."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+# capacity, refill per second (ARM's documented subscription limits)
+LIMITS = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
+
+
+def category(method: str) -> str:
+    if method in ("GET", "HEAD"):
+        return "reads"
+    if method == "DELETE":
+        return "deletes"
+    return "writes"
+
+
+@dataclass
+class _Bucket:
+    capacity: float
+    rate: float
+    level: float
+    stamp: float
+    next_slot: float = 0.0  # when the next throttled client may come back
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+
+class Throttle:
+    def __init__(self, speed: float, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._speed = speed
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def take(self, subscription: str, kind: str) -> float:
+        """Spend one token; answer 0 when granted, else the seconds until one is available."""
+        with self._lock:
+            bucket = self._bucket(subscription, kind)
+            if not self.enabled:
+                return 0.0
+            if bucket.level >= 1.0:
+                bucket.level -= 1.0
+                return 0.0
+            # Give each throttled client its own refill slot, 1/rate apart: clients told the
+            # same instant would race for one token and exhaust their retries.
+            now = bucket.stamp
+            wait = max((1.0 - bucket.level) / bucket.rate, bucket.next_slot - now)
+            bucket.next_slot = now + wait + 1.0 / bucket.rate
+            return wait
+
+    def remaining(self, subscription: str) -> dict[str, int]:
+        with self._lock:
+            return {kind: int(self._bucket(subscription, kind).level) for kind in LIMITS}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+    def _bucket(self, subscription: str, kind: str) -> _Bucket:
+        now = time.monotonic()
+        bucket = self._buckets.get((subscription, kind))
+        if bucket is None:
+            capacity, rate = LIMITS[kind]
+            bucket = _Bucket(capacity, rate * self._speed, capacity, now)
+            self._buckets[(subscription, kind)] = bucket
+        else:
+            bucket.refill(now)
+        return bucket

@@ -1,0 +1,52 @@
+"""Bearer tokens: HMAC-signed so that tokens survive a restart of the emulator."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from pathlib import Path
+
+TOKEN_LIFETIME = 3599
+KEY_FILE = "token.key"
+
+
+class TokenIssuer:
+    def __init__(self, state_dir: Path) -> None:
+        key_path = state_dir / KEY_FILE
+        if not key_path.exists():
+            key_path.write_bytes(secrets.token_bytes(32))
+            key_path.chmod(0o600)
+        self._key = key_path.read_bytes()
+        self._valid: dict[str, float] = {}  # token -> expiry, to skip the HMAC on hot paths
+
+    def issue(self, tenant: str, client_id: str) -> tuple[str, int]:
+        expires = int(time.time()) + TOKEN_LIFETIME
+        payload = json.dumps({"tid": tenant, "appid": client_id, "exp": expires, "n": secrets.token_hex(4)})
+        body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+        return f"emu.{body}.{self._sign(body)}", expires
+
+    def check(self, token: str) -> bool:
+        """True when the emulator issued `token` and it has not expired."""
+        now = time.time()
+        expiry = self._valid.get(token)
+        if expiry is not None:
+            return expiry > now
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != "emu" or not hmac.compare_digest(parts[2], self._sign(parts[1])):
+            return False
+        try:
+            padded = parts[1] + "=" * (-len(parts[1]) % 4)
+            expiry = float(json.loads(base64.urlsafe_b64decode(padded))["exp"])
+        except (ValueError, KeyError):
+            return False
+        if len(self._valid) > 10_000:
+            self._valid.clear()
+        self._valid[token] = expiry
+        return expiry > now
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:43]

@@ -1,0 +1,182 @@
+"""The step handler contract: observe -> compare (planning), then act -> verify (applying).
+
+``evaluate`` observes through an Observer (a batched snapshot when planning, live
+GETs when applying) and compares with the desired state; it returns an Evaluation
+holding the Change plus what ``act`` needs. Planning is evaluate alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.errors import is_retryable
+from imagepipe.errors import ImagepipeError
+from imagepipe.graph.step import Step
+from imagepipe.plan.context import TAG_HASH, Context, user_tags
+from imagepipe.plan.model import Change, digest
+from imagepipe.plan.observe import Observer
+
+TRANSITIONAL = frozenset({"creating", "updating", "deleting", "migrating"})
+
+
+class StepFailed(ImagepipeError):
+    """A step could not reach its desired state; the message is the root cause."""
+
+    def __init__(self, address: str, message: str, detail: dict[str, Any] | None = None):
+        self.address = address
+        self.detail = detail or {}
+        super().__init__(f"{address}: {message}")
+
+
+@dataclass
+class Evaluation:
+    change: Change
+    desired: r.Record | None = None
+    observed: r.Record | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def display(record: r.Record | None) -> dict[str, Any] | None:
+    """A record as a plan shows it: secrets by reference, no SDK objects."""
+    if record is None:
+        return None
+
+    def clean(value: Any) -> Any:
+        if hasattr(value, "describe"):
+            return value.describe()
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    out = {
+        k: record.get(k) for k in ("name", "resource_group", "location", "tags", "properties") if k in record
+    }
+    for extra in ("provisioning_state", "power_state", "os_state"):
+        if record.get(extra):
+            out[extra] = record[extra]
+    return clean(out)
+
+
+def observed_fingerprint(record: r.Record | None) -> str:
+    if record is None:
+        return "absent"
+    return digest(
+        {
+            k: record.get(k)
+            for k in ("id", "tags", "provisioning_state", "power_state", "os_state", "properties")
+        }
+    )
+
+
+class Handler:
+    """Base of every step handler."""
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        raise NotImplementedError
+
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+        raise NotImplementedError
+
+    # ---- helpers shared by the handlers -----------------------------------------------
+    @staticmethod
+    def change(
+        step: Step,
+        action: str,
+        reason: str,
+        desired: r.Record | None = None,
+        observed: r.Record | None = None,
+        resource_id: str | None = None,
+        **extra: Any,
+    ) -> Evaluation:
+        rid = resource_id or (observed or {}).get("id") or (desired or {}).get("id")
+        change = Change(
+            action=action,  # type: ignore[arg-type]
+            address=step.address,
+            reason=reason,
+            document=step.document,
+            resource_id=rid,
+            before=display(observed),
+            after=display(desired) if action not in ("no-op", "action", "delete") else None,
+            observed=observed_fingerprint(observed),
+        )
+        return Evaluation(change, desired, observed, dict(extra))
+
+
+def compare_resource(
+    step: Step,
+    ctx: Context,
+    desired: r.Record,
+    observed: r.Record | None,
+    immutable: list[str],
+    mutable: list[str],
+    kind: str,
+) -> Evaluation:
+    """The common compare of a resource imagepipe owns: create, wait, conflict, replace, update or no-op.
+
+    ``immutable``/``mutable`` name the observable properties that differ; a change
+    of the hash alone (an unobservable input changed) is an update of the tags.
+    """
+    desired["id"] = ctx.resource_id(desired["type"], desired["resource_group"], desired["name"])
+    label = f"{kind} {desired['name']}"
+    if observed is None:
+        return Handler.change(step, "create", f"{label} does not exist", desired, None)
+    if not ctx.owns(observed):
+        owner = observed["tags"].get("imagepipe-stack")
+        whose = f"stack {owner}" if owner else "no imagepipe stack (untagged)"
+        return Handler.change(
+            step,
+            "conflict",
+            f"{label} exists but belongs to {whose}; it is never adopted or changed: "
+            f"rename it in the spec or remove it",
+            desired,
+            observed,
+        )
+    state = (observed.get("provisioning_state") or "").lower()
+    if state in TRANSITIONAL:
+        return Handler.change(
+            step,
+            "create",
+            f"{label} is still {observed['provisioning_state']}: apply waits for it",
+            desired,
+            observed,
+            wait=True,
+        )
+    if state == "failed":
+        error = observed.get("error") or {}
+        code = error.get("code") or "unknown error"
+        if error and not is_retryable(code):
+            return Handler.change(
+                step,
+                "conflict",
+                f"{label} failed to provision ({code}: {error.get('message', '')}); not retried: "
+                f"fix the cause, then delete it",
+                desired,
+                observed,
+            )
+        return Handler.change(
+            step, "replace", f"{label} failed to provision ({code}): recreated", desired, observed
+        )
+    if immutable:
+        return Handler.change(
+            step, "replace", f"{label}: {', '.join(immutable)} cannot change in place", desired, observed
+        )
+    if mutable:
+        return Handler.change(step, "update", f"{label}: {', '.join(mutable)}", desired, observed)
+    if observed["tags"].get(TAG_HASH) != desired["tags"].get(TAG_HASH):
+        return Handler.change(
+            step, "update", f"{label}: desired properties changed (hash)", desired, observed
+        )
+    return Handler.change(step, "no-op", f"{label} is up to date", desired, observed)
+
+
+def tag_drift(desired: r.Record, observed: r.Record) -> list[str]:
+    return ["tags changed"] if user_tags(desired["tags"]) != user_tags(observed["tags"]) else []
+
+
+def same_id(a: str | None, b: str | None) -> bool:
+    return (a or "").lower() == (b or "").lower()

@@ -1,0 +1,265 @@
+"""Handlers of plain resources: resource groups, virtual networks, NICs, VMs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.graph.step import Step
+from imagepipe.plan.context import TAG_CUSTOMIZED, Context, desired_record
+from imagepipe.plan.handlers.base import (
+    TRANSITIONAL,
+    Evaluation,
+    Handler,
+    StepFailed,
+    compare_resource,
+    same_id,
+    tag_drift,
+)
+from imagepipe.plan.observe import Observer
+
+SETTLE_TIMEOUT_S = 3600.0
+
+
+def settle(azure: Azure, type_: str, rg: str, name: str, address: str) -> r.Record | None:
+    """Wait until a resource left in a transitional state by an earlier run settles."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    interval = max(azure.target.polling_interval, 0.05)
+    while True:
+        rec = azure.get(type_, rg, name)
+        if rec is None or (rec.get("provisioning_state") or "").lower() not in TRANSITIONAL:
+            return rec
+        if time.monotonic() > deadline:
+            raise StepFailed(address, f"{type_} {name} stayed {rec['provisioning_state']} for too long")
+        time.sleep(min(interval * 4, 2.0))
+
+
+class ResourceHandler(Handler):
+    """Create / replace / update / wait for one resource whose desired record evaluate built."""
+
+    kind = "resource"
+
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+        desired = ev.desired
+        assert desired is not None
+        type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
+        if ev.extra.get("wait"):
+            settle(azure, type_, rg, name, step.address)
+            return  # the executor evaluates again: the settled state decides what is left
+        action = ev.change.action
+        if action == "replace":
+            self.delete(azure, ev.observed or desired)
+            action = "create"
+        if action == "create":
+            azure.create(self.request(desired, ev, ctx, azure, obs)).wait()
+        elif action == "update":
+            self.update(desired, ev, azure)
+
+    def request(
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+    ) -> r.Record:
+        return desired
+
+    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+        azure.create(desired).wait()
+
+    def delete(self, azure: Azure, record: r.Record) -> None:
+        azure.delete(record["type"], record["resource_group"], record["name"]).wait()
+
+
+class ResourceGroupHandler(ResourceHandler):
+    kind = "resource group"
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        name, location = step.params["name"], step.params["location"]
+        desired = desired_record(
+            r.RESOURCE_GROUP, name, name, location, ctx.tags(step.address, {"location": location}), {}
+        )
+        observed = obs.get(r.RESOURCE_GROUP, name, name)
+        if observed is not None and not ctx.owns(observed):
+            # Groups are often shared or made by hand: use them, never change or delete them.
+            desired["id"] = observed["id"]
+            return self.change(
+                step,
+                "no-op",
+                f"resource group {name} exists and is not owned by this stack: used as is",
+                None,
+                observed,
+            )
+        return compare_resource(
+            step, ctx, desired, observed, [], tag_drift(desired, observed or desired), self.kind
+        )
+
+    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+        azure.update_tags(r.RESOURCE_GROUP, desired["name"], desired["name"], desired["tags"]).wait()
+
+    def delete(self, azure: Azure, record: r.Record) -> None:
+        raise StepFailed(record["name"], "a resource group is never replaced")
+
+
+class VirtualNetworkHandler(ResourceHandler):
+    kind = "virtual network"
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        p = step.params
+        subnets = {name: prefix for name, prefix in sorted(dict(p["subnets"]).items())}
+        props = {"address_prefixes": sorted(set(subnets.values())), "subnets": subnets}
+        desired = desired_record(
+            r.VNET,
+            p["resource_group"],
+            p["name"],
+            p["location"],
+            ctx.tags(step.address, {"location": p["location"], **props}),
+            props,
+        )
+        observed = obs.get(r.VNET, p["resource_group"], p["name"])
+        mutable: list[str] = []
+        if observed is not None:
+            seen = observed["properties"]["subnets"]
+            missing = [n for n, prefix in subnets.items() if seen.get(n) != prefix]
+            if missing:
+                mutable.append(f"subnets {', '.join(missing)} missing or different")
+            mutable += tag_drift(desired, observed)
+        return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
+
+    def request(
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+    ) -> r.Record:
+        return self._merged(desired, ev.observed)
+
+    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+        azure.create(self._merged(desired, ev.observed)).wait()
+
+    @staticmethod
+    def _merged(desired: r.Record, observed: r.Record | None) -> r.Record:
+        # A PUT of a vnet deletes the subnets it omits: keep the ones added out of band.
+        if not observed:
+            return desired
+        props = dict(desired["properties"])
+        subnets = {**observed["properties"]["subnets"], **props["subnets"]}
+        prefixes = sorted(set(props["address_prefixes"]) | set(observed["properties"]["address_prefixes"]))
+        return {**desired, "properties": {"subnets": subnets, "address_prefixes": prefixes}}
+
+
+class NicHandler(ResourceHandler):
+    kind = "network interface"
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        rg, name, location, subnet_id, extra_tags = self.target(step, ctx)
+        props = {"subnet_id": subnet_id}
+        desired = desired_record(
+            r.NIC,
+            rg,
+            name,
+            location,
+            ctx.tags(step.address, {"location": location, **props}, extra_tags),
+            props,
+        )
+        observed = obs.get(r.NIC, rg, name)
+        mutable: list[str] = []
+        if observed is not None:
+            if not same_id(observed["properties"]["subnet_id"], subnet_id):
+                mutable.append("subnet changed")
+            mutable += tag_drift(desired, observed)
+        return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
+
+    def target(self, step: Step, ctx: Context) -> tuple[str, str, str, str, dict[str, str]]:
+        from imagepipe.plan.handlers import naming
+
+        return naming.nic_target(step, ctx)
+
+    def delete(self, azure: Azure, record: r.Record) -> None:
+        azure.delete(r.NIC, record["resource_group"], record["name"]).wait()
+
+
+class VmHandler(ResourceHandler):
+    """A VM imagepipe creates: a source VM (``create:``) or a deployment instance."""
+
+    kind = "VM"
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        from imagepipe.plan.handlers import naming
+
+        desired, hashed = naming.vm_desired(step, ctx, obs)
+        observed = obs.get(r.VM, desired["resource_group"], desired["name"])
+        if observed is not None and (observed.get("provisioning_state") or "").lower() == "failed":
+            observed = obs.vm(desired["resource_group"], desired["name"]) or observed  # for its error
+        immutable: list[str] = []
+        mutable: list[str] = []
+        if observed is not None:
+            seen, want = observed["properties"], desired["properties"]
+            if (seen.get("image") or "").lower() != want["image"].lower():
+                immutable.append("image")
+            if sorted(seen.get("zones") or []) != sorted(want.get("zones") or []):
+                immutable.append("zone")
+            if seen.get("admin_username") and seen["admin_username"] != want["admin_username"]:
+                immutable.append("admin username")
+            if [n.lower() for n in seen.get("nic_ids") or []] != [n.lower() for n in want["nic_ids"]]:
+                immutable.append("network interface")
+            if observed["location"] != desired["location"]:
+                immutable.append("location")
+            if (seen.get("size") or "").lower() != want["size"].lower():
+                mutable.append(f"size {seen.get('size')} -> {want['size']}")
+            mutable += tag_drift(desired, observed)
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
+
+    def request(
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+    ) -> r.Record:
+        from imagepipe.plan.handlers import naming
+
+        return naming.with_image_disks(desired, obs)
+
+    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+        tags = dict(desired["tags"])
+        observed_tags = (ev.observed or {}).get("tags") or {}
+        if TAG_CUSTOMIZED in observed_tags:  # what ran inside the guest stays recorded
+            tags[TAG_CUSTOMIZED] = observed_tags[TAG_CUSTOMIZED]
+        azure.update_vm({**desired, "tags": tags}).wait()
+
+    def delete(self, azure: Azure, record: r.Record) -> None:
+        delete_vm(azure, record["resource_group"], record["name"])
+
+
+def delete_vm(azure: Azure, rg: str, name: str) -> None:
+    """Delete a VM and then its disks (Azure deletes them too when deleteOption says so)."""
+    current = azure.get(r.VM, rg, name)
+    azure.delete(r.VM, rg, name).wait()
+    if current is None:
+        return
+    disks = [current["properties"]["os_disk"], *current["properties"]["data_disks"]]
+    for disk in disks:
+        if disk.get("name"):
+            disk_rg = r.resource_group_of(disk.get("id") or "") or rg
+            azure.delete(r.DISK, disk_rg, disk["name"]).wait()
+
+
+class ExistingVmHandler(Handler):
+    """``existing: true``: observed only, never changed."""
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        source: Any = ctx.document(step.document)
+        observed = obs.get(r.VM, source.resource_group, source.vm_name)
+        if observed is None:
+            from imagepipe.plan.handlers import capture
+
+            if capture.source_already_captured(ctx, step.document, obs):
+                return self.change(
+                    step, "no-op", f"existing VM {source.vm_name} is gone, but its capture exists", None, None
+                )
+            return self.change(
+                step,
+                "conflict",
+                f"existing VM {source.vm_name} not found in resource group {source.resource_group}",
+                None,
+                None,
+                resource_id=ctx.resource_id(r.VM, source.resource_group, source.vm_name),
+            )
+        return self.change(
+            step, "no-op", f"existing VM {source.vm_name}: observed only, never changed", None, observed
+        )
+
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+        raise StepFailed(step.address, ev.change.reason)

@@ -1,0 +1,137 @@
+"""A plan is data: the changes one reconciliation would make, with a JSON round-trip.
+
+A saved plan carries a fingerprint of the spec files and, per change, one of the
+observed state it was computed from, so ``apply plan.json`` can refuse a stale plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Action = Literal["create", "update", "replace", "delete", "action", "no-op", "conflict"]
+ACTIONS: tuple[str, ...] = ("create", "update", "replace", "delete", "action", "no-op", "conflict")
+PLAN_FORMAT = 1
+
+
+@dataclass
+class Change:
+    action: Action
+    address: str
+    reason: str
+    document: str = ""
+    resource_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    observed: str = ""  # fingerprint of the observed state this change was computed from
+
+    @property
+    def is_change(self) -> bool:
+        return self.action not in ("no-op", "conflict")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        if data.get("action") not in ACTIONS:
+            raise ValueError(f"unknown action {data.get('action')!r}")
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class Plan:
+    stack: str
+    changes: list[Change] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # the spec paths the plan was made from
+    spec_fingerprint: str = ""
+    subscription: str = ""
+    prune: bool = False
+    undescribed: int = 0  # owned resources no spec describes (deleted only with --prune)
+    destroy: bool = False
+
+    def counts(self) -> Counter[str]:
+        return Counter(c.action for c in self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.is_change for c in self.changes)
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "conflict"]
+
+    def summary(self) -> str:
+        n = self.counts()
+        return (
+            f"Plan: {n['create']} to create, {n['update'] + n['replace']} to change, "
+            f"{n['delete']} to delete, {n['action']} actions."
+        )
+
+    def change(self, address: str) -> Change | None:
+        return next((c for c in self.changes if c.address == address), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "stack": self.stack,
+            "paths": self.paths,
+            "spec_fingerprint": self.spec_fingerprint,
+            "subscription": self.subscription,
+            "prune": self.prune,
+            "destroy": self.destroy,
+            "undescribed": self.undescribed,
+            "summary": dict(self.counts()),
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError(f"unsupported plan format {data.get('format')!r}")
+        return cls(
+            stack=data["stack"],
+            changes=[Change.from_json(c) for c in data.get("changes", [])],
+            paths=list(data.get("paths", [])),
+            spec_fingerprint=data.get("spec_fingerprint", ""),
+            subscription=data.get("subscription", ""),
+            prune=bool(data.get("prune")),
+            undescribed=int(data.get("undescribed", 0)),
+            destroy=bool(data.get("destroy")),
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_secret_safe)
+
+
+def _secret_safe(value: Any) -> Any:
+    # SecretRef (and anything like it) contributes its reference, never its value.
+    if hasattr(value, "fingerprint_source"):
+        return value.fingerprint_source()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    return str(value)
+
+
+def digest(value: Any, length: int = 12) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:length]
+
+
+def spec_fingerprint(files: tuple[Path, ...] | list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(Path(f) for f in files):
+        h.update(str(path.name).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+        h.update(b"\0")
+    return h.hexdigest()[:16]

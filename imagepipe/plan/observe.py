@@ -1,0 +1,117 @@
+"""Observed state, read in batches for planning and live for applying.
+
+Both observers answer the same questions, so a step handler's observe/compare
+code is the same when planning (a snapshot read once with one list per resource
+group and type) and when applying (a fresh GET right before acting).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Protocol
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+
+# What a plan lists in every resource group the specs use.
+LISTED_TYPES: tuple[str, ...] = (r.VNET, r.NIC, r.VM, r.IMAGE, r.SNAPSHOT, r.DISK)
+
+
+class Observer(Protocol):
+    def get(self, type_: str, rg: str, name: str) -> r.Record | None: ...
+
+    def vm(self, rg: str, name: str) -> r.Record | None:
+        """A VM with its instance view (power state, generalized state, failure)."""
+        ...
+
+    def run_command(self, rg: str, vm: str, name: str) -> r.Record | None: ...
+
+
+class LiveObserver:
+    """Reads the target right now: used by apply before acting and to verify."""
+
+    def __init__(self, azure: Azure):
+        self.azure = azure
+
+    def get(self, type_: str, rg: str, name: str) -> r.Record | None:
+        return self.azure.get(type_, rg, name)
+
+    def vm(self, rg: str, name: str) -> r.Record | None:
+        return self.azure.get(r.VM, rg, name)
+
+    def run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
+        return self.azure.get_run_command(rg, vm, name)
+
+
+class Inventory:
+    """A snapshot of what exists, read once: lists per resource group and type.
+
+    Reads that cannot be listed (a VM's instance view, a run command) are made
+    on first use and remembered; handlers ask for them only for the few VMs a
+    capture touches, so the number of reads does not grow with deployments.
+    """
+
+    def __init__(self, azure: Azure, stack: str):
+        self.azure = azure
+        self.stack = stack
+        self.records: dict[tuple[str, str, str], r.Record] = {}
+        self.owned: list[r.Record] = []
+        self.listed: set[tuple[str, str]] = set()
+        self._instance: dict[tuple[str, str], r.Record | None] = {}
+        self._run_commands: dict[tuple[str, str, str], r.Record | None] = {}
+        self._lock = threading.Lock()
+
+    def load(self, resource_groups: Iterable[str], types: Iterable[str] = LISTED_TYPES) -> Inventory:
+        types = tuple(types)
+        groups = {g["name"].lower(): g for g in self.azure.list_resource_groups()}
+        for group in groups.values():
+            self._add(group)
+        self.owned = self.azure.owned(self.stack)
+        wanted = {rg.lower(): rg for rg in resource_groups}
+        wanted.update({rec["resource_group"].lower(): rec["resource_group"] for rec in self.owned})
+        for lowered, rg in sorted(wanted.items()):
+            if lowered not in groups:
+                continue  # an absent group holds nothing: no reads needed
+            for type_ in types:
+                self.listed.add((type_.lower(), lowered))
+                for rec in self.azure.list(type_, rg):
+                    self._add(rec)
+        return self
+
+    def _add(self, rec: r.Record) -> None:
+        self.records[r.key(rec["type"], rec["resource_group"], rec["name"])] = rec
+
+    def get(self, type_: str, rg: str, name: str) -> r.Record | None:
+        found = self.records.get(r.key(type_, rg, name))
+        if found is not None or type_ == r.RESOURCE_GROUP:
+            return found
+        if (type_.lower(), rg.lower()) in self.listed or self.get(r.RESOURCE_GROUP, rg, rg) is None:
+            return None
+        return self._fetch(type_, rg, name)  # a type this snapshot did not list
+
+    def _fetch(self, type_: str, rg: str, name: str) -> r.Record | None:
+        rec = self.azure.get(type_, rg, name)
+        with self._lock:
+            if rec is not None:
+                self._add(rec)
+            else:
+                self.listed.add((type_.lower(), rg.lower()))
+        return rec
+
+    def vm(self, rg: str, name: str) -> r.Record | None:
+        listed = self.get(r.VM, rg, name)
+        if listed is None:
+            return None
+        k = (rg.lower(), name.lower())
+        if k not in self._instance:
+            self._instance[k] = self.azure.get(r.VM, rg, name)
+        return self._instance[k]
+
+    def run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
+        if self.get(r.VM, rg, vm) is None:
+            return None
+        k = (rg.lower(), vm.lower(), name.lower())
+        if k not in self._run_commands:
+            self._run_commands[k] = self.azure.get_run_command(rg, vm, name)
+        return self._run_commands[k]

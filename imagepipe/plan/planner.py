@@ -1,0 +1,140 @@
+"""Plan = observe once (batched) + evaluate every step's handler, act left out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.plan.context import TAG_SPEC, Context
+from imagepipe.plan.handlers import handler_for
+from imagepipe.plan.handlers.base import Evaluation, Handler, display, observed_fingerprint
+from imagepipe.plan.model import Change, Plan, spec_fingerprint
+from imagepipe.plan.observe import Inventory
+from imagepipe.spec.model import SpecSet
+
+# Deletion order: what uses a resource goes before it (reverse dependency order).
+DELETE_RANK: dict[str, int] = {
+    r.VMSS.lower(): 0,
+    r.VM.lower(): 0,
+    r.NIC.lower(): 1,
+    r.DISK.lower(): 1,
+    r.GALLERY_VERSION.lower(): 2,
+    r.IMAGE.lower(): 3,
+    r.SNAPSHOT.lower(): 3,
+    r.GALLERY_IMAGE.lower(): 4,
+    r.GALLERY.lower(): 5,
+    r.VNET.lower(): 6,
+    r.RESOURCE_GROUP.lower(): 7,
+}
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    context: Context
+    inventory: Inventory
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    deletions: list[r.Record] = field(default_factory=list)
+
+
+def resource_groups_of(ctx: Context) -> set[str]:
+    """Every resource group the documents put things in or read from."""
+    groups: set[str] = set()
+    for step in ctx.graph.steps():
+        if step.params.get("resource_group"):
+            groups.add(step.params["resource_group"])
+        elif step.document.startswith("ResourceGroup/"):
+            groups.add(step.params.get("name") or step.document.split("/", 1)[1])
+    for doc in ctx.specset.documents.values():
+        for attr in ("resource_group",):
+            if getattr(doc, attr, ""):
+                groups.add(getattr(doc, attr))
+        image = getattr(doc, "image", None)
+        if getattr(image, "resource_group", None):
+            groups.add(image.resource_group)
+    return groups
+
+
+def make_plan(
+    specset: SpecSet, graph: Any, azure: Azure, *, paths: Iterable[str] = (), prune: bool = False
+) -> PlanResult:
+    ctx = Context(specset, graph, azure.subscription_id)
+    inventory = Inventory(azure, specset.name).load(resource_groups_of(ctx))
+    plan = Plan(
+        stack=specset.name,
+        paths=[str(p) for p in paths],
+        spec_fingerprint=spec_fingerprint(specset.files),
+        subscription=azure.subscription_id,
+        prune=prune,
+    )
+    result = PlanResult(plan, ctx, inventory)
+    addresses = set()
+    for step in graph.steps():
+        addresses.add(step.address)
+        handler = handler_for(step, ctx)
+        ev = handler.evaluate(step, ctx, inventory)
+        result.evaluations[step.address] = ev
+        result.handlers[step.address] = handler
+        plan.changes.append(ev.change)
+    undescribed = [rec for rec in inventory.owned if rec["tags"].get(TAG_SPEC) not in addresses]
+    plan.undescribed = len(undescribed)
+    if prune:
+        result.deletions = sort_for_deletion(undescribed)
+        plan.changes.extend(
+            deletion_change(rec, "no spec describes it any more (--prune)") for rec in result.deletions
+        )
+    return result
+
+
+def make_destroy_plan(specset: SpecSet, azure: Azure, *, paths: Iterable[str] = ()) -> PlanResult:
+    """Every resource the stack owns (by its tag), in reverse dependency order."""
+    ctx = Context(specset, None, azure.subscription_id)
+    inventory = Inventory(azure, specset.name)
+    inventory.owned = azure.owned(specset.name)
+    plan = Plan(
+        stack=specset.name,
+        paths=[str(p) for p in paths],
+        spec_fingerprint=spec_fingerprint(specset.files),
+        subscription=azure.subscription_id,
+        destroy=True,
+    )
+    result = PlanResult(plan, ctx, inventory)
+    result.deletions = sort_for_deletion(inventory.owned)
+    plan.changes = [deletion_change(rec, f"owned by stack {specset.name}") for rec in result.deletions]
+    return result
+
+
+def sort_for_deletion(records: Iterable[r.Record]) -> list[r.Record]:
+    return sorted(records, key=lambda rec: (DELETE_RANK.get(rec["type"].lower(), 2), rec["id"].lower()))
+
+
+def deletion_address(rec: r.Record) -> str:
+    return rec["tags"].get(TAG_SPEC) or rec["id"]
+
+
+def deletion_change(rec: r.Record, reason: str) -> Change:
+    address = deletion_address(rec)
+    kind = rec["type"].rsplit("/", 1)[-1]
+    return Change(
+        action="delete",
+        address=address,
+        reason=f"{kind} {rec['name']}: {reason}",
+        document=_document_of(address),
+        resource_id=rec["id"],
+        before=display(rec),
+        after=None,
+        observed=observed_fingerprint(rec),
+    )
+
+
+def _document_of(address: str) -> str:
+    parts = address.split("/")
+    if parts[0] in ("ResourceGroup",):
+        return "/".join(parts[:2])
+    if parts[0] == "VirtualNetwork":
+        return "/".join(parts[:3])
+    return "/".join(parts[:2])

@@ -1,0 +1,60 @@
+"""A plan for people (grouped by document, symbols, reasons, summary) and for scripts (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from rich.console import Console
+from rich.markup import escape
+
+from imagepipe.plan.model import Change, Plan
+
+SYMBOLS: dict[str, tuple[str, str]] = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("±", "magenta"),
+    "delete": ("-", "red"),
+    "action": (">", "cyan"),
+    "conflict": ("!", "bold red"),
+    "no-op": (" ", "dim"),
+}
+
+
+def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> None:
+    groups: OrderedDict[str, list[Change]] = OrderedDict()
+    for change in plan.changes:
+        if change.action == "no-op" and not show_unchanged:
+            continue
+        groups.setdefault(change.document or change.address, []).append(change)
+    title = "Destroy" if plan.destroy else "Plan"
+    console.print(f"{title} for stack [bold]{escape(plan.stack)}[/bold]")
+    if not groups:
+        console.print("No changes. The infrastructure matches the specs.")
+    for document, changes in groups.items():
+        console.print()
+        console.print(f"[bold]{escape(document)}[/bold]")
+        for change in changes:
+            symbol, style = SYMBOLS[change.action]
+            console.print(
+                f"  [{style}]{symbol} {escape(change.address)}[/{style}]  {escape(change.reason)}",
+                soft_wrap=True,
+            )
+    unchanged = sum(1 for c in plan.changes if c.action == "no-op")
+    console.print()
+    if unchanged and not show_unchanged:
+        console.print(f"[dim]{unchanged} steps unchanged.[/dim]")
+    if plan.undescribed and not plan.prune and not plan.destroy:
+        console.print(
+            f"{plan.undescribed} owned resources are no longer described by the specs "
+            f"(apply --prune deletes them)."
+        )
+    console.print(plan.summary())
+    if plan.conflicts:
+        console.print(
+            f"[bold red]{len(plan.conflicts)} conflicts: apply refuses to run until they are resolved.[/bold red]"
+        )
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2)

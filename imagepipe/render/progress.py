@@ -1,0 +1,150 @@
+"""Apply progress: a rich live view on a TTY, plain timestamped lines otherwise,
+JSON lines with ``-o json``; and the final summary."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from typing import IO, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from imagepipe.apply.events import Event
+from imagepipe.apply.executor import ApplyResult
+from imagepipe.render.plan import SYMBOLS
+
+PHASE_ORDER = ("network", "SourceVM", "SourceVHD", "Capture", "Deployment", "delete")
+
+
+class PlainProgress:
+    """One timestamped line per step start, end and failure (CI logs)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+        if event.kind == "start":
+            symbol = SYMBOLS.get(event.action, ("*", ""))[0]
+            line = f"{stamp} {symbol} {event.address}: {event.message}"
+        elif event.kind == "done":
+            line = f"{stamp}   {event.address}: done ({event.message})"
+        elif event.kind == "failed":
+            line = f"{stamp} ! {event.address}: FAILED: {event.message}"
+        elif event.kind == "skipped":
+            line = f"{stamp}   {event.address}: skipped ({event.message})"
+        else:
+            return
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def start(self, totals: dict[str, int]) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class JsonProgress:
+    """Events as JSON lines."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.stream.write(json.dumps(event.to_json()) + "\n")
+            self.stream.flush()
+
+    def start(self, totals: dict[str, int]) -> None:
+        self(Event("begin", data={"steps": totals}))
+
+    def stop(self) -> None:
+        return None
+
+
+class RichProgress:
+    """A bar per phase with counts, and the steps running right now."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.running: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.live: Live | None = None
+
+    def _render(self) -> Group:
+        current = Text("\n".join(f"  {a}: {m}" for a, m in list(self.running.items())[:8]), style="dim")
+        return Group(self.progress, current)
+
+    def start(self, totals: dict[str, int]) -> None:
+        for phase in sorted(totals, key=lambda p: PHASE_ORDER.index(p) if p in PHASE_ORDER else 99):
+            self.tasks[phase] = self.progress.add_task(phase, total=totals[phase])
+        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+        self.live.start()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if event.kind == "start":
+                self.running[event.address] = event.message
+            elif event.kind in ("done", "failed", "skipped"):
+                self.running.pop(event.address, None)
+                task = self.tasks.get(event.phase)
+                if task is not None:
+                    self.progress.advance(task)
+                if event.kind == "failed":
+                    self.console.print(
+                        f"[bold red]! {escape(event.address)}: {escape(event.message)}[/bold red]"
+                    )
+            if self.live is not None:
+                self.live.update(self._render())
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def summary_counts(result: ApplyResult) -> dict[str, Any]:
+    counts: Counter[str] = result.counts()
+    return {
+        "created": counts["created"],
+        "changed": counts["changed"],
+        "deleted": counts["deleted"],
+        "actions": counts["actions"],
+        "failed": counts["failed"],
+        "skipped": counts["skipped"],
+        "duration_s": round(result.duration, 1),
+    }
+
+
+def summary_table(result: ApplyResult, console: Console) -> None:
+    data = summary_counts(result)
+    table = Table(title="Apply summary" if data["deleted"] == 0 or data["created"] else "Summary")
+    for column in ("created", "changed", "deleted", "actions", "failed", "duration"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(data["created"]),
+        str(data["changed"]),
+        str(data["deleted"]),
+        str(data["actions"]),
+        str(data["failed"]),
+        f"{data['duration_s']}s",
+    )
+    console.print(table)

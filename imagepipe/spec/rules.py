@@ -1,0 +1,343 @@
+"""Cross-document checks and the domain rules of DESIGN.md section 2.
+
+Runs on the typed model of the documents that passed the schema, with their
+raw documents for positions. Shape is never re-checked here: the schema did it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+from imagepipe.errors import Diagnostic, error, warning
+from imagepipe.spec.images import is_capture_ref, marketplace_os
+from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
+from imagepipe.spec.suggest import closest
+from imagepipe.spec.yamlload import PathKey, RawDocument
+
+# Concurrent deployments one managed image, or one gallery replica, serves.
+DEPLOYMENTS_PER_IMAGE = 20
+# Where each kind refers to other documents, and the kinds it may refer to.
+REFERENCES: dict[str, tuple[tuple[PathKey, tuple[str, ...]], ...]] = {
+    "SourceVM": ((("spec", "create", "image"), ("Capture",)),),
+    "Capture": ((("spec", "source"), ("SourceVM", "SourceVHD")),),
+    "Deployment": ((("spec", "image"), ("Capture",)),),
+}
+_REFERENCE = re.compile(r"^[A-Za-z]+/[a-z][a-z0-9-]{0,39}$")
+
+
+class Rules:
+    def __init__(
+        self,
+        stack: Stack,
+        documents: dict[str, AnyDocument],
+        raws: dict[str, RawDocument],
+        invalid_refs: set[str] | None = None,
+        stack_invalid: bool = False,
+        invalid_raws: list[RawDocument] | None = None,
+    ):
+        self.stack = stack
+        self.documents = documents
+        self.raws = raws
+        # Documents that exist but failed the schema: references to them are not
+        # reported again, and the checks that need them are skipped.
+        self.invalid_refs = invalid_refs or set()
+        self.stack_invalid = stack_invalid
+        self.invalid_raws = invalid_raws or []
+        self.out: list[Diagnostic] = []
+
+    def run(self) -> list[Diagnostic]:
+        for ref, doc in self.documents.items():
+            match doc:
+                case SourceVM():
+                    self._source_vm(doc, self.raws[ref])
+                case SourceVHD():
+                    self._region(doc.location_name, self.raws[ref])
+                case Capture():
+                    self._capture(doc, self.raws[ref])
+                case Deployment():
+                    self._deployment(doc, self.raws[ref])
+        self._networks()
+        for raw in self.invalid_raws:
+            self._references_of_invalid(raw)
+        return self.out
+
+    def _references_of_invalid(self, raw: RawDocument) -> None:
+        """A document that failed the schema still gets its well-formed references checked."""
+        kind = raw.data.get("kind") if isinstance(raw.data, dict) else None
+        for path, kinds in REFERENCES.get(str(kind), ()):
+            value = raw.get(path)
+            if isinstance(value, str) and _REFERENCE.match(value):
+                self._resolve(raw, path, kinds)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _error(self, raw: RawDocument, path: PathKey, message: str, key: bool = False) -> None:
+        where = raw.key_where(path) if key else raw.where(path)
+        self.out.append(error(f"{_field(path)}: {message}", where, _ref(raw)))
+
+    def _warning(self, raw: RawDocument, path: PathKey, message: str) -> None:
+        self.out.append(warning(f"{_field(path)}: {message}", raw.where(path), _ref(raw)))
+
+    def _resolve(self, raw: RawDocument, path: PathKey, kinds: tuple[str, ...]) -> AnyDocument | None:
+        """The document a reference names, or None after reporting why not."""
+        ref = str(raw.get(path))
+        target = self.documents.get(ref)
+        kind = ref.split("/", 1)[0]
+        wanted = " or ".join(kinds)
+        if target is not None and kind in kinds:
+            return target
+        if ref in self.invalid_refs and kind in kinds:
+            return None
+        known_kind = target is not None or kind in ("Stack", "SourceVM", "SourceVHD", "Capture", "Deployment")
+        if known_kind and kind not in kinds:
+            self._error(raw, path, f"must reference a {wanted}, not {ref}")
+            return None
+        candidates = [r for r in [*self.documents, *self.invalid_refs] if r.split("/", 1)[0] in kinds]
+        suggestion = closest(ref, candidates)
+        hint = f" (did you mean {suggestion}?)" if suggestion else ""
+        if kind not in kinds and not suggestion:
+            hint = f" (expected a {wanted} reference)"
+        self._error(raw, path, f"unknown reference {ref}{hint}")
+        return None
+
+    def _region(self, region: str, raw: RawDocument) -> bool:
+        if region or self.stack_invalid:
+            return bool(region)
+        self._error(
+            raw, ("spec",), "no location: set spec.location, or a default location in the Stack", key=True
+        )
+        return False
+
+    def _credentials(
+        self, raw: RawDocument, path: PathKey, os_type: str, has_key: bool, has_password: bool, what: str
+    ) -> None:
+        if os_type == "Windows" and not has_password:
+            self._error(
+                raw,
+                path,
+                f"{what} runs Windows and needs adminPassword ({{env: VAR}} or {{file: PATH}})",
+                key=True,
+            )
+        elif os_type == "Linux" and not (has_key or has_password):
+            self._error(
+                raw,
+                path,
+                f"{what} runs Linux and needs sshPublicKey or adminPassword ({{env: VAR}} or {{file: PATH}})",
+                key=True,
+            )
+
+    def _source_os(self, capture: Capture) -> str | None:
+        source = self.documents.get(capture.source)
+        return getattr(source, "os_type", None)
+
+    # -- kinds -----------------------------------------------------------------------------
+
+    def _source_vm(self, vm: SourceVM, raw: RawDocument) -> None:
+        self._region(vm.location_name, raw)
+        create = vm.create
+        if create is None:
+            return
+        image_path = ("spec", "create", "image")
+        if is_capture_ref(create.image):
+            self._resolve(raw, image_path, ("Capture",))
+        image_os = marketplace_os(create.image) if not is_capture_ref(create.image) else None
+        if image_os and raw.has(("spec", "osType")) and image_os != vm.os_type:
+            self._error(raw, ("spec", "osType"), f"is {vm.os_type}, but {create.image} is a {image_os} image")
+        self._credentials(
+            raw,
+            ("spec", "create"),
+            vm.os_type,
+            create.ssh_public_key is not None,
+            create.admin_password is not None,
+            f"SourceVM/{vm.name}",
+        )
+
+    def _capture(self, capture: Capture, raw: RawDocument) -> None:
+        source = self._resolve(raw, ("spec", "source"), ("SourceVM", "SourceVHD"))
+        generalized = capture.type == "generalized"
+        if generalized and raw.has(("spec", "quiesce")):
+            self._warning(raw, ("spec", "quiesce"), "applies to specialized captures only; ignored")
+        if not generalized and raw.has(("spec", "preserveSource")):
+            self._warning(
+                raw,
+                ("spec", "preserveSource"),
+                "applies to generalized captures only; ignored (snapshots never change the source)",
+            )
+        if isinstance(source, SourceVHD):
+            if generalized and source.os_state == "Specialized":
+                path = ("spec", "type") if raw.has(("spec", "type")) else ("spec", "source")
+                self._error(
+                    raw,
+                    path,
+                    f"a generalized capture needs a generalized VHD, but {source.ref} has osState Specialized (use type: specialized)",
+                )
+        elif isinstance(source, SourceVM) and generalized and not capture.preserve_source and source.existing:
+            self._error(
+                raw,
+                ("spec", "preserveSource"),
+                f"false would generalize {source.ref} in place, but it is existing: true and imagepipe never changes it; use preserveSource: true",
+            )
+        if capture.gallery is not None:
+            seen: set[str] = set()
+            for i, region in enumerate(capture.gallery.target_regions):
+                if region.name in seen:
+                    self._error(
+                        raw,
+                        ("spec", "gallery", "targetRegions", i, "name"),
+                        f"region {region.name} is listed twice",
+                    )
+                seen.add(region.name)
+
+    def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
+        has_region = self._region(deployment.location_name, raw)
+        try:
+            deployment.name_pattern.format(index=0)
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+            self._error(raw, ("spec", "namePattern"), f"is not a valid name pattern ({exc})")
+        capture = self._resolve(raw, ("spec", "image"), ("Capture",))
+        if not isinstance(capture, Capture):
+            return
+        if capture.type == "specialized":
+            self._from_specialized(deployment, capture, raw, has_region)
+            return
+        if deployment.allow_duplicate_identity:
+            self._warning(
+                raw,
+                ("spec", "allowDuplicateIdentity"),
+                f"applies to specialized captures only; {capture.ref} is generalized, ignored",
+            )
+        os_type = self._source_os(capture)
+        if os_type:
+            self._credentials(
+                raw,
+                ("spec",),
+                os_type,
+                deployment.ssh_public_key is not None,
+                deployment.admin_password is not None,
+                f"{deployment.ref} (from {capture.ref})",
+            )
+        if not has_region:
+            return
+        region_path = ("spec", "location") if raw.has(("spec", "location")) else ("spec", "image")
+        if capture.gallery is None:
+            source_region = getattr(self.documents.get(capture.source), "location_name", "")
+            if source_region and deployment.location_name != source_region:
+                self._error(
+                    raw,
+                    region_path,
+                    f"{capture.ref} makes a managed image in {source_region}, and a managed image deploys only in its own region; "
+                    f"to deploy in {deployment.location_name}, add a gallery to {capture.ref} with a replica in {deployment.location_name}",
+                )
+            elif deployment.count > DEPLOYMENTS_PER_IMAGE:
+                self._warning(
+                    raw,
+                    ("spec", "count"),
+                    f"{deployment.count} VMs from one managed image exceed the {DEPLOYMENTS_PER_IMAGE} concurrent deployments it serves, "
+                    f"so the fan-out is paced; add a gallery to {capture.ref} with "
+                    f"{math.ceil(deployment.count / DEPLOYMENTS_PER_IMAGE)} replicas in {deployment.location_name}",
+                )
+            return
+        replicas = {r.name: r.replicas for r in capture.gallery.target_regions}
+        if deployment.location_name not in replicas:
+            self._error(
+                raw,
+                region_path,
+                f"{capture.ref}'s gallery version is replicated to {', '.join(replicas)}, not {deployment.location_name}; "
+                f"add {deployment.location_name} to its gallery.targetRegions",
+            )
+            return
+        have = replicas[deployment.location_name]
+        if deployment.count > DEPLOYMENTS_PER_IMAGE * have:
+            needed = math.ceil(deployment.count / DEPLOYMENTS_PER_IMAGE)
+            self._warning(
+                raw,
+                ("spec", "count"),
+                f"{deployment.count} VMs exceed the {DEPLOYMENTS_PER_IMAGE * have} concurrent deployments of {have} "
+                f"replica{'s' if have != 1 else ''} of {capture.ref} in {deployment.location_name}, so the fan-out is paced; "
+                f"raise replicas in {deployment.location_name} to {needed}",
+            )
+
+    def _from_specialized(
+        self, deployment: Deployment, capture: Capture, raw: RawDocument, has_region: bool
+    ) -> None:
+        if deployment.count > 1 and not deployment.allow_duplicate_identity:
+            self._error(
+                raw,
+                ("spec", "count"),
+                f"{deployment.count} VMs from the specialized {capture.ref} would all share the source's identity; "
+                "set allowDuplicateIdentity: true if that is intended",
+            )
+        if deployment.mode == "scaleSet":
+            self._error(
+                raw,
+                ("spec", "mode"),
+                f"a scale set needs a generalized capture; {capture.ref} is specialized",
+            )
+        source_region = getattr(self.documents.get(capture.source), "location_name", "")
+        if has_region and source_region and deployment.location_name != source_region:
+            path = ("spec", "location") if raw.has(("spec", "location")) else ("spec", "image")
+            self._error(
+                raw,
+                path,
+                f"the snapshots of {capture.ref} are in {source_region}; a specialized capture restores only in its own region",
+            )
+
+    def _networks(self) -> None:
+        """Documents that share a virtual network must agree on its region and subnets."""
+        vnet_region: dict[tuple[str, str], tuple[str, RawDocument]] = {}
+        prefixes: dict[tuple[str, str, str], str] = {}
+        for ref, subnet, path, resource_group, region in self._subnets():
+            raw = self.raws[ref]
+            key = (resource_group, subnet.vnet)
+            if region:
+                first = vnet_region.setdefault(key, (region, raw))
+                if first[0] != region:
+                    self._error(
+                        raw,
+                        (*path, "vnet"),
+                        f"virtual network {resource_group}/{subnet.vnet} is in {first[0]} ({_ref(first[1])}), not {region}; use another vnet name",
+                    )
+            prefix = prefixes.setdefault((*key, subnet.name), subnet.address_prefix)
+            if prefix != subnet.address_prefix:
+                self._error(
+                    raw,
+                    (*path, "addressPrefix"),
+                    f"subnet {subnet.vnet}/{subnet.name} is declared elsewhere with {prefix}, not {subnet.address_prefix}",
+                )
+
+    def _subnets(self) -> Iterator[tuple[str, Subnet, PathKey, str, str]]:
+        for ref, doc in self.documents.items():
+            if isinstance(doc, SourceVM) and doc.create is not None:
+                yield (
+                    ref,
+                    doc.create.subnet,
+                    ("spec", "create", "subnet"),
+                    doc.resource_group,
+                    doc.location_name,
+                )
+            elif isinstance(doc, Deployment) and doc.subnet is not None:
+                yield ref, doc.subnet, ("spec", "subnet"), doc.resource_group, doc.location_name
+
+
+def _field(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _ref(raw: RawDocument) -> str:
+    return f"{raw.data['kind']}/{raw.get(('metadata', 'name'), '')}"
+
+
+def check(
+    stack: Stack,
+    documents: dict[str, AnyDocument],
+    raws: dict[str, RawDocument],
+    invalid_refs: set[str] | None = None,
+    stack_invalid: bool = False,
+    invalid_raws: list[RawDocument] | None = None,
+) -> list[Diagnostic]:
+    return Rules(stack, documents, raws, invalid_refs, stack_invalid, invalid_raws).run()

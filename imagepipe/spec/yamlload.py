@@ -1,0 +1,231 @@
+"""Read one YAML file into documents that remember where every node came from.
+
+PyYAML composes a node tree that carries start marks; we convert it to plain
+data ourselves so that each value (and each mapping key) keeps its
+``line:col``. Everything that can go wrong with a file (unreadable, binary,
+not UTF-8, a syntax error, an alias bomb, an empty file) becomes one located
+Diagnostic; nothing here raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from imagepipe.errors import Diagnostic, Location, error
+from imagepipe.spec.suggest import printable
+
+try:  # libyaml is much faster; the pure-Python composer gives the same marks
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# Bounds the work of expanding aliases ("billion laughs") and of deep nesting.
+MAX_NODES_PER_DOCUMENT = 200_000
+MAX_DEPTH = 64
+
+PathKey = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {f"{_TAG}{name}" for name in ("str", "timestamp", "binary", "merge", "value")}
+
+
+@dataclass
+class RawDocument:
+    """One YAML document as plain data, with the position of every node."""
+
+    file: str  # the path as shown in diagnostics
+    path: Path  # the file on disk
+    index: int  # 0-based position of the document in its file
+    data: Any
+    positions: dict[PathKey, Location] = field(default_factory=dict)
+    key_positions: dict[PathKey, Location] = field(default_factory=dict)
+
+    def where(self, path: PathKey) -> Location:
+        """The position of the value at ``path``, or of its nearest ancestor."""
+        path = tuple(path)
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            path = path[:-1]
+        return self.positions.get((), Location(self.file))
+
+    def key_where(self, path: PathKey) -> Location:
+        """The position of the key that holds ``path`` (``spec:``), else of its value."""
+        return self.key_positions.get(tuple(path)) or self.where(path)
+
+    def get(self, path: PathKey, default: Any = None) -> Any:
+        value = self.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return value
+
+    def has(self, path: PathKey) -> bool:
+        marker = object()
+        return self.get(path, marker) is not marker
+
+
+@dataclass
+class FileLoad:
+    documents: list[RawDocument]
+    diagnostics: list[Diagnostic]
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, node: Node | None):
+        super().__init__(message)
+        self.message = message
+        self.node = node
+
+
+def _tag(tag: str) -> str:
+    return printable("!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag, 60)
+
+
+def _location(file: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(file)
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _offset_location(file: str, text: bytes, offset: int) -> Location:
+    before = text[:offset]
+    line = before.count(b"\n") + 1
+    col = offset - (before.rfind(b"\n") + 1) + 1
+    return Location(file, line, col)
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, Diagnostic | None]:
+    """The file's text, or the one reason it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, error(
+                f"file is too large for a spec ({size} bytes; limit {MAX_FILE_BYTES})", Location(file)
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if getattr(exc, "errno", None) == 40:  # ELOOP
+            reason = "symlink loop"
+        return None, error(f"cannot read file: {reason}", Location(file))
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        return None, error("binary file, not YAML text", _offset_location(file, raw, nul))
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, error(
+            f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x})", _offset_location(file, raw, exc.start)
+        )
+
+
+def load_file(path: Path, file: str) -> FileLoad:
+    """Every document of one YAML file; problems become diagnostics."""
+    text, problem = read_text(path, file)
+    if problem is not None or text is None:
+        return FileLoad([], [problem] if problem else [])
+    documents: list[RawDocument] = []
+    diagnostics: list[Diagnostic] = []
+    try:
+        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+            doc = RawDocument(file=file, path=path, index=index, data=None)
+            try:
+                doc.data = _Converter(doc).convert(node)
+            except _Refused as refused:
+                diagnostics.append(
+                    error(refused.message, _location(file, getattr(refused.node, "start_mark", None)))
+                )
+                continue
+            documents.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        message = exc.problem or "invalid YAML"
+        if exc.context:
+            message = f"{message} ({exc.context})"
+        diagnostics.append(
+            error(f"YAML syntax error: {message}", _location(file, exc.problem_mark or exc.context_mark))
+        )
+    except yaml.YAMLError as exc:
+        position = getattr(exc, "position", None)
+        location = (
+            _offset_location(file, text.encode("utf-8"), position) if position is not None else Location(file)
+        )
+        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        diagnostics.append(error(f"YAML error: {reason}", location))
+    except RecursionError:
+        diagnostics.append(error(f"YAML nesting is deeper than {MAX_DEPTH} levels", Location(file)))
+    if not documents and not diagnostics:
+        diagnostics.append(error("empty file: no YAML documents", Location(file)))
+    return FileLoad(documents, diagnostics)
+
+
+class _Converter:
+    """Node tree -> plain data, recording positions; refuses what specs never need."""
+
+    _constructor = SafeConstructor()
+
+    def __init__(self, doc: RawDocument):
+        self.doc = doc
+        self.budget = MAX_NODES_PER_DOCUMENT
+
+    def convert(self, node: Node, path: PathKey = (), depth: int = 0) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _Refused(
+                f"document is too large (more than {MAX_NODES_PER_DOCUMENT} nodes after aliases)", node
+            )
+        if depth > MAX_DEPTH:
+            raise _Refused(f"YAML nesting is deeper than {MAX_DEPTH} levels", node)
+        self.doc.positions[path] = _location(self.doc.file, node.start_mark)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, SequenceNode):
+            if node.tag != f"{_TAG}seq":
+                raise _Refused(f"unsupported YAML tag {_tag(node.tag)}", node)
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if node.tag != f"{_TAG}map":
+                raise _Refused(f"unsupported YAML tag {_tag(node.tag)}", node)
+            return self._mapping(node, path, depth)
+        raise _Refused("unsupported YAML node", node)  # pragma: no cover - PyYAML has no other kinds
+
+    def _mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _Refused("mapping keys must be plain strings", key_node)
+            key = str(key_node.value)
+            if key in first_seen:
+                line = first_seen[key].start_mark.line + 1
+                raise _Refused(f"duplicate key '{printable(key)}' (first defined on line {line})", key_node)
+            first_seen[key] = key_node
+            self.doc.key_positions[(*path, key)] = _location(self.doc.file, key_node.start_mark)
+            out[key] = self.convert(value_node, (*path, key), depth + 1)
+        return out
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag in _PLAIN_TAGS:
+            return node.value
+        try:
+            if tag == f"{_TAG}int":
+                return self._constructor.construct_yaml_int(node)
+            if tag == f"{_TAG}float":
+                return self._constructor.construct_yaml_float(node)
+            if tag == f"{_TAG}bool":
+                return self._constructor.construct_yaml_bool(node)
+            if tag == f"{_TAG}null":
+                return None
+        except (ValueError, yaml.YAMLError):
+            return node.value
+        raise _Refused(f"unsupported YAML tag {_tag(tag)}", node)

@@ -1,0 +1,75 @@
+"""plan on the command line: text for people, JSON for scripts, exit codes for CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from imagepipe.emulator import start_emulator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "imagepipe.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def workdir_with_specs(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "specs", work / "specs")
+    return work
+
+
+def endpoint_env(emulator: Any) -> dict[str, str]:
+    return dict(emulator.env())
+
+
+def test_plan_shows_symbols_reasons_and_summary_and_detailed_exit_code(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    with start_emulator(tmp_path / "state", speed=1000, throttling=False) as em:
+        env = endpoint_env(em)
+        text = run_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work, env=env)
+        assert text.returncode == 2
+        assert "+ SourceVM/source/vm" in text.stdout
+        assert "> Capture/my-image/generalize" in text.stdout
+        assert "Plan: 7 to create, 0 to change, 0 to delete, 4 actions." in text.stdout
+
+        as_json = run_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
+        assert as_json.returncode == 0
+        plan = json.loads(as_json.stdout)
+        assert {c["action"] for c in plan["changes"]} == {"create", "action"}
+        assert all(c["reason"] for c in plan["changes"])
+        assert "AAAA" not in as_json.stdout  # no key material
+
+
+def test_plan_of_invalid_specs_exits_1_with_located_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("apiVersion: imagepipe/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n")
+    result = run_cli("plan", str(bad), "--target", "azure", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "x.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_azure_target_without_subscription_is_a_clear_error(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    env = {"AZURE_SUBSCRIPTION_ID": ""}
+    result = run_cli("plan", "specs/learn-exercise", "--target", "azure", cwd=work, env=env)
+    assert result.returncode == 1
+    assert "subscription" in result.stderr and "Traceback" not in result.stderr

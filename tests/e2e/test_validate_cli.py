@@ -1,0 +1,86 @@
+"""`imagepipe validate` as a user runs it: exit codes, located lines, summary, JSON."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "cases"
+
+
+def run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imagepipe.cli.main", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+def test_examples_are_valid() -> None:
+    result = run("validate", "specs/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.strip() == "valid: 3 spec sets, 13 documents; 0 errors, 0 warnings"
+
+
+def test_every_problem_located_and_sorted_with_exit_1() -> None:
+    result = run("validate", ".", cwd=CASES / "many-problems-in-one-run")
+    assert result.returncode == 1
+    assert (
+        result.stdout.splitlines()
+        == (CASES / "many-problems-in-one-run" / "expected.txt").read_text().splitlines()
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "invalid: 1 spec set, 5 documents; 4 errors, 0 warnings"
+
+
+def test_paths_are_relative_to_the_current_directory() -> None:
+    result = run("validate", "tests/cases/dangling-reference")
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "tests/cases/dangling-reference/specs.yaml:32:10: error: spec.image: unknown reference"
+    )
+
+
+def test_warnings_alone_exit_0() -> None:
+    result = run("validate", "tests/cases/managed-image-count-warning")
+    assert result.returncode == 0
+    assert ": warning: spec.count: 45 VMs from one managed image" in result.stdout
+    assert "0 errors, 1 warning" in result.stderr
+
+
+def test_missing_path_is_a_usage_error() -> None:
+    result = run("validate", "no/such/folder")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no such file or directory: no/such/folder"
+    assert run("validate").returncode == 2
+
+
+def test_json_output(tmp_path: Path) -> None:
+    shutil.copytree(CASES / "literal-password", tmp_path / "case")
+    result = run("validate", "-o", "json", "case", cwd=tmp_path)
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    assert payload["valid"] is False
+    (diagnostic,) = payload["diagnostics"]
+    assert (diagnostic["file"], diagnostic["line"], diagnostic["col"]) == ("case/specs.yaml", 17, 20)
+    assert diagnostic["severity"] == "error"
+    assert diagnostic["message"].startswith(
+        "spec.create.adminPassword: must be a secret reference, {env: VAR} or {file: PATH}"
+    )
+    assert "Hunter2" not in result.stdout + result.stderr
+    assert payload["stacks"][0]["name"] == "case" and payload["stacks"][0]["valid"] is False
+
+
+def test_json_output_for_valid_examples() -> None:
+    result = run("validate", "-o", "json", "specs")
+    payload = json.loads(result.stdout)
+    assert payload["valid"] is True and payload["diagnostics"] == []
+    assert {s["name"] for s in payload["stacks"]} == {"fleet", "learn-exercise", "snapshot-restore"}
+
+
+def test_binary_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "blob.yaml").write_bytes(bytes(range(256)))
+    result = run("validate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == "blob.yaml:1:1: error: binary file, not YAML text\n"

@@ -1,0 +1,196 @@
+"""Galleries (definitions, versions, replication) and scale sets through the real SDK clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .helpers import (
+    ADMIN_USER,
+    SSH_PUBLIC_KEY,
+    Clients,
+    create_resource_group,
+    image_from_blob,
+    make_clients,
+    unique,
+    wait_until,
+)
+
+
+def create_gallery_image(clients: Clients, rg: str, gallery: str = "gal", definition: str = "web") -> Any:
+    clients.compute.galleries.begin_create_or_update(
+        rg, gallery, {"location": "eastus", "properties": {"description": "test gallery"}}
+    ).result()
+    body = {
+        "location": "eastus",
+        "properties": {
+            "osType": "Linux",
+            "osState": "Generalized",
+            "hyperVGeneration": "V2",
+            "identifier": {"publisher": "contoso", "offer": "web", "sku": "gen2"},
+        },
+    }
+    return clients.compute.gallery_images.begin_create_or_update(rg, gallery, definition, body).result()
+
+
+def version_body(source_id: str, regions: dict[str, int]) -> dict[str, Any]:
+    return {
+        "location": "eastus",
+        "properties": {
+            "publishingProfile": {
+                "targetRegions": [
+                    {"name": name, "regionalReplicaCount": count} for name, count in regions.items()
+                ]
+            },
+            "storageProfile": {"source": {"id": source_id}},
+        },
+    }
+
+
+def replication(clients: Clients, rg: str, version: str = "1.0.0") -> Any:
+    fetched = clients.compute.gallery_image_versions.get(
+        rg, "gal", "web", version, expand="ReplicationStatus"
+    )
+    return fetched.properties.replication_status
+
+
+def test_gallery_definition_and_version_with_target_regions(clients: Clients, rg: str) -> None:
+    gallery = clients.compute.galleries.begin_create_or_update(
+        rg, "gal", {"location": "eastus", "properties": {"description": "d"}}
+    ).result()
+    assert gallery.type == "Microsoft.Compute/galleries"
+    assert gallery.properties.provisioning_state == "Succeeded"
+    assert gallery.properties.identifier.unique_name
+
+    definition = create_gallery_image(clients, rg)
+    assert definition.type == "Microsoft.Compute/galleries/images"
+    assert definition.properties.identifier.publisher == "contoso"
+    assert definition.properties.os_state == "Generalized"
+
+    image = image_from_blob(clients, rg, "img")
+    version = clients.compute.gallery_image_versions.begin_create_or_update(
+        rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 2, "westus": 1})
+    ).result()
+    assert version.type == "Microsoft.Compute/galleries/images/versions"
+    assert version.properties.provisioning_state == "Succeeded"
+    assert version.properties.storage_profile.source.id.lower() == image.id.lower()
+    regions = {
+        target.name.replace(" ", "").lower(): target.regional_replica_count
+        for target in version.properties.publishing_profile.target_regions
+    }
+    assert regions == {"eastus": 2, "westus": 1}
+    listed = clients.compute.gallery_image_versions.list_by_gallery_image(rg, "gal", "web")
+    assert [v.name for v in listed] == ["1.0.0"]
+
+    status = wait_until(lambda: (s := replication(clients, rg)) and s.aggregated_state == "Completed" and s)
+    by_region = {entry.region.replace(" ", "").lower(): entry for entry in status.summary}
+    assert set(by_region) == {"eastus", "westus"}
+    assert all(entry.state == "Completed" and entry.progress == 100 for entry in by_region.values())
+
+
+def test_replication_status_progresses_over_simulated_time(start_other: Any) -> None:
+    # Replication takes ~5 simulated minutes per region: about a second at speed 300.
+    em = start_other(speed=300.0)
+    slow = make_clients(em)
+    rg = create_resource_group(slow, unique("rg"))
+    create_gallery_image(slow, rg)
+    image = image_from_blob(slow, rg, "img")
+    slow.compute.gallery_image_versions.begin_create_or_update(
+        rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 1, "westus": 1}), polling=False
+    )
+    early = replication(slow, rg)
+    assert early.aggregated_state == "InProgress"
+    assert any(entry.state == "Replicating" and (entry.progress or 0) < 100 for entry in early.summary)
+    assert slow.compute.gallery_image_versions.get(
+        rg, "gal", "web", "1.0.0"
+    ).properties.provisioning_state in {
+        "Creating",
+        "Updating",
+    }
+
+    done = wait_until(lambda: (s := replication(slow, rg)) and s.aggregated_state == "Completed" and s)
+    assert all(entry.state == "Completed" for entry in done.summary)
+    final = slow.compute.gallery_image_versions.get(rg, "gal", "web", "1.0.0")
+    assert final.properties.provisioning_state == "Succeeded"
+
+
+def scale_set_body(image_id: str, subnet_id: str, capacity: int) -> dict[str, Any]:
+    return {
+        "location": "eastus",
+        "sku": {"name": "Standard_B2s", "tier": "Standard", "capacity": capacity},
+        "properties": {
+            "upgradePolicy": {"mode": "Manual"},
+            "virtualMachineProfile": {
+                "storageProfile": {
+                    "imageReference": {"id": image_id},
+                    "osDisk": {
+                        "createOption": "FromImage",
+                        "managedDisk": {"storageAccountType": "Standard_LRS"},
+                    },
+                },
+                "osProfile": {
+                    "computerNamePrefix": "web",
+                    "adminUsername": ADMIN_USER,
+                    "linuxConfiguration": {
+                        "disablePasswordAuthentication": True,
+                        "ssh": {
+                            "publicKeys": [
+                                {
+                                    "path": f"/home/{ADMIN_USER}/.ssh/authorized_keys",
+                                    "keyData": SSH_PUBLIC_KEY,
+                                }
+                            ]
+                        },
+                    },
+                },
+                "networkProfile": {
+                    "networkInterfaceConfigurations": [
+                        {
+                            "name": "nic",
+                            "properties": {
+                                "primary": True,
+                                "ipConfigurations": [
+                                    {"name": "ip", "properties": {"subnet": {"id": subnet_id}}}
+                                ],
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize("source", ["managed image", "gallery version"])
+def test_scale_set_from_an_image_with_capacity(
+    clients: Clients, rg: str, subnet_id: str, source: str
+) -> None:
+    image = image_from_blob(clients, rg, "img")
+    image_id = image.id
+    if source == "gallery version":
+        create_gallery_image(clients, rg)
+        image_id = (
+            clients.compute.gallery_image_versions.begin_create_or_update(
+                rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 1})
+            )
+            .result()
+            .id
+        )
+        wait_until(lambda: replication(clients, rg).aggregated_state == "Completed")
+    scale_sets = clients.compute.virtual_machine_scale_sets
+    created = scale_sets.begin_create_or_update(rg, "web", scale_set_body(image_id, subnet_id, 3)).result()
+    assert created.type == "Microsoft.Compute/virtualMachineScaleSets"
+    assert created.sku.capacity == 3
+    assert created.properties.provisioning_state == "Succeeded"
+    instances = list(clients.compute.virtual_machine_scale_set_vms.list(rg, "web"))
+    assert len(instances) == 3
+    assert len({instance.instance_id for instance in instances}) == 3
+    assert all(i.properties.provisioning_state == "Succeeded" for i in instances)
+    assert [s.name for s in scale_sets.list(rg)] == ["web"]
+
+    scale_sets.begin_update(rg, "web", {"sku": {"capacity": 5}}).result()
+    assert scale_sets.get(rg, "web").sku.capacity == 5
+    assert len(list(clients.compute.virtual_machine_scale_set_vms.list(rg, "web"))) == 5
+    scale_sets.begin_update(rg, "web", {"sku": {"capacity": 2}}).result()
+    assert len(list(clients.compute.virtual_machine_scale_set_vms.list(rg, "web"))) == 2

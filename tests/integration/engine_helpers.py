@@ -1,0 +1,94 @@
+"""Shared helpers of the engine's integration tests: spec sets on disk, the admin API, applying."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from imagepipe.apply.run import RunOutcome, apply_specs, destroy
+from imagepipe.apply.session import open_session
+from imagepipe.azure.target import Target
+from imagepipe.cli.common import TargetConfig
+from imagepipe.plan.model import Plan
+from imagepipe.plan.planner import make_plan
+
+REPO = Path(__file__).resolve().parents[2]
+LEARN = REPO / "specs" / "learn-exercise"
+CONFIG = TargetConfig(target="local")
+
+
+def learn_vm_name() -> str:
+    """The name the Learn exercise gives its deployed VM (read from the spec, not repeated here)."""
+    from imagepipe.spec import load_one
+
+    return load_one([LEARN]).get("Deployment/new-vm").vm_name(0)
+
+
+LEARN_VM = learn_vm_name()
+
+
+def copy_learn(tmp_path: Path, stack: str | None = None, rg: str | None = None) -> Path:
+    """The Learn exercise in a temp folder, optionally renamed (stack, resource group)."""
+    folder = tmp_path / (stack or "learn-exercise")
+    shutil.copytree(LEARN, folder)
+    spec = folder / "learn-exercise.yaml"
+    text = spec.read_text()
+    if stack:
+        text = text.replace("name: learn-exercise", f"name: {stack}")
+    if rg:
+        text = text.replace("learn-rg", rg)
+    spec.write_text(text)
+    return folder
+
+
+def write_specs(folder: Path, yaml_text: str, key_from: Path = LEARN / "demo_id_ed25519.pub") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "specs.yaml").write_text(textwrap.dedent(yaml_text))
+    shutil.copy(key_from, folder / "key.pub")
+    return folder
+
+
+def plan(target: Target, folder: Path, prune: bool = False) -> Plan:
+    with open_session([folder], CONFIG, target=target) as session:
+        return make_plan(session.specset, session.graph, session.azure, paths=[str(folder)], prune=prune).plan
+
+
+def apply(target: Target, folder: Path, **kwargs: Any) -> RunOutcome:
+    with open_session([folder], CONFIG, target=target) as session:
+        return apply_specs(session, parallelism=kwargs.pop("parallelism", 10), **kwargs)
+
+
+def destroy_stack(target: Target, folder: Path) -> RunOutcome:
+    with open_session([folder], CONFIG, target=target) as session:
+        return destroy(session)
+
+
+def admin(emulator: Any, path: str, body: Any = None) -> Any:
+    url = f"{emulator.endpoint}/_emulator/{path}"
+    if body is None:
+        response = requests.get(url, verify=str(emulator.ca_file), timeout=30)
+    else:
+        response = requests.post(url, json=body, verify=str(emulator.ca_file), timeout=30)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def writes(stats: dict[str, Any]) -> int:
+    requests_by_method = stats.get("requests", {})
+    return sum(
+        n for method, n in requests_by_method.items() if method.upper() in ("PUT", "POST", "PATCH", "DELETE")
+    )
+
+
+def journal(emulator: Any) -> list[dict[str, Any]]:
+    data = admin(emulator, "journal")
+    return data["value"]
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)

@@ -1,0 +1,80 @@
+"""Failures: one root cause reported once, only dependants stop, a rerun converges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine_helpers import LEARN_VM, admin, apply, copy_learn, plan, write_specs
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.target import Target
+
+
+def test_a_failing_lro_stops_its_dependants_only_and_a_rerun_converges(
+    tmp_path: Path, target: Target, azure: Azure, emulator: Any
+) -> None:
+    admin(emulator, "faults", [{"operation": "Images_CreateOrUpdate", "lro_error": "OperationNotAllowed"}])
+    folder = copy_learn(tmp_path)
+    result = apply(target, folder).result
+
+    assert [f.address for f in result.failures] == ["Capture/my-image/image"]
+    failure = result.failures[0]
+    assert failure.error["code"] == "OperationNotAllowed"
+    assert "myImage" in failure.message
+    assert result.outcomes["Deployment/new-vm/vm[0]"].status == "skipped"
+    assert result.outcomes["Deployment/new-vm/nic[0]"].status == "done"  # an independent branch finished
+    assert azure.get(r.VM, "learn-rg", LEARN_VM) is None
+
+    admin(emulator, "faults", [])
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes
+
+
+def test_a_fatal_error_in_one_branch_while_another_completes(
+    tmp_path: Path, target: Target, azure: Azure, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("WEAK_PASSWORD", "short")
+    folder = write_specs(
+        tmp_path / "two-sources",
+        """
+        apiVersion: imagepipe/v1
+        kind: Stack
+        metadata: {name: two-sources}
+        spec: {location: eastus}
+        ---
+        apiVersion: imagepipe/v1
+        kind: SourceVM
+        metadata: {name: linux}
+        spec:
+          resourceGroup: two-rg
+          vmName: linux-src
+          osType: Linux
+          create:
+            image: Ubuntu2204
+            size: Standard_B2s
+            adminUsername: azureuser
+            sshPublicKey: {file: key.pub}
+            subnet: {vnet: net, name: default, addressPrefix: 10.1.0.0/24}
+        ---
+        apiVersion: imagepipe/v1
+        kind: SourceVM
+        metadata: {name: windows}
+        spec:
+          resourceGroup: two-rg
+          vmName: win-src
+          osType: Windows
+          create:
+            image: Win2022AzureEdition
+            size: Standard_B2s
+            adminUsername: azureuser
+            adminPassword: {env: WEAK_PASSWORD}
+            subnet: {vnet: net, name: default, addressPrefix: 10.1.0.0/24}
+        """,
+    )
+    result = apply(target, folder).result
+    assert [f.address for f in result.failures] == ["SourceVM/windows/vm"]
+    assert result.failures[0].error["status"] == 400
+    assert "short" not in result.failures[0].message  # the secret never shows, even in Azure's complaint
+    assert azure.get(r.VM, "two-rg", "linux-src")["provisioning_state"] == "Succeeded"

@@ -1,0 +1,99 @@
+"""Ownership: an untagged resource with a wanted name is a conflict; two stacks never touch each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from engine_helpers import LEARN_VM, apply, copy_learn, destroy_stack, plan
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.target import Target
+from imagepipe.errors import ConflictError
+
+
+def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
+    """A VM made by hand (no imagepipe tags), as someone might have done with the az CLI."""
+    azure.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
+    azure.network.virtual_networks.begin_create_or_update(
+        rg,
+        "hand-vnet",
+        {
+            "location": "eastus",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
+            },
+        },
+    ).result()
+    subnet = azure.subnet_id(rg, "hand-vnet", "s")
+    nic = azure.network.network_interfaces.begin_create_or_update(
+        rg,
+        f"{name}-hand-nic",
+        {
+            "location": "eastus",
+            "properties": {"ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet}}}]},
+        },
+    ).result()
+    azure.compute.virtual_machines.begin_create_or_update(
+        rg,
+        name,
+        {
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_B1s"},
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "Canonical",
+                        "offer": "0001-com-ubuntu-server-jammy",
+                        "sku": "22_04-lts-gen2",
+                        "version": "latest",
+                    }
+                },
+                "osProfile": {
+                    "computerName": name,
+                    "adminUsername": "someone",
+                    "adminPassword": "Hand-made-Passw0rd!",
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
+            },
+        },
+    ).result()
+
+
+def test_an_untagged_vm_with_a_wanted_name_is_reported_and_left_untouched(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    make_untagged_vm(azure, "learn-rg", LEARN_VM)
+    before = azure.get(r.VM, "learn-rg", LEARN_VM)
+    folder = copy_learn(tmp_path)
+
+    planned = plan(target, folder)
+    conflict = planned.change("Deployment/new-vm/vm[0]")
+    assert conflict is not None and conflict.action == "conflict"
+    assert LEARN_VM in conflict.reason and "untagged" in conflict.reason
+
+    with pytest.raises(ConflictError, match=LEARN_VM):
+        apply(target, folder)
+    after = azure.get(r.VM, "learn-rg", LEARN_VM)
+    assert after == before
+    assert azure.get(r.VM, "learn-rg", "myVM") is None  # apply refused before changing anything
+
+
+def test_two_stacks_in_one_subscription_never_touch_each_other(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    first = copy_learn(tmp_path, stack="stack-one", rg="one-rg")
+    second = copy_learn(tmp_path, stack="stack-two", rg="two-rg")
+    assert apply(target, first).result.ok
+    assert apply(target, second).result.ok
+    two_before = sorted(rec["id"] for rec in azure.owned("stack-two"))
+
+    assert not plan(target, first).has_changes
+    assert plan(target, first).undescribed == 0
+    assert destroy_stack(target, first).result.ok
+
+    assert azure.owned("stack-one") == []
+    assert sorted(rec["id"] for rec in azure.owned("stack-two")) == two_before
+    assert not plan(target, second).has_changes

@@ -1,0 +1,89 @@
+"""Kill `imagepipe apply` (SIGKILL) at several points; the next apply finishes the job with
+nothing created twice and no second deprovision or generalize."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_helpers import LEARN_VM, apply, copy_learn, journal, plan
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.target import connect_emulator
+from imagepipe.emulator import start_emulator
+
+# Slow enough that each operation is still running when the kill lands.
+RESUME_SPEED = 150.0
+
+
+@pytest.fixture
+def slow_emulator(tmp_path: Path) -> Iterator[Any]:
+    with start_emulator(tmp_path / "slow-state", speed=RESUME_SPEED, throttling=False) as em:
+        yield em
+
+
+def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, delay: float) -> str:
+    """Run the CLI against the emulator and SIGKILL it when a progress line contains ``trigger``."""
+    env = {**os.environ, **emulator.env(), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "imagepipe.cli.main", "apply", str(folder), "--yes", "-o", "text"]
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if trigger in line:
+            time.sleep(delay)  # let the request reach Azure, so the kill lands mid-operation
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    return "".join(seen)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "delay"),
+    [
+        ("+ SourceVM/source/vm:", 0.1),
+        ("> SourceVM/source/customize[0]:", 0.05),
+        ("> Capture/my-image/deprovision:", 0.05),
+        ("> Capture/my-image/deallocate:", 0.0),
+        ("> Capture/my-image/generalize:", 0.0),
+        ("+ Capture/my-image/image:", 0.1),
+        ("+ Deployment/new-vm/vm[0]:", 0.1),
+    ],
+)
+def test_kill_and_rerun_converges(tmp_path: Path, slow_emulator: Any, trigger: str, delay: float) -> None:
+    folder = copy_learn(tmp_path)
+    output = apply_until(slow_emulator, folder, trigger, tmp_path, delay)
+    assert trigger in output, output
+
+    target = connect_emulator(slow_emulator, polling_interval=0.02)
+    try:
+        outcome = apply(target, folder)
+        assert outcome.result is None or outcome.result.ok, outcome.result.failures
+        assert not plan(target, folder).has_changes
+
+        azure = Azure(target)
+        vms = sorted(vm["name"] for vm in azure.list(r.VM, "learn-rg"))
+        assert vms == sorted(["myVM", LEARN_VM])
+        assert [i["name"] for i in azure.list(r.IMAGE, "learn-rg")] == ["myImage"]
+        operations = Counter(op["name"] for op in journal(slow_emulator))
+        assert operations["VirtualMachines_Generalize"] == 1
+        runs = [
+            op for op in journal(slow_emulator) if op["name"] == "VirtualMachineRunCommands_CreateOrUpdate"
+        ]
+        deprovisions = [op for op in runs if "imagepipe-deprovision" in op["resourceId"]]
+        assert len(deprovisions) == 1
+        customizes = [op for op in runs if "imagepipe-customize" in op["resourceId"]]
+        assert len(customizes) == 1
+    finally:
+        target.close()
