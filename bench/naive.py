@@ -20,46 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from azure.identity import ClientSecretCredential
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 from benchkit import figures, specgen
 from benchkit.emulator import EmulatorProcess
 from benchkit.loads import image_loads
 from benchkit.runcli import run_imagepipe
+from benchkit.sdk import ArmClients, wait_for_replication
 
 NAIVE_PARALLELISM = 10
-ARM_SCOPE = "https://management.azure.com/.default"
-
-
-class NaiveClients:
-    """The three SDK clients with their defaults (retries, polling), pointed at the emulator."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        ca_file = env["IMAGEPIPE_CA_FILE"]
-        endpoint = env["IMAGEPIPE_ENDPOINT"]
-        self.subscription = env["AZURE_SUBSCRIPTION_ID"]
-        self.credential = ClientSecretCredential(
-            env["AZURE_TENANT_ID"],
-            env["AZURE_CLIENT_ID"],
-            env["AZURE_CLIENT_SECRET"],
-            authority=env["AZURE_AUTHORITY_HOST"],
-            disable_instance_discovery=True,  # else MSAL asks the public cloud first
-            connection_verify=ca_file,
-        )
-        options: dict[str, Any] = {
-            "base_url": endpoint,
-            "credential_scopes": [ARM_SCOPE],
-            "connection_verify": ca_file,
-        }
-        self.compute = ComputeManagementClient(self.credential, self.subscription, **options)
-        self.network = NetworkManagementClient(self.credential, self.subscription, **options)
-        self.resources = ResourceManagementClient(self.credential, self.subscription, **options)
-
-    def close(self) -> None:
-        for client in (self.compute, self.network, self.resources, self.credential):
-            client.close()
 
 
 def image_id(subscription: str, shape: specgen.FanoutShape) -> str:
@@ -112,7 +79,7 @@ def vm_body(location: str, name: str, image: str, nic_id: str, ssh_key: str) -> 
     }
 
 
-def prepare_networks(clients: NaiveClients, deployments: list[dict[str, Any]]) -> dict[str, str]:
+def prepare_networks(clients: ArmClients, deployments: list[dict[str, Any]]) -> dict[str, str]:
     """Resource group and vnet of every Deployment (set-up, not timed): {deployment: subnet id}."""
     subnets = {}
     for doc in deployments:
@@ -137,7 +104,7 @@ def prepare_networks(clients: NaiveClients, deployments: list[dict[str, Any]]) -
 
 
 def create_one(
-    clients: NaiveClients, group: str, location: str, name: str, subnet_id: str, image: str, ssh_key: str
+    clients: ArmClients, group: str, location: str, name: str, subnet_id: str, image: str, ssh_key: str
 ) -> None:
     """NIC then VM, each waited for by its own SDK poller."""
     nic = clients.network.network_interfaces.begin_create_or_update(
@@ -148,7 +115,7 @@ def create_one(
     ).result()
 
 
-def fan_out(clients: NaiveClients, tasks: list[Callable[[], None]]) -> list[str]:
+def fan_out(clients: ArmClients, tasks: list[Callable[[], None]]) -> list[str]:
     """Run every task with NAIVE_PARALLELISM workers; answer the errors (a generic tool reports them)."""
     errors = []
     with ThreadPoolExecutor(max_workers=NAIVE_PARALLELISM) as pool:
@@ -171,8 +138,10 @@ def measure_naive(shape: specgen.FanoutShape, speed: float, workdir: Path) -> di
         )
         if not setup.ok:
             return record | {"error": "set-up: " + setup.describe_failure()}
-        clients = NaiveClients(emulator.env)
+        clients = ArmClients(emulator.env)
         try:
+            if shape.image == "gallery":
+                wait_for_replication(clients)
             subnets = prepare_networks(clients, deployments)
             image = image_id(clients.subscription, shape)
             tasks = [
@@ -196,6 +165,7 @@ def measure_naive(shape: specgen.FanoutShape, speed: float, workdir: Path) -> di
     counts = figures.request_deltas(before, after)
     lower_bound = figures.lower_bound_seconds(image_loads(specs.fanout), counts.accepted_writes)
     record |= figures.timing_fields(wall, speed, lower_bound) | figures.request_fields(counts)
+    record |= figures.machine_fields()
     record |= {"parallelism": NAIVE_PARALLELISM, "creates": creates, "failed_vms": len(errors)}
     if errors:
         record["error"] = errors[0]
@@ -203,7 +173,7 @@ def measure_naive(shape: specgen.FanoutShape, speed: float, workdir: Path) -> di
 
 
 def _task(
-    clients: NaiveClients, doc: dict[str, Any], index: int, subnet_id: str, image: str, ssh_key: str
+    clients: ArmClients, doc: dict[str, Any], index: int, subnet_id: str, image: str, ssh_key: str
 ) -> Callable[[], None]:
     spec = doc["spec"]
     name = spec["namePattern"].format(index=index)

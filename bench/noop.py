@@ -24,7 +24,9 @@ DEFAULT_SPEED = 100.0
 EXIT_CHANGES_PENDING = 2  # plan --detailed-exitcode
 
 
-def plan_record(prepared: Prepared, speed: float, emulator: EmulatorProcess, workdir: Path) -> dict[str, Any]:
+def plan_record(
+    prepared: Prepared, speed: float, emulator: EmulatorProcess, workdir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     shape = prepared.shape
     record: dict[str, Any] = {"bench": "noop", "n": shape.n, "image": shape.image}
     if prepared.specs is None:
@@ -35,7 +37,7 @@ def plan_record(prepared: Prepared, speed: float, emulator: EmulatorProcess, wor
         return record | {"error": "set-up: " + setup.describe_failure()}
     wait_for_full_buckets(speed)
     result, counts = timed_command(
-        ["plan", folder, "--detailed-exitcode"], emulator, workdir / "logs" / "noop-plan.log"
+        ["plan", folder, "--detailed-exitcode"], emulator, workdir / "logs" / "noop-plan.log", profile
     )
     # No Azure-side floor for a plan: the lower bound and efficiency do not apply.
     record |= figures.timing_fields(result.wall_seconds, speed, 0.0) | figures.request_fields(counts)
@@ -44,7 +46,9 @@ def plan_record(prepared: Prepared, speed: float, emulator: EmulatorProcess, wor
         "efficiency": None,
         "setup_sim_seconds": round(setup.wall_seconds * speed, 1),
     }
+    record |= figures.machine_fields() | {"client_cpu_seconds": round(result.cpu_seconds, 2)}
     record["changes_pending"] = result.exit_code == EXIT_CHANGES_PENDING
+    record["requests_by_operation"] = counts.operations
     if result.exit_code not in (0, EXIT_CHANGES_PENDING):
         record["error"] = result.describe_failure()
     return record
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--image", choices=("managed", "gallery"), default="managed", help="default managed")
     parser.add_argument("--source", choices=("auto", "vhd", "vm"), default="auto", help="capture source")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the plan to this file")
     parser.add_argument("--keep", type=Path, help="keep specs, logs and emulator state under this folder")
     args = parser.parse_args(argv)
 
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         EmulatorProcess(workdir / "emulator", args.speed) as emulator,
     ):
         prepared = prepare_capture(shape, args.source, workdir, emulator)
-        record = plan_record(prepared, args.speed, emulator, workdir)
+        record = plan_record(prepared, args.speed, emulator, workdir, args.profile)
     figures.show("no-op plan after a fan-out", [record])
     print(figures.json_line(record))
     return 1 if "error" in record else 0

@@ -37,9 +37,9 @@ def validate_and_graph(folder: Path) -> int:
 
 def measure(folder: Path) -> dict[str, Any]:
     gc.collect()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     steps = validate_and_graph(folder)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     gc.collect()
     tracemalloc.start()
@@ -49,6 +49,7 @@ def measure(folder: Path) -> dict[str, Any]:
     return {
         "steps": steps,
         "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
         "peak_traced_mb": round(peak / MIB, 1),
         "max_rss_mb": round(max_rss_mb, 1),
     }
@@ -65,14 +66,18 @@ def record_for(shape: specgen.LargeShape, folder: Path) -> dict[str, Any]:
     except SpecError as error:
         return record | {"error": f"the generated specs are invalid: {error}"}
     # No emulator and no Azure floor: simulated time and the lower bound do not apply.
-    return record | {
-        "sim_seconds": None,
-        "lower_bound_seconds": None,
-        "efficiency": None,
-        "reads": 0,
-        "writes": 0,
-        "throttled": 0,
-    }
+    return (
+        record
+        | figures.machine_fields()
+        | {
+            "sim_seconds": None,
+            "lower_bound_seconds": None,
+            "efficiency": None,
+            "reads": 0,
+            "writes": 0,
+            "throttled": 0,
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

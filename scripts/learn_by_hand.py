@@ -4,7 +4,7 @@
 Uses only the public Azure SDK (azure-mgmt-*, azure-identity, azure-core). Point it at a
 running emulator with the environment `imagepipe emulator serve` prints:
 
-    imagepipe emulator serve --speed 10 --state /tmp/em/emulator.sqlite > /tmp/em.env &
+    mkdir -p /tmp/em && imagepipe emulator serve --speed 10 --state /tmp/em/emulator.sqlite > /tmp/em.env &
     eval "$(grep ^export /tmp/em.env)"
     python scripts/learn_by_hand.py
 
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core import PipelineClient
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+from azure.core.pipeline.policies import BearerTokenCredentialPolicy, SansIOHTTPPolicy
 from azure.core.rest import HttpRequest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -81,6 +81,9 @@ class Report:
             result = action()
         except HttpResponseError as exc:
             self.check(name, False, f"{exc.status_code} {code_of(exc)}: {first_line(exc)}")
+            return None
+        except AzureError as exc:  # transport or polling trouble: still one line, not a traceback
+            self.check(name, False, f"{type(exc).__name__}: {first_line(exc)}")
             return None
         self.check(name, True)
         return result
@@ -173,16 +176,14 @@ class Session:
         return f"{self.rg_id(rg)}/providers/Microsoft.Compute/{kind}/{name}"
 
 
-class _FixedToken:
+class _FixedToken(SansIOHTTPPolicy):
     """Sends a bearer token the server never issued."""
 
     def __init__(self, token: str) -> None:
         self.token = token
-        self.next: Any = None
 
-    def send(self, request: Any) -> Any:
+    def on_request(self, request: Any) -> None:
         request.http_request.headers["Authorization"] = f"Bearer {self.token}"
-        return self.next.send(request)
 
 
 # -- the walk ---------------------------------------------------------------------------
@@ -613,11 +614,14 @@ def main(argv: list[str] | None = None) -> int:
     session = Session.from_env()
     report = Report()
     started = time.monotonic()
-    check_identity(session, report)
-    if args.after_restart:
-        after_restart(session, report, args.after_restart)
-    else:
-        walk(session, report, args.resource_group or f"learn-{uuid.uuid4().hex[:8]}", args.burst)
+    try:
+        check_identity(session, report)
+        if args.after_restart:
+            after_restart(session, report, args.after_restart)
+        else:
+            walk(session, report, args.resource_group or f"learn-{uuid.uuid4().hex[:8]}", args.burst)
+    except AzureError as exc:
+        report.check("the walk ran to its end", False, f"{type(exc).__name__}: {first_line(exc)}")
     took = time.monotonic() - started
     print(f"{report.passed} passed, {len(report.failures)} failed in {took:.1f}s", flush=True)
     return 1 if report.failures else 0

@@ -21,6 +21,7 @@ from benchkit import figures, specgen
 from benchkit.emulator import EmulatorProcess
 from benchkit.loads import image_loads
 from benchkit.runcli import CommandResult, run_imagepipe
+from benchkit.sdk import ArmClients, wait_for_replication
 
 UNSUPPORTED_MARK = "not supported"
 
@@ -47,6 +48,12 @@ def prepare_capture(
             workdir / "logs" / f"setup-{candidate}.log",
         )
         if result.ok:
+            if attempt.image == "gallery":
+                clients = ArmClients(emulator.env)
+                try:
+                    wait_for_replication(clients)
+                finally:
+                    clients.close()
             return Prepared(attempt, specs)
         error = f"set-up ({candidate} source): {result.describe_failure()}"
         if UNSUPPORTED_MARK not in result.last_lines(5):
@@ -96,16 +103,19 @@ def apply_record(
         else "VirtualMachines_CreateOrUpdate"
     )
     creates = figures.in_flight_profile(emulator.journal(create), started_at, speed)
+    nics = figures.in_flight_profile(emulator.journal("NetworkInterfaces_CreateOrUpdate"), started_at, speed)
     loads = image_loads(prepared.specs.fanout)
     lower_bound = figures.lower_bound_seconds(loads, counts.accepted_writes)
     if shape.mode == "scaleSet":
         # One scale set per region provisions its instances together: one VM create at least.
         lower_bound = max(figures.VM_CREATE_SECONDS, figures.write_bucket_seconds(counts.accepted_writes))
     record |= figures.timing_fields(result.wall_seconds, speed, lower_bound) | figures.request_fields(counts)
+    record |= figures.machine_fields() | {"client_cpu_seconds": round(result.cpu_seconds, 2)}
     record |= {
         "mode": shape.mode,
         "parallelism": parallelism or "default",
         "creates": creates,
+        "nic_creates": nics if nics["count"] else None,
         "capture_source": shape.source,
         "replicas_per_region": shape.replicas if shape.image == "gallery" else None,
         "resources": emulator.stats()

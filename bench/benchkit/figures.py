@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +108,11 @@ def timing_fields(wall_seconds: float, speed: float, lower_bound: float) -> dict
         "lower_bound_seconds": round(lower_bound, 1),
         "efficiency": efficiency(lower_bound, sim_seconds),
     }
+
+
+def machine_fields() -> dict[str, Any]:
+    """Other load on the machine inflates wall time, and so simulated time: say how busy it was."""
+    return {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def request_fields(counts: RequestCounts) -> dict[str, Any]:

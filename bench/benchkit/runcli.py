@@ -25,6 +25,7 @@ class CommandResult:
     args: tuple[str, ...]
     exit_code: int
     wall_seconds: float
+    cpu_seconds: float  # of this whole process (every thread) while the command ran
     log: Path
 
     @property
@@ -62,10 +63,10 @@ def run_imagepipe(args: Sequence[str], env: Mapping[str, str], log: Path) -> Com
         contextlib.redirect_stdout(sink),
         contextlib.redirect_stderr(sink),
     ):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         code = _invoke(args)
-        wall = time.perf_counter() - started
-    return CommandResult(tuple(args), code, wall, log)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return CommandResult(tuple(args), code, wall, cpu, log)
 
 
 def _invoke(args: Sequence[str]) -> int:

@@ -25,6 +25,8 @@ IMAGES_GROUP = "bench-images-rg"
 HOME_REGION = "eastus"
 GALLERY_REGIONS = ("eastus", "westus")
 KEY_FILE = "bench_id_ed25519.pub"
+GALLERY = "benchgallery"
+GALLERY_VERSION = "1.0.0"
 MAX_REPLICAS_PER_REGION = 100
 
 ImageKind = Literal["managed", "gallery"]
@@ -120,9 +122,9 @@ def capture_document(shape: FanoutShape) -> dict[str, Any]:
     if shape.image == "gallery":
         spec["gallery"] = {
             "resourceGroup": IMAGES_GROUP,
-            "name": "benchgallery",
+            "name": GALLERY,
             "definition": {"name": CAPTURE, "publisher": "bench", "offer": CAPTURE, "sku": "linux"},
-            "version": "1.0.0",
+            "version": GALLERY_VERSION,
             "targetRegions": [{"name": region, "replicas": shape.replicas} for region in shape.regions],
         }
     return _doc("Capture", CAPTURE, spec)

@@ -34,6 +34,8 @@ log = logging.getLogger("imagepipe.apply")
 
 MAX_ROUNDS = 6  # act + verify rounds per step (a wait, then creates, then a verify)
 MAX_RETRIES = 5
+# A group that vanished or is going: recreate it and try again (never a reason to stop).
+GROUP_GONE = frozenset({"ResourceGroupNotFound", "ResourceGroupBeingDeleted"})
 DONE = {
     "create": "created",
     "update": "updated",
@@ -198,13 +200,32 @@ class Executor:
             try:
                 handler.act(step, ev, self.ctx, self.azure, self.live)
             except AzureOperationError as exc:
-                if not exc.retryable or retries >= MAX_RETRIES:
+                group_gone = exc.code in GROUP_GONE
+                if not (exc.retryable or group_gone) or retries >= MAX_RETRIES:
                     raise
+                if group_gone:  # e.g. another stack's destroy removed a group we planned to use
+                    self._converge_groups(step)
                 retries += 1
                 rounds -= 1
                 delay = min(self.retry_backoff * 2 ** (retries - 1), 30.0)
                 log.debug("%s: retryable %s, again in %.1fs", step.address, exc.code, delay)
+                message = f"retry {retries}/{MAX_RETRIES} in {delay:.0f}s after {exc.code}: {exc.azure_message}"
+                self.emit(Event("retry", step.address, step.phase, change.action, message))
                 time.sleep(delay)
+
+    def _converge_groups(self, step: Step) -> None:
+        """Bring the resource groups the step relies on back (a no-op for those that exist)."""
+        seen: set[str] = set()
+        todo = list(self.graph.dependencies(step.address))
+        while todo:
+            address = todo.pop()
+            if address in seen:
+                continue
+            seen.add(address)
+            if address.startswith("ResourceGroup/"):
+                group = self.graph.step(address)
+                self._converge(group, handler_for(group, self.ctx))
+            todo.extend(self.graph.dependencies(address))
 
     def _failed(self, step: Step, message: str, error: dict[str, Any] | None = None) -> StepOutcome:
         self.emit(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from imagepipe.apply.events import EventSink, discard
 from imagepipe.apply.executor import ApplyResult, Executor
+from imagepipe.apply.lock import hold_stack
 from imagepipe.apply.session import Session
 from imagepipe.errors import ConflictError, StalePlanError
 from imagepipe.plan.model import Plan, spec_fingerprint
@@ -41,6 +42,27 @@ def _phase_of(session: Session) -> Callable[[str], str]:
     return phase
 
 
+def _lock_region(session: Session) -> str:
+    """Where the stack's lock record lives: the Stack's region, else the first document's."""
+    regions = [session.specset.stack.location_name] + [
+        getattr(doc, "location_name", None) for doc in session.specset.documents.values()
+    ]
+    return next((region for region in regions if region), "eastus")
+
+
+def check_secrets(session: Session, plan: Plan) -> None:
+    """Fail before changing anything when a secret a change needs cannot be read (SecretError, located)."""
+    documents = {c.document for c in plan.changes if c.is_change}
+    for ref in sorted(documents):
+        doc = session.specset.documents.get(ref)
+        holders = [doc, getattr(doc, "create", None)]
+        for holder in holders:
+            for attr in ("ssh_public_key", "admin_password"):
+                secret = getattr(holder, attr, None)
+                if secret is not None:
+                    secret.reveal()  # the value is dropped at once; only its absence matters here
+
+
 def refuse_conflicts(plan: Plan) -> None:
     if plan.conflicts:
         first = plan.conflicts[0]
@@ -66,15 +88,17 @@ def apply_specs(
     refuse_conflicts(plan)
     if not plan.has_changes:
         return RunOutcome(plan)
+    check_secrets(session, plan)
     if not confirm(plan):
         return RunOutcome(plan, confirmed=False)
     if only is None:  # steps the plan found up to date are not read again
         only = {c.address for c in plan.changes if c.is_change}
     executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event, only=only)
-    on_start(totals_of(plan, _phase_of(session)))
-    result = executor.run()
-    if planned.deletions and result.ok:
-        executor.delete_all(planned.deletions)
+    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+        on_start(totals_of(plan, _phase_of(session)))
+        result = executor.run()
+        if planned.deletions and result.ok:
+            executor.delete_all(planned.deletions)
     result.ended = time.monotonic()
     return RunOutcome(plan, result)
 
@@ -141,7 +165,10 @@ def destroy(
     if not confirm(plan):
         return RunOutcome(plan, confirmed=False)
     executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event)
-    on_start({"delete": len(plan.changes)})
-    result = executor.delete_all(planned.deletions)
+    with hold_stack(
+        session.target, session.specset.name, _lock_region(session), "destroy", delete_after=True
+    ):
+        on_start({"delete": len(plan.changes)})
+        result = executor.delete_all(planned.deletions)
     result.ended = time.monotonic()
     return RunOutcome(plan, result)

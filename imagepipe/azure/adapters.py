@@ -8,6 +8,7 @@ AzureOperationError. This is the only module that calls the SDK clients.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,8 @@ class Azure:
         self.network = target.network
         self.resources = target.resources
         self.subscription_id = target.subscription_id
+        self._watchers: dict[str, Any] = {}
+        self._watch_lock = threading.Lock()
 
     # ---- ids -------------------------------------------------------------------------
     def resource_id(self, type_: str, rg: str, name: str) -> str:
@@ -81,6 +84,7 @@ class Azure:
             r.DISK: self.compute.disks,
             r.SNAPSHOT: self.compute.snapshots,
             r.GALLERY: self.compute.galleries,
+            r.VMSS: self.compute.virtual_machine_scale_sets,
         }[type_]
 
     def _nested(self, type_: str) -> Any:
@@ -182,6 +186,22 @@ class Azure:
                 poller = self._ops(type_).begin_create_or_update(rg, name, body)
         return Handle(resource, "create", poller, r.PARSERS[type_])
 
+    def submit(self, desired: r.Record) -> None:
+        """Send the create (PUT) without following its operation: a watcher lists its progress."""
+        type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
+        with translated(f"{type_}/{name}", "create"):
+            self._ops(type_).begin_create_or_update(rg, name, bodies.BUILDERS[type_](desired), polling=False)
+
+    def watcher(self, type_: str) -> Any:
+        """The shared watcher of pending creates of one type (see imagepipe.azure.watch)."""
+        from imagepipe.azure.watch import ProvisioningWatcher
+
+        with self._watch_lock:
+            if type_ not in self._watchers:
+                interval = min(max(self.target.polling_interval * 2, 0.05), 10.0)
+                self._watchers[type_] = ProvisioningWatcher(self, type_, interval)
+            return self._watchers[type_]
+
     def start_gallery_version(self, desired: r.Record) -> None:
         """Submit a gallery version without waiting for its replication (watched per region)."""
         rg, name = desired["resource_group"], desired["name"]
@@ -197,6 +217,14 @@ class Azure:
                 desired["resource_group"], desired["name"], bodies.vm_update(desired)
             )
         return Handle(resource, "update", poller, r.vm)
+
+    def update_vmss(self, desired: r.Record) -> Handle:
+        resource = f"{r.VMSS}/{desired['name']}"
+        with translated(resource, "update"):
+            poller = self.compute.virtual_machine_scale_sets.begin_update(
+                desired["resource_group"], desired["name"], bodies.vmss_update(desired)
+            )
+        return Handle(resource, "update", poller, r.vmss)
 
     def update_tags(self, type_: str, rg: str, name: str, tags: dict[str, str]) -> Handle:
         """Replace the tags of a resource (resource groups, networks, VMs, images)."""

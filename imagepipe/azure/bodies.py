@@ -65,6 +65,18 @@ def nic(desired: r.Record) -> dict[str, Any]:
 
 def snapshot(desired: r.Record) -> dict[str, Any]:
     props = desired["properties"]
+    if props["source_id"].startswith("https://"):  # a VHD in blob storage
+        creation = {"createOption": "Import", "sourceUri": props["source_id"]}
+        return {
+            "location": desired["location"],
+            "tags": desired["tags"],
+            "sku": {"name": DISK_SKU},
+            "properties": {
+                "creationData": creation,
+                "incremental": bool(props.get("incremental")),
+                **({"osType": props["os_type"]} if props.get("os_type") else {}),
+            },
+        }
     return {
         "location": desired["location"],
         "tags": desired["tags"],
@@ -208,6 +220,8 @@ def run_command(location: str, script: str) -> dict[str, Any]:
 
 def image_from_vm(desired: r.Record) -> dict[str, Any]:
     props = desired["properties"]
+    if props.get("os_uri"):
+        return image_from_vhd(desired)
     body: dict[str, Any] = {
         "location": desired["location"],
         "tags": desired["tags"],
@@ -253,6 +267,89 @@ def gallery_version(desired: r.Record) -> dict[str, Any]:
     }
 
 
+def _os_profile(props: dict[str, Any], computer_name: str, prefix: bool) -> dict[str, Any]:
+    key = "computerNamePrefix" if prefix else "computerName"
+    profile: dict[str, Any] = {key: computer_name, "adminUsername": props["admin_username"]}
+    password = _reveal(props.get("admin_password"))
+    if password:
+        profile["adminPassword"] = password
+    ssh_key = _reveal(props.get("ssh_public_key"))
+    if props["os_type"] == "Linux":
+        linux: dict[str, Any] = {"disablePasswordAuthentication": not password}
+        if ssh_key:
+            linux["ssh"] = {
+                "publicKeys": [
+                    {"path": f"/home/{props['admin_username']}/.ssh/authorized_keys", "keyData": ssh_key}
+                ]
+            }
+        profile["linuxConfiguration"] = linux
+    return profile
+
+
+def vmss(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    prefix = desired["name"][:9] if props["os_type"] == "Windows" else desired["name"][:50]
+    body: dict[str, Any] = {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "sku": {"name": props["size"], "capacity": props["capacity"], "tier": "Standard"},
+        "properties": {
+            "upgradePolicy": {"mode": "Manual"},
+            "virtualMachineProfile": {
+                "storageProfile": {
+                    "imageReference": image_reference(props["image"]),
+                    "osDisk": {"createOption": "FromImage", "managedDisk": {"storageAccountType": DISK_SKU}},
+                },
+                "osProfile": _os_profile(props, prefix, prefix=True),
+                "networkProfile": {
+                    "networkInterfaceConfigurations": [
+                        {
+                            "name": f"{desired['name']}-nic",
+                            "properties": {
+                                "primary": True,
+                                "ipConfigurations": [
+                                    {
+                                        "name": "ipconfig1",
+                                        "properties": {"subnet": {"id": props["subnet_id"]}},
+                                    }
+                                ],
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    if props.get("zones"):
+        body["zones"] = list(props["zones"])
+    return body
+
+
+def vmss_update(desired: r.Record) -> dict[str, Any]:
+    return {
+        "tags": desired["tags"],
+        "sku": {"name": desired["properties"]["size"], "capacity": desired["properties"]["capacity"]},
+    }
+
+
+def image_from_vhd(desired: r.Record) -> dict[str, Any]:
+    props = desired["properties"]
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {
+            "storageProfile": {
+                "osDisk": {
+                    "osType": props["os_type"],
+                    "osState": props["os_state"],
+                    "blobUri": props["os_uri"],
+                },
+                "dataDisks": [{"lun": lun, "blobUri": uri} for lun, uri in enumerate(props["data_uris"])],
+            }
+        },
+    }
+
+
 BUILDERS = {
     r.RESOURCE_GROUP: resource_group,
     r.VNET: vnet,
@@ -264,4 +361,5 @@ BUILDERS = {
     r.GALLERY: gallery,
     r.GALLERY_IMAGE: gallery_image,
     r.GALLERY_VERSION: gallery_version,
+    r.VMSS: vmss,
 }

@@ -250,9 +250,26 @@ def gallery_version(body: Mapping[str, Any]) -> Record:
     return rec
 
 
+def vmss(body: Mapping[str, Any]) -> Record:
+    rec = _base(VMSS, body)
+    props = body.get("properties") or {}
+    profile = props.get("virtualMachineProfile") or {}
+    sku = body.get("sku") or {}
+    rec["properties"] = {
+        "size": sku.get("name"),
+        "capacity": sku.get("capacity"),
+        "image": image_reference((profile.get("storageProfile") or {}).get("imageReference")),
+        "zones": list(body.get("zones") or []),
+    }
+    return rec
+
+
 def generic(body: Mapping[str, Any]) -> Record:
     """A resource from the generic resources list (the stack's ownership query)."""
     rec = _base(body.get("type") or "", body)
+    levels = max(1, len(rec["type"].split("/")) - 1)
+    if levels > 1 and rec["id"]:  # a child resource: "parent/child", whatever the server put in name
+        _nested_name(rec, levels)
     return rec
 
 
@@ -268,4 +285,5 @@ PARSERS = {
     GALLERY: gallery,
     GALLERY_IMAGE: gallery_image,
     GALLERY_VERSION: gallery_version,
+    VMSS: vmss,
 }

@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
@@ -40,10 +43,56 @@ class LoggedRetryPolicy(RetryPolicy):
     def increment(self, settings: dict[str, Any], response: Any = None, error: Any = None) -> bool:
         status = getattr(getattr(response, "http_response", None), "status_code", None)
         request = getattr(getattr(response, "http_request", None), "url", None)
-        log.debug(
+        # A warning, so that CI logs show every request retry (the count is bounded below).
+        log.warning(
             "retrying %s (status %s, error %s)", request, status, type(error).__name__ if error else None
         )
         return super().increment(settings, response=response, error=error)
+
+
+class WritePacer(SansIOHTTPPolicy):
+    """Pace writes and deletes to the subscription's token bucket.
+
+    ARM reports what is left in the bucket on every answer
+    (``x-ms-ratelimit-remaining-subscription-writes|deletes``); when it runs low, each
+    further request of that kind waits a little, so a fan-out slows down smoothly
+    instead of running into 429s.
+    """
+
+    LOW = 20  # below this many tokens left, writes start to wait
+
+    def __init__(self, seconds_per_token: float):
+        self.seconds_per_token = seconds_per_token
+        self.remaining: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def bucket(method: str) -> str | None:
+        return {"DELETE": "deletes", "PUT": "writes", "PATCH": "writes", "POST": "writes"}.get(method.upper())
+
+    def delay(self, method: str) -> float:
+        bucket = self.bucket(method)
+        with self._lock:
+            left = self.remaining.get(bucket or "")
+        if bucket is None or left is None or left >= self.LOW:
+            return 0.0
+        return min(2.0, (self.LOW - left) * self.seconds_per_token)
+
+    def on_request(self, request: PipelineRequest) -> None:
+        wait = self.delay(request.http_request.method)
+        if wait:
+            log.debug(
+                "pacing %s for %.2fs: the subscription's bucket is low", request.http_request.method, wait
+            )
+            time.sleep(wait)
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
+        headers = response.http_response.headers
+        for bucket in ("writes", "deletes"):
+            value = headers.get(f"x-ms-ratelimit-remaining-subscription-{bucket}")
+            if value is not None and value.strip().isdigit():
+                with self._lock:
+                    self.remaining[bucket] = int(value)
 
 
 def retry_policy(fast: bool) -> RetryPolicy:
@@ -97,8 +146,11 @@ def build_clients(
     ca_file: str | None,
     polling_interval: float,
     fast_retries: bool,
+    seconds_per_token: float = 0.1,
 ) -> tuple[ComputeManagementClient, NetworkManagementClient, ResourceManagementClient]:
+    pacer = WritePacer(seconds_per_token)  # one bucket per subscription: shared by the three clients
     kwargs: dict[str, Any] = {
+        "per_retry_policies": [pacer],
         "base_url": endpoint,
         "credential_scopes": [ARM_SCOPE],
         "polling_interval": polling_interval,
@@ -124,6 +176,7 @@ def connect(config: TargetConfig, *, speed: float = LOCAL_SPEED, throttling: boo
 
 
 def connect_emulator(emulator: Any, polling_interval: float = 0.05) -> Target:
+    # The emulator refills its buckets `speed` times faster than Azure (10 writes/s).
     """Clients for an emulator started elsewhere (tests); the caller stops the emulator."""
     credential = ClientSecretCredential(
         emulator.tenant_id,
@@ -133,8 +186,15 @@ def connect_emulator(emulator: Any, polling_interval: float = 0.05) -> Target:
         disable_instance_discovery=True,
         connection_verify=str(emulator.ca_file),
     )
+    speed = float(getattr(emulator, "speed", 1.0) or 1.0)
     compute, network, resources = build_clients(
-        credential, emulator.subscription_id, emulator.endpoint, str(emulator.ca_file), polling_interval, True
+        credential,
+        emulator.subscription_id,
+        emulator.endpoint,
+        str(emulator.ca_file),
+        polling_interval,
+        True,
+        seconds_per_token=0.1 / speed,
     )
     target = Target(
         "local", emulator.subscription_id, emulator.endpoint, compute, network, resources, polling_interval

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from imagepipe.apply.run import RunOutcome, apply_saved_plan, apply_specs
-from imagepipe.apply.session import open_session
 from imagepipe.cli.common import (
     EXIT_FAILURE,
     handle_errors,
@@ -20,9 +19,11 @@ from imagepipe.cli.common import (
 )
 from imagepipe.errors import ImagepipeError, UsageError
 from imagepipe.plan.model import Plan
-from imagepipe.plan.planner import make_plan
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import summary_counts, summary_table
+
+if TYPE_CHECKING:
+    from imagepipe.apply.run import RunOutcome
 
 
 def confirmer(yes: bool, verb: str) -> Callable[[Plan], bool]:
@@ -104,6 +105,11 @@ def command(
     output: str,
 ) -> None:
     """Create, change and delete what the specs (or a saved PLANFILE) say, step by step."""
+    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
+    from imagepipe.apply.run import apply_saved_plan, apply_specs
+    from imagepipe.apply.session import open_session
+    from imagepipe.plan.planner import make_plan
+
     config = target_config(target, subscription, endpoint, ca_file)
     saved = saved_plan(paths)
     if saved is not None and prune:

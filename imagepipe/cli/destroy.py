@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from imagepipe.apply.run import destroy
-from imagepipe.apply.session import open_session
 from imagepipe.cli.apply import confirmer, report
 from imagepipe.cli.common import handle_errors, output_option, target_config, target_options
 from imagepipe.plan.model import Plan
@@ -38,6 +36,10 @@ def command(
     output: str,
 ) -> None:
     """Delete what the stack owns; never an untagged resource or an `existing: true` source."""
+    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
+    from imagepipe.apply.run import destroy
+    from imagepipe.apply.session import open_session
+
     config = target_config(target, subscription, endpoint, ca_file)
     confirm = confirmer(yes, "destroy")
     out = console()

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from imagepipe.apply.run import refuse_conflicts
-from imagepipe.apply.session import open_session
 from imagepipe.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -16,7 +14,6 @@ from imagepipe.cli.common import (
     target_config,
     target_options,
 )
-from imagepipe.plan.planner import make_plan
 from imagepipe.render.console import console
 from imagepipe.render.plan import plan_json, plan_text
 
@@ -48,6 +45,11 @@ def command(
     output: str,
 ) -> None:
     """Show what `apply` would create, change, delete and run, without changing anything."""
+    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
+    from imagepipe.apply.run import refuse_conflicts
+    from imagepipe.apply.session import open_session
+    from imagepipe.plan.planner import make_plan
+
     config = target_config(target, subscription, endpoint, ca_file)
     with open_session(list(paths) or [Path(".")], config) as session:
         planned = make_plan(session.specset, session.graph, session.azure, paths=session.paths, prune=prune)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -17,13 +18,14 @@ from imagepipe.emulator import admin, identity, routing, timing
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.faults import Faults
-from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET
+from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.stats import RequestLog, Stats
 from imagepipe.emulator.store import DB_FILE, Store
 from imagepipe.emulator.throttle import Throttle, category
 from imagepipe.emulator.tokens import TokenIssuer
 
+log = logging.getLogger("imagepipe.emulator")
 _DEFAULT_API_VERSION = "2024-07-01"
 _METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"]
 
@@ -123,8 +125,14 @@ async def _arm(backend: Backend, request: Request, route: routing.Route) -> Resp
     if response is None:
         backend.stats.count(request.method, route.operation)
         kind = category(request.method)
-        wait = backend.throttle.take(subscription or "-", kind)
-        if wait > 0:
+        wait = backend.throttle.take(subscription or "-", kind, request.headers.get("x-ms-client-request-id"))
+        if subscription and subscription.lower() != SUBSCRIPTION_ID:
+            response = _error(
+                ArmError(
+                    404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
+                )
+            )
+        elif wait > 0:
             backend.stats.count_throttled()
             response = _throttled(subscription, kind, wait)
         else:
@@ -198,6 +206,8 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
         api_version=request.query_params.get("api-version") or _DEFAULT_API_VERSION,
         query=dict(request.query_params),
         injected_error=decision.lro_error,
+        if_match=request.headers.get("if-match"),
+        if_none_match=request.headers.get("if-none-match"),
     )
     with backend.store.lock:
         try:
@@ -205,6 +215,24 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
             return route.handler(ctx, body)
         except ArmError as error:
             return _error(error)
+        except (TypeError, AttributeError, KeyError, ValueError) as error:
+            # A body of the wrong shape (a string where an object belongs, ...): the client's fault.
+            log.debug("malformed %s request for %s", route.operation, request.url.path, exc_info=True)
+            detail = f"{type(error).__name__}: {error}"[:200]
+            return _error(
+                ArmError(
+                    400,
+                    "InvalidRequestContent",
+                    f"The request content was invalid and could not be processed ({detail}).",
+                )
+            )
+        except Exception:
+            log.exception("internal error while serving %s", route.operation)
+            return _error(
+                ArmError(
+                    500, "InternalServerError", "The emulator failed to process the request; see its log."
+                )
+            )
 
 
 def _error(error: ArmError) -> Response:

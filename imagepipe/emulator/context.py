@@ -21,6 +21,8 @@ class Ctx:
     api_version: str
     query: dict[str, str] = field(default_factory=dict)
     injected_error: dict | None = None  # an LRO failure injected by a fault rule
+    if_match: str | None = None  # conditional PUT headers (optimistic concurrency on ETags)
+    if_none_match: str | None = None
 
     def op_url(self, op: dict, *, monitor: bool = False) -> str:
         extra = "monitor=true&" if monitor else ""
@@ -58,5 +60,9 @@ def format_seconds(seconds: float) -> str:
 
 
 def public(doc: dict) -> dict:
-    """A stored resource without the emulator's private fields."""
-    return {k: v for k, v in doc.items() if k != "_emu"}
+    """A stored resource without the emulator's private fields (its ETag shown as `etag`)."""
+    out = {k: v for k, v in doc.items() if k != "_emu"}
+    etag = (doc.get("_emu") or {}).get("etag")
+    if etag:
+        out["etag"] = etag
+    return out

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from starlette.responses import JSONResponse, Response
 
-from imagepipe.emulator import catalogue, ids
-from imagepipe.emulator.context import Ctx
+from imagepipe.emulator import catalogue, timing
+from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
+from imagepipe.emulator.ids import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
 from imagepipe.emulator.kinds import KINDS, groups
 from imagepipe.emulator.kinds.base import Kind
 
@@ -184,12 +185,20 @@ def _group_route(method: str, sub: str, rest: list[str], lrest: list[str]) -> Ro
             ),
             sub,
         )
-    verbs = {"GET": "Get", "PUT": "CreateOrUpdate", "PATCH": "Update", "DELETE": "Delete"}
+    verbs = {
+        "GET": "Get",
+        "HEAD": "CheckExistence",
+        "PUT": "CreateOrUpdate",
+        "PATCH": "Update",
+        "DELETE": "Delete",
+    }
     if method not in verbs:
         return None
 
     def handler(ctx: Ctx, body: object) -> Response:
         resource_id = _resource_id(ctx, kind, group, namespace, parts)
+        if method == "HEAD":
+            return Response(status_code=204 if ctx.store.get(resource_id) is not None else 404)
         if method == "GET":
             return kind.get(ctx, resource_id)
         if method == "PUT":
@@ -246,9 +255,6 @@ def _sub_get(ctx: Ctx, kind: Kind, group: str, namespace: str, parts: list[str],
 # operation status -------------------------------------------------------------------------------
 def operation_status(ctx: Ctx, op_id: str) -> Response:
     """Azure-AsyncOperation (status body) or, with monitor=true, Location semantics."""
-    from imagepipe.emulator import timing
-    from imagepipe.emulator.context import format_seconds
-
     op = ctx.store.operations.get(op_id)
     if op is None:
         raise ArmError(404, "NotFound", f"The operation '{op_id}' was not found.")
@@ -274,9 +280,6 @@ def operation_status(ctx: Ctx, op_id: str) -> Response:
 
 def operation_result(ctx: Ctx, op_id: str) -> Response:
     """Resource Manager's own Location URL (resource group delete): 202 until done, then 200."""
-    from imagepipe.emulator import timing
-    from imagepipe.emulator.context import format_seconds
-
     op = ctx.store.operations.get(op_id)
     if op is None:
         raise ArmError(404, "NotFound", f"The operation '{op_id}' was not found.")
@@ -299,8 +302,6 @@ _NAMESPACES = ("Microsoft.Compute", "Microsoft.Network", "Microsoft.Resources")
 
 
 def _subscription(ctx: Ctx) -> dict:
-    from imagepipe.emulator.ids import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
-
     if ctx.subscription and ctx.subscription.lower() != SUBSCRIPTION_ID:
         raise ArmError(
             404, "SubscriptionNotFound", f"The subscription '{ctx.subscription}' could not be found."
@@ -327,8 +328,6 @@ def _subscriptions(ctx: Ctx) -> Response:
 
 
 def _tenants(ctx: Ctx) -> Response:
-    from imagepipe.emulator.ids import TENANT_ID
-
     return JSONResponse(
         {
             "value": [
@@ -425,10 +424,3 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Response:
             }
             return JSONResponse(body)
     raise ArmError(404, "NotFound", f"Artifact '{'/'.join(path)}' not found.")
-
-
-def group_of(segments: list[str]) -> str | None:
-    return segments[3] if len(segments) > 3 and segments[2].lower() == "resourcegroups" else None
-
-
-__all__ = ["Route", "resolve", "ids"]

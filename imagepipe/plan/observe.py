@@ -15,7 +15,7 @@ from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 
 # What a plan lists in every resource group the specs use.
-LISTED_TYPES: tuple[str, ...] = (r.VNET, r.NIC, r.VM, r.IMAGE, r.SNAPSHOT, r.DISK)
+LISTED_TYPES: tuple[str, ...] = (r.VNET, r.NIC, r.VM, r.IMAGE, r.SNAPSHOT, r.DISK, r.VMSS)
 
 
 class Observer(Protocol):

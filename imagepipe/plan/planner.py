@@ -80,7 +80,8 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
-    undescribed = [rec for rec in inventory.owned if rec["tags"].get(TAG_SPEC) not in addresses]
+    owned = with_children(azure, specset.name, inventory.owned)
+    undescribed = [rec for rec in owned if rec["tags"].get(TAG_SPEC) not in addresses]
     plan.undescribed = len(undescribed)
     if prune:
         result.deletions = sort_for_deletion(undescribed)
@@ -94,7 +95,7 @@ def make_destroy_plan(specset: SpecSet, azure: Azure, *, paths: Iterable[str] = 
     """Every resource the stack owns (by its tag), in reverse dependency order."""
     ctx = Context(specset, None, azure.subscription_id)
     inventory = Inventory(azure, specset.name)
-    inventory.owned = azure.owned(specset.name)
+    inventory.owned = with_children(azure, specset.name, azure.owned(specset.name))
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
@@ -106,6 +107,20 @@ def make_destroy_plan(specset: SpecSet, azure: Azure, *, paths: Iterable[str] = 
     result.deletions = sort_for_deletion(inventory.owned)
     plan.changes = [deletion_change(rec, f"owned by stack {specset.name}") for rec in result.deletions]
     return result
+
+
+def with_children(azure: Azure, stack: str, owned: list[r.Record]) -> list[r.Record]:
+    """Owned galleries bring their owned definitions and versions (listed apart by ARM)."""
+    seen = {rec["id"].lower() for rec in owned}
+    out = list(owned)
+    for rec in owned:
+        if rec["type"].lower() != r.GALLERY.lower():
+            continue
+        for child in azure.gallery_children(rec["resource_group"], rec["name"]):
+            if child["id"].lower() not in seen and child["tags"].get("imagepipe-stack") == stack:
+                seen.add(child["id"].lower())
+                out.append(child)
+    return out
 
 
 def sort_for_deletion(records: Iterable[r.Record]) -> list[r.Record]:

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections import Counter
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from imagepipe.apply.events import Event
-from imagepipe.apply.executor import ApplyResult
 from imagepipe.render.plan import SYMBOLS
+
+if TYPE_CHECKING:
+    from imagepipe.apply.executor import ApplyResult
 
 PHASE_ORDER = ("network", "SourceVM", "SourceVHD", "Capture", "Deployment", "delete")
 
@@ -41,6 +43,8 @@ class PlainProgress:
             line = f"{stamp} ! {event.address}: FAILED: {event.message}"
         elif event.kind == "skipped":
             line = f"{stamp}   {event.address}: skipped ({event.message})"
+        elif event.kind == "retry":
+            line = f"{stamp} ~ {event.address}: {event.message}"
         else:
             return
         with self._lock:
@@ -102,7 +106,7 @@ class RichProgress:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if event.kind == "start":
+            if event.kind in ("start", "retry"):
                 self.running[event.address] = event.message
             elif event.kind in ("done", "failed", "skipped"):
                 self.running.pop(event.address, None)

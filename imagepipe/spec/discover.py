@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagepipe.errors import Diagnostic, Location, UsageError, error
+from imagepipe.spec.suggest import printable
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def display_path(path: Path) -> str:
-    """The path relative to the current directory when it is below it."""
+    """The path relative to the current directory when it is below it, control characters escaped."""
     absolute = Path(os.path.abspath(path))
     try:
-        return str(absolute.relative_to(Path.cwd()))
+        shown = str(absolute.relative_to(Path.cwd()))
     except ValueError:
-        return str(absolute)
+        shown = str(absolute)
+    return printable(shown, limit=4096)  # a newline in a file name must not split a diagnostic
 
 
 @dataclass

@@ -6,7 +6,7 @@ run of ``imagepipe validate`` shows them all, sorted by file and line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from imagepipe.spec.build import ModelBuilder, build_stack
 from imagepipe.spec.discover import Found, discover, display_path
 from imagepipe.spec.model import SpecSet
 from imagepipe.spec.schema import check_document
+from imagepipe.spec.secrets import SecretRef
 from imagepipe.spec.yamlload import RawDocument, load_file
 
 
@@ -161,6 +162,7 @@ def _check_set(root: Path, files: list[_LoadedFile]) -> LoadResult:
         rules.check(stack, model, builder.raws, invalid_refs, stack_invalid, invalid_documents)
     )
 
+    diagnostics.extend(_secret_files_outside(model.values(), root))
     specset = SpecSet(
         root=root,
         stack=stack,
@@ -192,3 +194,24 @@ def _not_a_mapping(data: object) -> str:
     names = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}
     kind = "a list" if isinstance(data, list) else names.get(type(data), "a scalar")
     return f"document is {kind}; expected a mapping with apiVersion, kind, metadata and spec"
+
+
+def _secret_files_outside(documents: Iterable[object], root: Path) -> list[Diagnostic]:
+    """{file:} secrets must stay inside the spec set's folder (absolute, ``..`` and symlinks out are refused)."""
+    folder = root if root.is_dir() else root.parent
+    out: list[Diagnostic] = []
+    for doc in documents:
+        create = getattr(doc, "create", None)
+        holders = [(create, "spec.create")] if create is not None else [(doc, "spec")]
+        for holder, prefix in holders:
+            for attribute, field_name in (
+                ("ssh_public_key", "sshPublicKey"),
+                ("admin_password", "adminPassword"),
+            ):
+                ref = getattr(holder, attribute, None)
+                reason = ref.outside(folder) if isinstance(ref, SecretRef) else None
+                if reason:
+                    out.append(
+                        error(f"{prefix}.{field_name}.file: {reason}", ref.origin, getattr(doc, "ref", None))
+                    )
+    return out

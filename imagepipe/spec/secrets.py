@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagepipe.errors import Location, SecretError
+from imagepipe.spec.suggest import printable
 
 # A {file:} secret larger than this is refused (keys and passwords are small).
 MAX_SECRET_FILE_BYTES = 64 * 1024
@@ -62,6 +63,29 @@ class SecretRef:
         except UnicodeDecodeError:
             raise SecretError(f"{where}secret file {self.name} is not UTF-8 text") from None
 
+    def outside(self, folder: Path) -> str | None:
+        """Why a {file:} reference reaches outside ``folder`` (the spec set's), or None.
+
+        Checked at validate time without reading the file: a spec must not be able
+        to send ``/etc/shadow`` or ``~/.ssh/id_rsa`` to a VM, even through a symlink.
+        """
+        if self.kind != "file":
+            return None
+        if Path(self.name).is_absolute() or self.name.startswith("~"):
+            return f"'{printable(self.name, 80)}' is not relative to the spec file; keep secret files inside the spec folder"
+        root = os.path.realpath(folder)
+        lexical = os.path.normpath(os.path.abspath(self.path()))
+        resolved = os.path.realpath(self.path())
+        if not _within(lexical, os.path.abspath(folder)) and not _within(lexical, root):
+            return f"'{printable(self.name, 80)}' is outside the spec folder"
+        if not _within(resolved, root):
+            return f"'{printable(self.name, 80)}' is a symlink to a file outside the spec folder"
+        return None
+
     def fingerprint_source(self) -> str:
         """What goes into a desired-state hash: the reference, not the value."""
         return f"{self.kind}:{self.name}"
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -9,6 +9,7 @@ Diagnostic; nothing here raises.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,10 @@ def _offset_location(file: str, text: bytes, offset: int) -> Location:
 def read_text(path: Path, file: str) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the one reason it cannot be used."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+            return None, error("not a regular file", Location(file))
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             return None, error(
                 f"file is too large for a spec ({size} bytes; limit {MAX_FILE_BYTES})", Location(file)

@@ -152,9 +152,6 @@ class Arm:
             method, self.url(path), json=body, params=query, verify=self.verify, timeout=30
         )
 
-    def sub_path(self, rest: str) -> str:
-        return f"/subscriptions/{self.em.subscription_id}{rest}"
-
 
 def admin(em: Any, method: str, path: str, body: Any = None) -> requests.Response:
     """The emulator's admin API (no token)."""
@@ -194,15 +191,6 @@ def error_code(exc: HttpResponseError) -> str | None:
             return None
         return (body.get("error") or {}).get("code")
     return None
-
-
-def arm_error(response: requests.Response) -> tuple[int, str | None, str | None]:
-    """Status, code and message of a raw ARM error answer."""
-    try:
-        error = response.json().get("error") or {}
-    except ValueError:
-        error = {}
-    return response.status_code, error.get("code"), error.get("message")
 
 
 # -- waiting -----------------------------------------------------------------------------

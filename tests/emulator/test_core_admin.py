@@ -63,6 +63,12 @@ def test_arm_calls_need_a_token_the_emulator_issued(arm: Arm) -> None:
     assert "nope" not in wrong.text
 
 
+def test_an_unknown_subscription_is_not_found(arm: Arm) -> None:
+    other = "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/x"
+    answer = arm.call("PUT", other, {"location": "westus"}, **{"api-version": "2025-04-01"})
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "SubscriptionNotFound"
+
+
 def test_faults_inject_errors_lro_failures_and_can_be_cleared(arm: Arm) -> None:
     rg = arm.rg("faults")
     subnet = arm.network(rg)

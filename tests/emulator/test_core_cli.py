@@ -25,7 +25,7 @@ EXPECTED = [
 
 def test_serve_prints_exports_then_serves_until_sigterm(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "imagepipe.cli.main", "emulator", "serve", "--port", "0"]
-    command += ["--state", str(tmp_path / "emulator.sqlite"), "--speed", "1000"]
+    command += ["--state", str(tmp_path), "--speed", "1000"]  # a folder: emulator.sqlite goes in it
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -133,21 +132,22 @@ def arm(em: Emulator) -> Arm:
 
 
 def test_more_than_20_concurrent_creates_from_one_managed_image_fail(tmp_path: Path) -> None:
-    # Slow enough that 21 creates overlap in simulated time.
-    with start_emulator(tmp_path, speed=300, throttling=False) as slow:
-        arm = Arm(slow)
+    with start_emulator(tmp_path, speed=2000, throttling=False) as fast:  # prepare quickly
+        arm = Arm(fast)
         rg = arm.rg("limit")
         subnet = arm.network(rg)
         _, image = arm.golden_image(rg, subnet)
         nics = [arm.nic(rg, f"n{i}", subnet) for i in range(21)]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            started = list(pool.map(lambda i: arm.vm(rg, f"vm{i}", nics[i], {"id": image}), range(21)))
+    # Same state, slower clock: a create lasts 2 s, so 21 back-to-back creates overlap.
+    with start_emulator(tmp_path, speed=30, throttling=False) as slow:
+        arm = Arm(slow)
+        started = [arm.vm(rg, f"vm{i}", nics[i], {"id": image}) for i in range(21)]
         assert all(r.status_code == 201 for r in started)
         outcomes = [arm.wait(r) for r in started]
-        failed = [o for o in outcomes if o["status"] == "Failed"]
-        assert len(failed) == 1
-        assert failed[0]["error"]["code"] == "ConcurrentDeploymentLimitExceeded"
-        assert "20" in failed[0]["error"]["message"]
+    assert [o["status"] for o in outcomes] == ["Succeeded"] * 20 + ["Failed"]
+    error = outcomes[-1]["error"]
+    assert error["code"] == "ConcurrentDeploymentLimitExceeded"
+    assert "20" in error["message"] and "golden-westus" in error["message"]
 
 
 def test_managed_image_from_another_region_is_refused(arm: Arm) -> None:
@@ -277,3 +277,34 @@ def test_owned_resources_are_found_by_tag_in_one_read(arm: Arm) -> None:
         ).json()["value"]
         == []
     )
+
+
+def test_network_references_are_checked_and_subnets_in_use_are_kept(arm: Arm) -> None:
+    rg = arm.rg("netrules")
+    subnet = arm.network(rg)
+    pip = f"{rg}/Microsoft.Network/publicIPAddresses/ip"
+    assert (
+        arm.wait(arm.call("PUT", pip, {"location": "westus", "sku": {"name": "Standard"}}))["status"]
+        == "Succeeded"
+    )
+    body = {
+        "location": "westus",
+        "properties": {
+            "ipConfigurations": [
+                {
+                    "name": "ip",
+                    "properties": {"subnet": {"id": subnet}, "publicIPAddress": {"id": pip + "-missing"}},
+                }
+            ]
+        },
+    }
+    missing = arm.call("PUT", f"{rg}/Microsoft.Network/networkInterfaces/nic", body)
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "InvalidResourceReference"
+    body["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"] = {"id": pip}
+    arm.wait(arm.call("PUT", f"{rg}/Microsoft.Network/networkInterfaces/nic", body))
+    without_subnets = {
+        "location": "westus",
+        "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}},
+    }
+    dropped = arm.call("PUT", f"{rg}/Microsoft.Network/virtualNetworks/net-westus", without_subnets)
+    assert dropped.status_code == 400 and dropped.json()["error"]["code"] == "InUseSubnetCannotBeDeleted"

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
 
-from .helpers import API, Arm, Clients, bearer_token, make_credential
+from .helpers import API, Arm, Clients, bearer_token, make_credential, unique
 
 
 def test_a_token_is_issued_for_any_tenant(emulator: Any) -> None:
@@ -90,3 +92,22 @@ def test_the_subscription_is_listed(emulator: Any, clients: Clients) -> None:
     assert ours["id"] == f"/subscriptions/{emulator.subscription_id}"
     assert ours["state"] == "Enabled"
     assert ours.get("displayName")
+
+
+def test_the_export_variables_are_all_a_client_needs(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`eval` the export lines, then DefaultAzureCredential and a client with only base_url work."""
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    env = emulator.env()
+    credential = DefaultAzureCredential(disable_instance_discovery=True)
+    client = ResourceManagementClient(
+        credential,
+        env["AZURE_SUBSCRIPTION_ID"],
+        base_url=env["IMAGEPIPE_ENDPOINT"],
+        credential_scopes=["https://management.azure.com/.default"],
+    )
+    name = unique("rg")
+    client.resource_groups.create_or_update(name, {"location": "eastus"})
+    assert client.resource_groups.get(name).name == name
+    assert env["REQUESTS_CA_BUNDLE"] == env["IMAGEPIPE_CA_FILE"] == str(emulator.ca_file)
+    assert env["AZURE_AUTHORITY_HOST"] == env["IMAGEPIPE_ENDPOINT"]

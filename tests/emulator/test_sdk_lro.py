@@ -132,8 +132,8 @@ def test_an_unknown_api_version_and_segment_case_are_accepted(
 
 @pytest.fixture(scope="module")
 def real_time_ish(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Speed 20: a VM create takes three seconds."""
-    with start_emulator(tmp_path_factory.mktemp("slow"), speed=20.0, throttling=False) as em:
+    """Speed 40: a VM create takes a second and a half."""
+    with start_emulator(tmp_path_factory.mktemp("slow"), speed=40.0, throttling=False) as em:
         yield em
 
 
@@ -156,7 +156,7 @@ def test_provisioning_state_moves_from_creating_to_succeeded(real_time_ish: Any)
 
 
 def test_duration_scales_with_speed(real_time_ish: Any, start_other: Any) -> None:
-    """The same create is still running right after it starts at speed 20, and already done at a huge speed."""
+    """The same create is still running right after it starts at speed 40, and already done at a huge speed."""
     outcomes: dict[str, Any] = {}
     for name, em in (("slow", real_time_ish), ("instant", start_other(speed=1_000_000.0))):
         clients = make_clients(em)
@@ -182,3 +182,17 @@ def test_sdk_pollers_finish_with_the_final_resource(clients: Clients, rg: str, s
     assert vm.properties.provisioning_state == "Succeeded"
     result = clients.compute.virtual_machines.begin_power_off(rg, "vm").result()
     assert result is None
+
+
+def test_resource_group_delete_is_an_lro(emulator: Any, clients: Clients, rg: str, subnet_id: str) -> None:
+    create_vm(clients, rg, "vm", subnet_id)
+    arm = Arm(emulator, bearer_token(clients.credential))
+    path = f"/subscriptions/{clients.subscription_id}/resourcegroups/{rg}"
+    deleted = arm.request("DELETE", path, api_version=API["resources"])
+    assert deleted.status_code == 202, deleted.text
+    location = deleted.headers["Location"]
+    assert location.startswith("https://")
+    wait_until(lambda: arm.request("GET", location, api_version=None).status_code != 202)
+    assert arm.request("GET", path, api_version=API["resources"]).status_code == 404
+    vm_path = f"{rg_path(clients, rg)}/providers/Microsoft.Compute/virtualMachines/vm"
+    assert arm.request("GET", vm_path).status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from azure.core.exceptions import HttpResponseError
 
@@ -56,6 +58,8 @@ def test_latest_resolves_for_every_catalogue_image(
     assert storage.os_disk.os_type == os_type
     exact = storage.image_reference.exact_version
     assert exact and exact != "latest"
+    # Azure never echoes the admin password.
+    assert COMPLEX_PASSWORD not in json.dumps(clients.compute.virtual_machines.get(rg, vm.name).as_dict())
     disk = clients.compute.disks.get(rg, storage.os_disk.name)
     assert disk.properties.os_type == os_type
     assert disk.properties.hyper_v_generation == generation

@@ -46,8 +46,8 @@ def test_resources_survive_a_restart(start_other: Any, tmp_path: Path) -> None:
 def test_an_operation_in_flight_at_stop_finishes_after_restart(start_other: Any, tmp_path: Path) -> None:
     state = tmp_path / "inflight"
     state.mkdir()
-    # Speed 20: the VM create takes three seconds, so it is still running when the emulator stops.
-    first = start_other(state, speed=20.0)
+    # Speed 40: the VM create takes a second and a half, so it is still running when the emulator stops.
+    first = start_other(state, speed=40.0)
     clients = make_clients(first)
     rg = create_resource_group(clients, unique("rg"))
     nic = create_nic(clients, rg, "vm-nic", create_subnet(clients, rg))
@@ -57,7 +57,7 @@ def test_an_operation_in_flight_at_stop_finishes_after_restart(start_other: Any,
     assert clients.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Creating"
     first.stop()
 
-    second = start_other(state, speed=20.0)
+    second = start_other(state, speed=40.0)
     again = make_clients(second)
     wait_until(
         lambda: again.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Succeeded"

@@ -7,6 +7,7 @@ References: /work/shared/reference/azure-compute/docs/azure-docs_virtual-machine
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,7 +21,9 @@ from .helpers import (
     SYSPREP_SHUTDOWN,
     UBUNTU_2204,
     WINDOWS_2022,
+    Arm,
     Clients,
+    bearer_token,
     captured_image,
     create_nic,
     create_resource_group,
@@ -247,7 +250,68 @@ def test_vm_id_shape(clients: Clients, rg: str, subnet_id: str) -> None:
     assert vm.id == vm_id(clients, rg, "vm")
 
 
-# -- concurrency limit of a managed image -------------------------------------------------------
+# -- concurrency limits and replica readiness ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replicating(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Speed 50: replication takes about seven seconds, a VM create over a second."""
+    with start_emulator(tmp_path_factory.mktemp("replicas"), speed=50.0, throttling=False) as em:
+        yield em
+
+
+@dataclass
+class Operation:
+    """A submitted create, followed on its Azure-AsyncOperation URL."""
+
+    arm: Arm
+    url: str
+
+    def outcome(self) -> str | None:
+        """None when the operation succeeded, else its ARM error code."""
+
+        def finished() -> dict[str, Any] | None:
+            body = self.arm.request("GET", self.url, api_version=None).json()
+            return body if body["status"] != "InProgress" else None
+
+        body = wait_until(finished)
+        return None if body["status"] == "Succeeded" else body["error"]["code"]
+
+
+def submit_creates(
+    em: Any, clients: Clients, rg: str, names: list[str], subnet: str, image_id: str, location: str
+) -> list[Operation]:
+    """Create NICs, then submit every VM create at once (threads); return their operations."""
+    nic_pollers = [
+        clients.network.network_interfaces.begin_create_or_update(
+            rg, f"{name}-nic", nic_body(location, subnet)
+        )
+        for name in names
+    ]
+    nics = [poller.result().id for poller in nic_pollers]
+    bodies = {
+        name: vm_body(name, nic, {"id": image_id}, location=location)
+        for name, nic in zip(names, nics, strict=True)
+    }
+    arm = Arm(em, bearer_token(clients.credential))
+
+    # Only the PUTs while submitting: SDK pollers polling meanwhile would slow the submission
+    # down and spread the creates out in simulated time.
+    def submit(name: str) -> Operation:
+        urls: list[str] = []
+        clients.compute.virtual_machines.begin_create_or_update(
+            rg,
+            name,
+            bodies[name],
+            polling=False,
+            raw_response_hook=lambda response: urls.append(
+                response.http_response.headers.get("Azure-AsyncOperation", "")
+            ),
+        )
+        return Operation(arm, urls[-1])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(submit, names))
 
 
 @pytest.fixture(scope="module")
@@ -262,75 +326,13 @@ def test_more_than_20_concurrent_creates_from_one_managed_image_fail(slow: Any) 
     rg = create_resource_group(clients, unique("rg"))
     subnet = create_subnet(clients, rg)
     image = image_from_blob(clients, rg, "img")
-    nic_pollers = [
-        clients.network.network_interfaces.begin_create_or_update(rg, f"vm{i}-nic", _nic(subnet))
-        for i in range(22)
-    ]
-    nics = [poller.result().id for poller in nic_pollers]
-    pollers = [
-        clients.compute.virtual_machines.begin_create_or_update(
-            rg, f"vm{i}", vm_body(f"vm{i}", nic, {"id": image.id})
-        )
-        for i, nic in enumerate(nics)
-    ]
-    codes: list[str | None] = []
-    for poller in pollers:
-        try:
-            poller.result()
-            codes.append(None)
-        except HttpResponseError as exc:
-            codes.append(error_code(exc))
+    operations = submit_creates(slow, clients, rg, [f"vm{i}" for i in range(22)], subnet, image.id, "eastus")
+    codes = [operation.outcome() for operation in operations]
     assert codes.count(None) == 20
     assert codes.count("ConcurrentDeploymentLimitExceeded") == 2
     # The limit is on concurrent creates: once those are done, the image serves again.
-    extra = clients.network.network_interfaces.begin_create_or_update(rg, "late-nic", _nic(subnet)).result()
-    late = clients.compute.virtual_machines.begin_create_or_update(
-        rg, "late", vm_body("late", extra.id, {"id": image.id})
-    ).result()
-    assert late.properties.provisioning_state == "Succeeded"
-
-
-def _nic(subnet_id: str) -> dict[str, Any]:
-    return nic_body("eastus", subnet_id)
-
-
-# -- gallery replicas: readiness and their concurrency limit ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def replicating(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Speed 150: replication takes about two seconds, a VM create about half a second."""
-    with start_emulator(tmp_path_factory.mktemp("replicas"), speed=150.0, throttling=False) as em:
-        yield em
-
-
-def submit_creates(
-    clients: Clients, rg: str, names: list[str], subnet: str, image_id: str, location: str
-) -> list[Any]:
-    """Create NICs, then submit every VM create at once (threads); return the VM pollers."""
-    nic_pollers = [
-        clients.network.network_interfaces.begin_create_or_update(
-            rg, f"{name}-nic", nic_body(location, subnet)
-        )
-        for name in names
-    ]
-    nics = [poller.result().id for poller in nic_pollers]
-
-    def begin(pair: tuple[str, str]) -> Any:
-        name, nic = pair
-        body = vm_body(name, nic, {"id": image_id}, location=location)
-        return clients.compute.virtual_machines.begin_create_or_update(rg, name, body)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(begin, zip(names, nics, strict=True)))
-
-
-def outcome(poller: Any) -> str | None:
-    try:
-        poller.result()
-    except HttpResponseError as exc:
-        return error_code(exc)
-    return None
+    [late] = submit_creates(slow, clients, rg, ["late"], subnet, image.id, "eastus")
+    assert late.outcome() is None
 
 
 def test_gallery_replicas_gate_and_limit_deployments(replicating: Any) -> None:
@@ -346,11 +348,11 @@ def test_gallery_replicas_gate_and_limit_deployments(replicating: Any) -> None:
     version_id = versions.get(rg, "gal", "web", "1.0.0").id
 
     # Not replicated yet in eastus: the create fails; never targeted (westus): refused outright.
-    [early] = submit_creates(clients, rg, ["early"], subnet, version_id, "eastus")
-    assert outcome(early) == "GalleryImageVersionNotReplicated"
+    [early] = submit_creates(replicating, clients, rg, ["early"], subnet, version_id, "eastus")
+    assert early.outcome() == "GalleryImageVersionNotReplicated"
     west_subnet = create_subnet(clients, rg, "westus", vnet="westnet")
     with pytest.raises(HttpResponseError) as caught:
-        submit_creates(clients, rg, ["west"], west_subnet, version_id, "westus")
+        submit_creates(replicating, clients, rg, ["west"], west_subnet, version_id, "westus")
     assert (caught.value.status_code, error_code(caught.value)) == (400, "InvalidParameter")
 
     wait_until(
@@ -362,7 +364,9 @@ def test_gallery_replicas_gate_and_limit_deployments(replicating: Any) -> None:
         )
     )
     # One replica serves 20 concurrent deployments: the 21st fails.
-    pollers = submit_creates(clients, rg, [f"vm{i}" for i in range(21)], subnet, version_id, "eastus")
-    outcomes = [outcome(poller) for poller in pollers]
+    operations = submit_creates(
+        replicating, clients, rg, [f"vm{i}" for i in range(21)], subnet, version_id, "eastus"
+    )
+    outcomes = [operation.outcome() for operation in operations]
     assert outcomes.count(None) == 20
     assert outcomes.count("ConcurrentDeploymentLimitExceeded") == 1

@@ -50,5 +50,7 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
     expected_file = case / "expected.json"
     if os.environ.get("IMAGEPIPE_UPDATE_GOLDEN"):
         expected_file.write_text(json.dumps(actual, indent=2) + "\n")
-    assert expected_file.exists(), f"{expected_file} is missing: run with IMAGEPIPE_UPDATE_GOLDEN=1 and review it"
+    assert expected_file.exists(), (
+        f"{expected_file} is missing: run with IMAGEPIPE_UPDATE_GOLDEN=1 and review it"
+    )
     assert actual == json.loads(expected_file.read_text())

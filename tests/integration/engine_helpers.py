@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +96,22 @@ def journal(emulator: Any) -> list[dict[str, Any]]:
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, delay: float) -> str:
+    """Run the CLI against the emulator and SIGKILL it when a progress line contains ``trigger``."""
+    env = {**os.environ, **emulator.env(), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "imagepipe.cli.main", "apply", str(folder), "--yes", "-o", "text"]
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if trigger in line:
+            time.sleep(delay)  # let the request reach Azure, so the kill lands mid-operation
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    return "".join(seen)

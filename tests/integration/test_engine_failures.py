@@ -78,3 +78,26 @@ def test_a_fatal_error_in_one_branch_while_another_completes(
     assert result.failures[0].error["status"] == 400
     assert "short" not in result.failures[0].message  # the secret never shows, even in Azure's complaint
     assert azure.get(r.VM, "two-rg", "linux-src")["provisioning_state"] == "Succeeded"
+
+
+def test_a_vm_whose_provisioning_fails_is_reported_with_azures_code(
+    tmp_path: Path, target: Target, azure: Azure, emulator: Any
+) -> None:
+    admin(
+        emulator,
+        "faults",
+        [{"operation": "VirtualMachines_CreateOrUpdate", "lro_error": "OSProvisioningTimedOut"}],
+    )
+    folder = copy_learn(tmp_path)
+    result = apply(target, folder).result
+    assert [f.address for f in result.failures] == ["SourceVM/source/vm"]
+    assert result.failures[0].error["code"] == "OSProvisioningTimedOut"
+    assert result.outcomes["Capture/my-image/image"].status == "skipped"
+
+    admin(emulator, "faults", [])
+    change = plan(target, folder).change("SourceVM/source/vm")
+    assert (
+        change.action == "replace" and "OSProvisioningTimedOut" in change.reason
+    )  # owned and Failed: recreated
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes

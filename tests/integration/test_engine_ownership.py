@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import LEARN_VM, apply, copy_learn, destroy_stack, plan
+from engine_helpers import LEARN_VM, apply, copy_learn, destroy_stack, plan, write_specs
 
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
@@ -97,3 +97,50 @@ def test_two_stacks_in_one_subscription_never_touch_each_other(
     assert azure.owned("stack-one") == []
     assert sorted(rec["id"] for rec in azure.owned("stack-two")) == two_before
     assert not plan(target, second).has_changes
+
+
+EXISTING_SOURCE = """
+apiVersion: imagepipe/v1
+kind: Stack
+metadata: {name: from-existing}
+spec: {location: eastus}
+---
+apiVersion: imagepipe/v1
+kind: SourceVM
+metadata: {name: legacy}
+spec:
+  resourceGroup: legacy-rg
+  vmName: legacy-vm
+  osType: Linux
+  existing: true
+---
+apiVersion: imagepipe/v1
+kind: Capture
+metadata: {name: legacy-image}
+spec:
+  source: SourceVM/legacy
+  type: generalized
+  image: {resourceGroup: images-rg, name: legacy-image}
+  snapshots: {resourceGroup: images-rg}
+"""
+
+
+def test_an_existing_source_is_captured_untouched_and_never_destroyed(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    make_untagged_vm(azure, "legacy-rg", "legacy-vm")
+    folder = write_specs(tmp_path / "existing", EXISTING_SOURCE)
+    planned = plan(target, folder)
+    assert planned.change("SourceVM/legacy/vm").action == "no-op"
+    assert apply(target, folder).result.ok
+
+    source = azure.get(r.VM, "legacy-rg", "legacy-vm")
+    assert source.get("os_state") != "generalized" and source["power_state"] == "running"
+    assert source["tags"] == {}  # ends exactly as it was
+    assert azure.get(r.IMAGE, "images-rg", "legacy-image") is not None
+    assert not plan(target, folder).has_changes
+
+    assert destroy_stack(target, folder).result.ok
+    assert azure.get(r.IMAGE, "images-rg", "legacy-image") is None
+    assert azure.get(r.VM, "legacy-rg", "legacy-vm") is not None  # untagged: never touched
+    assert azure.get(r.RESOURCE_GROUP, "legacy-rg", "legacy-rg") is not None

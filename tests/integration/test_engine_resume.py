@@ -3,17 +3,13 @@ nothing created twice and no second deprovision or generalize."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import LEARN_VM, apply, copy_learn, journal, plan
+from engine_helpers import LEARN_VM, apply, apply_until, copy_learn, journal, plan
 
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
@@ -28,25 +24,6 @@ RESUME_SPEED = 150.0
 def slow_emulator(tmp_path: Path) -> Iterator[Any]:
     with start_emulator(tmp_path / "slow-state", speed=RESUME_SPEED, throttling=False) as em:
         yield em
-
-
-def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, delay: float) -> str:
-    """Run the CLI against the emulator and SIGKILL it when a progress line contains ``trigger``."""
-    env = {**os.environ, **emulator.env(), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "imagepipe.cli.main", "apply", str(folder), "--yes", "-o", "text"]
-    proc = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    seen = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        seen.append(line)
-        if trigger in line:
-            time.sleep(delay)  # let the request reach Azure, so the kill lands mid-operation
-            proc.kill()
-            break
-    proc.wait(timeout=60)
-    return "".join(seen)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 from collections.abc import Callable
 
 from starlette.responses import JSONResponse, Response
@@ -77,6 +78,8 @@ class Kind:
             raise ArmError(
                 400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
             )
+        check_preconditions(ctx, existing)
+        refuse_in_deleting_group(ctx, resource_id)
         if existing is None:
             location = body.get("location")
             if not location and self.needs_location:
@@ -144,6 +147,7 @@ class Kind:
     ) -> Response:
         """Store `doc` as Creating/Updating and answer the LRO that turns it Succeeded (or Failed)."""
         doc["properties"]["provisioningState"] = "Creating" if created else "Updating"
+        doc["_emu"]["etag"] = f'"{uuid.uuid4()}"'  # every write is a new version (If-Match relies on it)
         verb = "CreateOrUpdate"
         error = op_args.pop("error", None) or ctx.injected_error
         success = op_args.pop("success", [])
@@ -202,6 +206,35 @@ class Kind:
                 f"The resource type '{name}' could not be found in the namespace '{self.namespace}'.",
             )
         return handler(ctx, self.require(ctx, resource_id), body)
+
+
+def refuse_in_deleting_group(ctx: Ctx, resource_id: str) -> None:
+    """ARM refuses writes into a resource group that is being deleted (409), as Azure does."""
+    group_id = resource_id.split("/providers/", 1)[0]
+    group = ctx.store.get(group_id)
+    if group is not None and group.get("properties", {}).get("provisioningState") == "Deleting":
+        raise ArmError(
+            409,
+            "ResourceGroupBeingDeleted",
+            f"The resource group '{group['name']}' is in deprovisioning state and cannot perform this operation.",
+        )
+
+
+def check_preconditions(ctx: Ctx, existing: dict | None) -> None:
+    """If-None-Match: * creates only; If-Match needs the current ETag (or * for any): else 412."""
+    etag = (existing or {}).get("_emu", {}).get("etag")
+    if ctx.if_none_match is not None and existing is not None and ctx.if_none_match.strip() in ("*", etag):
+        raise ArmError(
+            412, "PreconditionFailed", f"The resource '{existing['name']}' already exists (If-None-Match)."
+        )
+    if ctx.if_match is not None:
+        wanted = ctx.if_match.strip()
+        if existing is None or (wanted != "*" and wanted != etag):
+            raise ArmError(
+                412,
+                "PreconditionFailed",
+                "The condition specified using HTTP conditional header(s) is not met (If-Match).",
+            )
 
 
 def normalize_location(location: str) -> str:

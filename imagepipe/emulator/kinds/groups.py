@@ -127,7 +127,7 @@ def list_resources(ctx: Ctx, group: str | None) -> Response:
     else:
         require_group(ctx, group)
         docs = ctx.store.in_group(ctx.subscription, group)
-    docs = [d for d in docs if _is_top_level(d)]
+    docs = [d for d in docs if _is_listed(d)]
     wanted = _filters(ctx.query.get("$filter", ""))
     items = []
     for d in docs:
@@ -144,8 +144,9 @@ def list_resources(ctx: Ctx, group: str | None) -> Response:
     return JSONResponse({"value": items})
 
 
-def _is_top_level(doc: dict) -> bool:
-    return len(doc["id"].strip("/").split("/")) == 8
+def _is_listed(doc: dict) -> bool:
+    """ARM lists tracked resources, nested ones (gallery images and versions) included."""
+    return bool(doc.get("location"))
 
 
 def _filters(text: str) -> dict[str, str]:

@@ -55,6 +55,7 @@ class VirtualNetworks(NetworkKind):
     def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
         self.check_immutable(doc, body)
         doc = copy.deepcopy(doc)
+        doc["_emu"]["etag"] = _etag()  # every change gets a new ETag (If-Match relies on it)
         if "tags" in body:
             doc["tags"] = dict(body.get("tags") or {})
         doc["properties"] = self._properties(doc, body, doc)
@@ -85,6 +86,16 @@ class VirtualNetworks(NetworkKind):
                 raise ArmError(400, "InvalidRequestFormat", "A subnet of the virtual network has no name.")
             old = old_subnets.get(name.lower(), {})
             subnets.append(_subnet_doc(doc["id"], name, subnet, networks, old))
+        kept = {s["name"].lower() for s in subnets}
+        for name, old in old_subnets.items():
+            users = old["properties"].get("ipConfigurations") or []
+            if name not in kept and users:
+                raise ArmError(
+                    400,
+                    "InUseSubnetCannotBeDeleted",
+                    f"Subnet {old['name']} is in use by {users[0]['id']} and cannot be deleted. "
+                    "In order to delete the subnet, delete all the resources within the subnet.",
+                )
         props["subnets"] = subnets
         props.setdefault("dhcpOptions", {"dnsServers": []})
         props["resourceGuid"] = (existing or {}).get("properties", {}).get("resourceGuid") or str(
@@ -287,6 +298,9 @@ class NetworkInterfaces(NetworkKind):
             if vnet["location"] != doc["location"]:
                 raise invalid_reference(subnet_id, doc["id"])
             config_id = f"{doc['id']}/ipConfigurations/{name}"
+            public_ip = (cprops.get("publicIPAddress") or {}).get("id")
+            if public_ip and ctx.store.get(public_ip) is None:
+                raise invalid_reference(public_ip, doc["id"])
             cprops["subnet"] = {"id": subnet["id"]}
             cprops.setdefault("privateIPAllocationMethod", "Dynamic")
             cprops["privateIPAddress"] = cprops.get("privateIPAddress") or _next_address(subnet)
@@ -297,6 +311,9 @@ class NetworkInterfaces(NetworkKind):
             out.append(
                 {"id": config_id, "name": name, "type": f"{NIC}/ipConfigurations", "properties": cprops}
             )
+        nsg = (props.get("networkSecurityGroup") or {}).get("id")
+        if nsg and ctx.store.get(nsg) is None:
+            raise invalid_reference(nsg, doc["id"])
         props["ipConfigurations"] = out
         props.setdefault("enableAcceleratedNetworking", False)
         props.setdefault("enableIPForwarding", False)
@@ -337,6 +354,63 @@ def _next_address(subnet: dict) -> str:
     return str(net.network_address + min(offset, net.num_addresses - 2))
 
 
+class PublicIPAddresses(NetworkKind):
+    type_name = "Microsoft.Network/publicIPAddresses"
+    group = "PublicIPAddresses"
+
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+        doc["_emu"]["etag"] = _etag()
+        props = copy.deepcopy(body.get("properties") or {})
+        props.setdefault("publicIPAllocationMethod", "Static")
+        props.setdefault("publicIPAddressVersion", "IPv4")
+        props.setdefault("idleTimeoutInMinutes", 4)
+        props["resourceGuid"] = str(uuid.uuid4())
+        # Documentation range (RFC 5737): never a real address.
+        props["ipAddress"] = f"203.0.113.{uuid.uuid4().int % 254 + 1}"
+        doc["properties"] = props
+        doc["sku"] = copy.deepcopy(body.get("sku") or {"name": "Standard", "tier": "Regional"})
+        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
+
+
+class NetworkSecurityGroups(NetworkKind):
+    type_name = "Microsoft.Network/networkSecurityGroups"
+    group = "NetworkSecurityGroups"
+
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+        doc["_emu"]["etag"] = _etag()
+        props = copy.deepcopy(body.get("properties") or {})
+        rules = []
+        for rule in props.get("securityRules") or []:
+            rules.append(
+                {
+                    **rule,
+                    "id": f"{doc['id']}/securityRules/{rule.get('name', '')}",
+                    "type": f"{self.type_name}/securityRules",
+                }
+            )
+        props["securityRules"] = rules
+        props["defaultSecurityRules"] = [
+            {
+                "id": f"{doc['id']}/defaultSecurityRules/{name}",
+                "name": name,
+                "properties": {"access": access, "direction": direction, "priority": priority},
+            }
+            for name, access, direction, priority in (
+                ("AllowVnetInBound", "Allow", "Inbound", 65000),
+                ("AllowAzureLoadBalancerInBound", "Allow", "Inbound", 65001),
+                ("DenyAllInBound", "Deny", "Inbound", 65500),
+                ("AllowVnetOutBound", "Allow", "Outbound", 65000),
+                ("AllowInternetOutBound", "Allow", "Outbound", 65001),
+                ("DenyAllOutBound", "Deny", "Outbound", 65500),
+            )
+        ]
+        props["resourceGuid"] = str(uuid.uuid4())
+        doc["properties"] = props
+        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
+
+
+register(PublicIPAddresses())
+register(NetworkSecurityGroups())
 register(VirtualNetworks())
 register(Subnets())
 register(NetworkInterfaces())

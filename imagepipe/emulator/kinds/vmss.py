@@ -13,8 +13,9 @@ from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.network import find_subnet, invalid_reference
-from imagepipe.emulator.kinds.vm import _same_reference, _scrub_os_profile, check_credentials, op_in_flight
+from imagepipe.emulator.kinds.vm import op_in_flight
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.osprofile import check_credentials, same_reference, scrub_os_profile
 
 VMSS = "Microsoft.Compute/virtualMachineScaleSets"
 VMSS_VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
@@ -51,7 +52,7 @@ class VirtualMachineScaleSets(Kind):
             check_credentials(source.os_type, profile.get("osProfile") or {})
         self._check_network(ctx, doc, profile)
         if profile.get("osProfile"):
-            profile["osProfile"] = _scrub_os_profile(profile["osProfile"])
+            profile["osProfile"] = scrub_os_profile(profile["osProfile"])
             profile["osProfile"].setdefault("computerNamePrefix", doc["name"][:9])
         profile["storageProfile"]["imageReference"] = source.reference
         profile["storageProfile"].setdefault("osDisk", {"createOption": "FromImage"})
@@ -129,7 +130,7 @@ class VirtualMachineScaleSets(Kind):
         profile = (body.get("properties") or {}).get("virtualMachineProfile") or {}
         reference = (profile.get("storageProfile") or {}).get("imageReference")
         stored = doc["properties"]["virtualMachineProfile"]["storageProfile"].get("imageReference") or {}
-        if reference and not _same_reference(reference, stored):
+        if reference and not same_reference(reference, stored):
             # A new image is a model change Azure accepts; instances pick it up on reimage.
             source = imagesource.resolve(ctx, reference, doc["location"], doc["id"])
             stored = source.reference

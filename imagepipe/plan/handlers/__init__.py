@@ -28,6 +28,7 @@ from imagepipe.plan.handlers.resources import (
     VirtualNetworkHandler,
     VmHandler,
 )
+from imagepipe.plan.handlers.scaleset import ScaleSetHandler
 from imagepipe.plan.handlers.snapshots import QuiesceHandler, RestoreSourceHandler, SnapshotsHandler
 from imagepipe.plan.handlers.source import CustomizeHandler
 
@@ -54,6 +55,7 @@ _BY_STEP: dict[tuple[str, str], Handler] = {
     ("Deployment", "nic"): _NIC,
     ("Deployment", "vm"): _VM,
     ("Deployment", "disks"): DeploymentDisksHandler(),
+    ("Deployment", "vmss"): ScaleSetHandler(),
 }
 _DEPROVISION, _DEALLOCATE, _GENERALIZE, _IMAGE = (
     DeprovisionHandler(),
@@ -82,6 +84,7 @@ _CAPTURE_STEPS: dict[str, dict[str, Handler]] = {
         "cleanup": CleanupHandler(),
     },
     "specialized": {"quiesce": _QUIESCE, "snapshots": _SNAPSHOTS, "restore-source": _RESTORE},
+    "vhd": {"image": _IMAGE, "snapshots": _SNAPSHOTS},
 }
 _EXISTING_VM = ExistingVmHandler()
 
@@ -107,8 +110,6 @@ def handler_for(step: Step, ctx: Context) -> Handler:
         if handler is None:
             raise UnsupportedStep(f"{step.address}: {flow} captures are not supported yet")
         return handler
-    if kind == "Deployment" and doc.mode != "vms":
-        raise UnsupportedStep(f"{step.address}: Deployment mode {doc.mode} is not supported yet")
     handler = _BY_STEP.get((kind, step.name))
     if handler is None:
         raise UnsupportedStep(f"{step.address}: no handler for this step")

@@ -147,19 +147,13 @@ def compare_resource(
             wait=True,
         )
     if state == "failed":
+        # An owned resource left Failed is recreated, whatever the code: a fatal cause (quota,
+        # policy) may have been fixed since, and if not, the new attempt reports it again.
         error = observed.get("error") or {}
         code = error.get("code") or "unknown error"
-        if error and not is_retryable(code):
-            return Handler.change(
-                step,
-                "conflict",
-                f"{label} failed to provision ({code}: {error.get('message', '')}); not retried: "
-                f"fix the cause, then delete it",
-                desired,
-                observed,
-            )
+        why = code if is_retryable(code) or not error else f"{code}: {error.get('message', '')}"
         return Handler.change(
-            step, "replace", f"{label} failed to provision ({code}): recreated", desired, observed
+            step, "replace", f"{label} failed to provision ({why}): recreated", desired, observed
         )
     if immutable:
         return Handler.change(

@@ -57,10 +57,16 @@ def image_desired(ctx: Context, capture: Capture, obs: Observer | None = None) -
     image = capture.image
     assert image is not None
     hashed = naming.capture_hashed(ctx, capture)
-    vm = vm_to_generalize(ctx, capture)
-    props: dict[str, Any] = {
-        "source_vm_id": ctx.resource_id(r.VM, vm.resource_group, vm.name),
-    }
+    if source.kind == "SourceVHD":
+        props: dict[str, Any] = {
+            "os_uri": source.os_disk_uri,
+            "data_uris": list(source.data_disk_uris),
+            "os_type": source.os_type,
+            "os_state": source.os_state,
+        }
+    else:
+        vm = vm_to_generalize(ctx, capture)
+        props = {"source_vm_id": ctx.resource_id(r.VM, vm.resource_group, vm.name)}
     address = f"{capture.ref}/image"
     return desired_record(
         r.IMAGE,
@@ -287,6 +293,8 @@ class ImageHandler(ResourceHandler):
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
     ) -> r.Record:
+        if not desired["properties"].get("source_vm_id"):
+            return desired  # an image from VHDs
         source_vm = obs.vm(
             r.resource_group_of(desired["properties"]["source_vm_id"]),
             desired["properties"]["source_vm_id"].rsplit("/", 1)[-1],

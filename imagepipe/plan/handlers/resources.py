@@ -53,7 +53,7 @@ class ResourceHandler(Handler):
             self.delete(azure, ev.observed or desired)
             action = "create"
         if action == "create":
-            azure.create(self.request(desired, ev, ctx, azure, obs)).wait()
+            self.create(self.request(desired, ev, ctx, azure, obs), azure)
         elif action == "update":
             self.update(desired, ev, azure)
 
@@ -61,6 +61,9 @@ class ResourceHandler(Handler):
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
     ) -> r.Record:
         return desired
+
+    def create(self, desired: r.Record, azure: Azure) -> None:
+        azure.create(desired).wait()
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
         azure.create(desired).wait()
@@ -211,6 +214,11 @@ class VmHandler(ResourceHandler):
         from imagepipe.plan.handlers import naming
 
         return naming.with_image_disks(desired, obs)
+
+    def create(self, desired: r.Record, azure: Azure) -> None:
+        # Fan-outs create many VMs: their progress is followed by listing, not by a poller each.
+        azure.submit(desired)
+        azure.watcher(r.VM).wait(desired["resource_group"], desired["name"])
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
         tags = dict(desired["tags"])

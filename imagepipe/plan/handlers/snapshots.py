@@ -28,6 +28,10 @@ def snapshot_prefix(capture: Capture) -> str:
 def source_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[str, str | None]]:
     """(suffix, disk id) of every disk of the source: ``os`` then ``data<lun>``."""
     source: Any = ctx.document(capture.source)
+    if source.kind == "SourceVHD":
+        return [("os", source.os_disk_uri)] + [
+            (f"data{i}", uri) for i, uri in enumerate(source.data_disk_uris)
+        ]
     vm = obs.vm(source.resource_group, source.vm_name)
     if vm is not None:
         props = vm["properties"]
@@ -48,6 +52,8 @@ def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str
     out = []
     for suffix, disk_id in source_disks(ctx, capture, obs):
         props = {"source_id": disk_id, "incremental": target.incremental}
+        if suffix == "os" and source.kind == "SourceVHD":
+            props["os_type"] = source.os_type
         hashed = {
             **hashed_base,
             "disk": suffix,
@@ -150,15 +156,27 @@ class SnapshotsHandler(SnapshotStepHandler):
 
 class RestoreSourceHandler(SnapshotStepHandler):
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        _, source = self.capture(step, ctx)
+        capture, source = self.capture(step, ctx)
         vm = obs.vm(source.resource_group, source.vm_name)
-        if vm is None or TAG_QUIESCED not in vm["tags"]:
-            return self.change(step, "no-op", f"VM {source.vm_name} is as it was before the capture")
-        before = vm["tags"][TAG_QUIESCED]
-        what = "start it again and " if before == "running" else ""
-        return self.change(
-            step, "action", f"VM {source.vm_name} was {before}: {what}remove the quiesce mark", observed=vm
-        )
+        if vm is not None and TAG_QUIESCED in vm["tags"]:
+            before = vm["tags"][TAG_QUIESCED]
+            what = "start it again and " if before == "running" else ""
+            return self.change(
+                step,
+                "action",
+                f"VM {source.vm_name} was {before}: {what}remove the quiesce mark",
+                observed=vm,
+            )
+        quiesced = not (capture.type == "specialized" and capture.quiesce == "none")
+        if (
+            quiesced
+            and not self.finished(step, ctx, obs)
+            and (vm is None or vm.get("power_state") == "running")
+        ):
+            return self.change(
+                step, "action", f"start VM {source.vm_name} again once its disks are snapshotted", observed=vm
+            )
+        return self.change(step, "no-op", f"VM {source.vm_name} is as it was before the capture", observed=vm)
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
         _, source = self.capture(step, ctx)

@@ -1,0 +1,161 @@
+"""One run at a time per stack, across CI runners that share nothing but the subscription.
+
+`apply` and `destroy` hold the stack's lease (imagepipe.azure.lease) while they change
+anything. The lease names its holder (host, pid, run) and an expiry that a background
+thread pushes forward; a second run finds it held and stops with a message naming the
+holder. A lease is free when released, expired, or held by a process of this host that
+no longer exists (a SIGKILLed run), so a rerun after a kill goes ahead at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from imagepipe.azure.lease import LeaseRecord, LeaseStore, LeaseTaken
+from imagepipe.azure.target import Target
+from imagepipe.errors import ImagepipeError
+
+log = logging.getLogger("imagepipe.lock")
+
+TTL_SECONDS = float(os.environ.get("IMAGEPIPE_LOCK_TTL", "300"))
+TAKE_ATTEMPTS = 5
+
+
+class StackLockedError(ImagepipeError):
+    """Another run holds the stack."""
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pid_gone(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, OverflowError):
+        return False
+    return False
+
+
+class StackLock:
+    def __init__(self, target: Target, stack: str, location: str, command: str):
+        self.store = LeaseStore(target, stack, location)
+        self.stack = stack
+        self.command = command
+        self.host = socket.gethostname()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.record: LeaseRecord | None = None
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._mutex = threading.Lock()
+
+    # ---- the lease's content ---------------------------------------------------------
+    def _tags(self, expires: float, released: bool = False) -> dict[str, str]:
+        return {
+            "imagepipe-lock-stack": self.stack,
+            "imagepipe-lock-holder": f"{self.host}/{os.getpid()}/{self.run_id}",
+            "imagepipe-lock-command": self.command,
+            "imagepipe-lock-expires": "0" if released else f"{expires:.0f}",
+        }
+
+    def _is_free(self, tags: dict[str, str]) -> bool:
+        expires = float(tags.get("imagepipe-lock-expires", "0") or 0)
+        if expires <= _now():
+            return True  # released, or its holder stopped renewing
+        host, _, rest = tags.get("imagepipe-lock-holder", "").partition("/")
+        pid = rest.partition("/")[0]
+        return host == self.host and _pid_gone(pid)
+
+    @staticmethod
+    def describe(tags: dict[str, str]) -> str:
+        holder = tags.get("imagepipe-lock-holder", "?")
+        host, _, rest = holder.partition("/")
+        expires = float(tags.get("imagepipe-lock-expires", "0") or 0)
+        return (
+            f"`{tags.get('imagepipe-lock-command', 'a run')}` on {host} (pid {rest.partition('/')[0]}), "
+            f"lease until {_iso(expires)}"
+        )
+
+    # ---- take, renew, release ----------------------------------------------------------
+    def acquire(self) -> None:
+        self.store.ensure_group()
+        for _ in range(TAKE_ATTEMPTS):
+            current = self.store.read()
+            if current is not None and not self._is_free(current.tags):
+                raise StackLockedError(
+                    f"another run holds stack {self.stack}: {self.describe(current.tags)}; "
+                    "nothing was changed, run again when it has finished"
+                )
+            try:
+                self.record = self.store.write(
+                    self._tags(_now() + TTL_SECONDS), if_match=current.etag if current else None
+                )
+                break
+            except LeaseTaken:
+                continue  # another run wrote first: read again and decide
+        else:
+            current = self.store.read()
+            holder = self.describe(current.tags) if current else "another run"
+            raise StackLockedError(f"another run holds stack {self.stack}: {holder}")
+        log.info("took the lock of stack %s (run %s)", self.stack, self.run_id)
+        self._thread = threading.Thread(target=self._renew_loop, name="stack-lock", daemon=True)
+        self._thread.start()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(TTL_SECONDS / 4):
+            with self._mutex:
+                if self._stop.is_set() or self.record is None:
+                    return
+                try:
+                    self.record = self.store.write(
+                        self._tags(_now() + TTL_SECONDS), if_match=self.record.etag
+                    )
+                except LeaseTaken:
+                    self.lost = True
+                    log.warning("the lock of stack %s was taken by another run", self.stack)
+                    return
+                except ImagepipeError as exc:  # a failed renewal is retried at the next beat
+                    log.warning("could not renew the lock of stack %s: %s", self.stack, exc)
+
+    def release(self, *, delete: bool = False) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._mutex:
+            if self.record is None or self.lost:
+                return
+            try:
+                self.record = self.store.write(self._tags(0, released=True), if_match=self.record.etag)
+                if delete:
+                    self.store.delete()
+            except (LeaseTaken, ImagepipeError) as exc:  # it expires on its own
+                log.warning("could not release the lock of stack %s: %s", self.stack, exc)
+            self.record = None
+
+
+@contextmanager
+def hold_stack(
+    target: Target, stack: str, location: str, command: str, *, delete_after: bool = False
+) -> Iterator[StackLock]:
+    """Hold the stack's lock for the block; StackLockedError when another run holds it."""
+    lock = StackLock(target, stack, location, command)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release(delete=delete_after)

@@ -1,0 +1,90 @@
+"""The stack lock's record in the target: a small virtual network whose tags hold the lease.
+
+A run takes the lease with a create-only PUT (``If-None-Match: *``) or, when the lease is
+free or stale, with a PUT conditioned on the ETag it read (``If-Match``): ARM answers 412
+to every writer but one, so two runners that share nothing but the subscription agree.
+Network resources carry ETags, cost nothing and need no other service. The record lives in
+its own resource group, so a stack's groups stay empty and deletable and it is never part
+of any stack's inventory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from imagepipe.azure.errors import translated
+from imagepipe.azure.target import Target
+
+LOCK_GROUP = "imagepipe-locks"
+LOCK_PREFIX = "imagepipe-lock-"
+# The vnet itself is never used: one tiny address space that peers nothing.
+_ADDRESS_SPACE = {"addressPrefixes": ["10.255.255.248/29"]}
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    etag: str
+    tags: dict[str, str]
+
+
+class LeaseTaken(Exception):
+    """The conditional write lost: someone else created or changed the lease first."""
+
+
+def lease_name(stack: str) -> str:
+    return f"{LOCK_PREFIX}{stack}"
+
+
+class LeaseStore:
+    """Conditional reads and writes of one stack's lease record."""
+
+    def __init__(self, target: Target, stack: str, location: str):
+        self.network = target.network
+        self.resources = target.resources
+        self.stack = stack
+        self.location = location
+        self.name = lease_name(stack)
+
+    def _where(self) -> str:
+        return f"lock {LOCK_GROUP}/{self.name}"
+
+    def ensure_group(self) -> None:
+        with translated(f"resource group {LOCK_GROUP}", "create"):
+            try:
+                self.resources.resource_groups.get(LOCK_GROUP)
+            except ResourceNotFoundError:
+                self.resources.resource_groups.create_or_update(
+                    LOCK_GROUP, {"location": self.location, "tags": {"purpose": "imagepipe stack locks"}}
+                )
+
+    def read(self) -> LeaseRecord | None:
+        with translated(self._where(), "get"):
+            try:
+                vnet = self.network.virtual_networks.get(LOCK_GROUP, self.name)
+            except ResourceNotFoundError:
+                return None
+        return LeaseRecord(vnet.etag or "", dict(vnet.tags or {}))
+
+    def write(self, tags: dict[str, str], *, if_match: str | None) -> LeaseRecord:
+        """Create (``if_match=None``: only if absent) or replace the record if its ETag is still ``if_match``."""
+        condition = {"If-Match": if_match} if if_match else {"If-None-Match": "*"}
+        body = {"location": self.location, "tags": tags, "properties": {"addressSpace": _ADDRESS_SPACE}}
+        with translated(self._where(), "take" if if_match is None else "renew"):
+            try:
+                # The first answer decides who won; no polling (conditions must not ride on polls).
+                poller = self.network.virtual_networks.begin_create_or_update(
+                    LOCK_GROUP, self.name, body, headers=condition, polling=False
+                )
+                vnet = poller.result()
+            except HttpResponseError as exc:
+                if exc.status_code in (409, 412):
+                    raise LeaseTaken(self.name) from None
+                raise
+        return LeaseRecord(vnet.etag or "", dict(vnet.tags or {}))
+
+    def delete(self) -> None:
+        with translated(self._where(), "delete"), contextlib.suppress(ResourceNotFoundError):
+            self.network.virtual_networks.begin_delete(LOCK_GROUP, self.name).result()

@@ -1,0 +1,98 @@
+"""Follow many creates at once by listing their resource groups, not with a poller each.
+
+A fan-out of hundreds of VMs would otherwise poll hundreds of operation URLs;
+here every waiting step registers the VM it created, and one thread lists each
+resource group that has waiters (one paged read per group and round) until each
+VM's provisioning state is final. A failed VM is read once more for its error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.errors import AzureOperationError
+
+log = logging.getLogger("imagepipe.azure")
+
+FINAL = frozenset({"succeeded", "failed", "canceled"})
+
+
+@dataclass
+class _Waiter:
+    done: threading.Event = field(default_factory=threading.Event)
+    record: r.Record | None = None
+    error: AzureOperationError | None = None
+    deadline: float = 0.0
+
+
+class ProvisioningWatcher:
+    """One lister thread for every pending create of one resource type on one target."""
+
+    def __init__(self, azure: Azure, type_: str, interval: float, timeout: float = 3 * 3600.0):
+        self.azure = azure
+        self.type = type_
+        self.interval = interval
+        self.timeout = timeout
+        self._waiters: dict[tuple[str, str], _Waiter] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wait(self, rg: str, name: str) -> r.Record:
+        """Block until the resource's provisioning state is final; raise its error if it failed."""
+        waiter = _Waiter(deadline=time.monotonic() + self.timeout)
+        with self._lock:
+            self._waiters[(rg, name)] = waiter
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=f"watch-{self.type}", daemon=True)
+                self._thread.start()
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.record is not None
+        return waiter.record
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                pending = dict(self._waiters)
+                if not pending:
+                    self._thread = None
+                    return
+            for rg in sorted({rg for rg, _ in pending}):
+                try:
+                    listed = {rec["name"].lower(): rec for rec in self.azure.list(self.type, rg)}
+                except AzureOperationError as exc:  # a bad round: the next one reads again
+                    log.debug("listing %s in %s failed: %s", self.type, rg, exc)
+                    continue
+                for (group, name), waiter in pending.items():
+                    if group == rg:
+                        self._settle(group, name, waiter, listed.get(name.lower()))
+            time.sleep(self.interval)
+
+    def _settle(self, rg: str, name: str, waiter: _Waiter, rec: r.Record | None) -> None:
+        state = ((rec or {}).get("provisioning_state") or "").lower()
+        if state not in FINAL:
+            if time.monotonic() < waiter.deadline:
+                return
+            waiter.error = AzureOperationError(
+                f"{self.type}/{name}", "create", "Timeout", "still not provisioned"
+            )
+        elif state == "succeeded":
+            waiter.record = rec
+        else:
+            detail = self.azure.get(self.type, rg, name) or rec or {}
+            error = detail.get("error") or {}
+            waiter.error = AzureOperationError(
+                f"{self.type}/{name}",
+                "create",
+                error.get("code") or f"Provisioning{state.title()}",
+                error.get("message") or f"provisioning ended {state}",
+            )
+        with self._lock:
+            self._waiters.pop((rg, name), None)
+        waiter.done.set()

@@ -1,0 +1,69 @@
+"""Deployment ``mode: scaleSet``: one virtual machine scale set with ``capacity: count``;
+a count or size change is an update, another image a replacement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.graph.step import Step
+from imagepipe.plan.context import Context, desired_record
+from imagepipe.plan.handlers import naming
+from imagepipe.plan.handlers.base import Evaluation, compare_resource, tag_drift
+from imagepipe.plan.handlers.resources import ResourceHandler
+from imagepipe.plan.observe import Observer
+
+
+class ScaleSetHandler(ResourceHandler):
+    kind = "scale set"
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        dep: Any = ctx.document(step.document)
+        props = {
+            "size": dep.size,
+            "capacity": dep.count,
+            "image": naming.capture_image_id(ctx, dep.image),
+            "zones": list(dep.zones),
+            "subnet_id": naming.subnet_id_of(ctx, dep.resource_group, dep.subnet, dep.subnet_id),
+            "admin_username": dep.admin_username,
+            "os_type": naming.capture_os_type(ctx, dep.image),
+            "ssh_public_key": dep.ssh_public_key,
+            "admin_password": dep.admin_password,
+        }
+        hashed = {"location": dep.location_name, **{k: v for k, v in props.items() if k != "capacity"}}
+        desired = desired_record(
+            r.VMSS,
+            dep.resource_group,
+            dep.name,
+            dep.location_name,
+            ctx.tags(step.address, hashed, dict(dep.tags)),
+            props,
+        )
+        observed = obs.get(r.VMSS, dep.resource_group, dep.name)
+        immutable: list[str] = []
+        mutable: list[str] = []
+        if observed is not None:
+            seen = observed["properties"]
+            if (seen.get("image") or "").lower() != props["image"].lower():
+                immutable.append("image")
+            if sorted(seen.get("zones") or []) != sorted(props["zones"]):
+                immutable.append("zones")
+            if (seen.get("size") or "").lower() != dep.size.lower():
+                immutable.append("size")
+            if seen.get("capacity") != dep.count:
+                mutable.append(f"capacity {seen.get('capacity')} -> {dep.count}")
+            mutable += tag_drift(desired, observed)
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
+
+    def request(
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+    ) -> r.Record:
+        from imagepipe.plan.handlers.gallery import wait_for_replica
+
+        if "/galleries/" in desired["properties"]["image"].lower():
+            wait_for_replica(azure, desired["properties"]["image"], desired["location"], ev.change.address)
+        return desired
+
+    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+        azure.update_vmss(desired).wait()

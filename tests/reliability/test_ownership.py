@@ -1,0 +1,71 @@
+"""apply, apply --prune and destroy never modify or delete what carries no or another stack's tags;
+a wanted name held by such a resource is reported as a conflict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from foreign import documents, make_foreign, touched_since
+from harness import EmulatorProcess, copy_specs, run_cli
+
+OTHER_STACK = {
+    "imagepipe-stack": "someone-else",
+    "imagepipe-spec": "Deployment/new-vm/vm[0]",  # even our own step address, under another stack
+    "imagepipe-hash": "000000000000",
+}
+TAGS = {"untagged": {}, "other-stack": OTHER_STACK}
+
+
+@pytest.mark.parametrize("tagging", sorted(TAGS))
+def test_a_wanted_name_held_by_a_foreign_resource_is_a_conflict(
+    tmp_path: Path, emulator: EmulatorProcess, tagging: str
+) -> None:
+    # The Learn exercise's deployed VM name, already taken.
+    foreign = make_foreign(emulator, "learn-rg", "hand", TAGS[tagging], vm_name="myVMFromImage")
+    before = documents(emulator, foreign)
+    made_by_hand = len(emulator.journal())
+    folder = copy_specs("learn-exercise", tmp_path)
+
+    planned = run_cli(emulator, "plan", str(folder), cwd=tmp_path)
+    assert planned.returncode == 1
+    assert "Deployment/new-vm/vm[0]" in planned.stdout + planned.stderr
+    assert "myVMFromImage" in planned.stderr and "Traceback" not in planned.stderr
+
+    applied = run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path)
+    assert applied.returncode == 1
+    assert "myVMFromImage" in applied.stderr
+    destroyed = run_cli(emulator, "destroy", str(folder), "--yes", cwd=tmp_path)
+    assert destroyed.returncode == 0
+
+    assert documents(emulator, foreign) == before
+    assert touched_since(emulator, made_by_hand, foreign) == []
+
+
+def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
+    tmp_path: Path, emulator: EmulatorProcess
+) -> None:
+    foreign = make_foreign(emulator, "learn-rg", "hand", {})
+    foreign += make_foreign(emulator, "learn-rg", "other", OTHER_STACK)
+    before = documents(emulator, foreign)
+    made_by_hand = len(emulator.journal())
+    folder = copy_specs("learn-exercise", tmp_path)
+
+    assert run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path).returncode == 0
+    plan = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout
+
+    # The deployment leaves the specs: prune removes what it owned, nothing else.
+    spec = folder / "learn-exercise.yaml"
+    spec.write_text(spec.read_text().split("kind: Deployment")[0].rsplit("---", 1)[0])
+    pruned = run_cli(emulator, "apply", str(folder), "--yes", "--prune", cwd=tmp_path)
+    assert pruned.returncode == 0, pruned.stdout[-2000:] + pruned.stderr
+    assert "myVMFromImage" in pruned.stdout
+
+    destroyed = run_cli(emulator, "destroy", str(folder), "--yes", cwd=tmp_path)
+    assert destroyed.returncode == 0, destroyed.stdout[-2000:] + destroyed.stderr
+
+    assert documents(emulator, foreign) == before
+    assert touched_since(emulator, made_by_hand, foreign) == []
+    with_stack = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert with_stack.returncode == 2  # ours are gone, theirs remain
