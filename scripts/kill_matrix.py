@@ -56,7 +56,7 @@ def main() -> int:
             restarts = set(rng.sample(range(args.points), min(args.restarts, args.points)))
             for point in range(args.points):
                 specs = args.specs[point % len(args.specs)]
-                at = rng.uniform(0.5, window[specs] * 0.95)
+                at = rng.uniform(0.2, 0.95) * window[specs]
                 row = kill_trial(em, specs, at, point in restarts, root / "work", expected[specs])
                 reliability_common.print_rows("", [row])
                 rows.append(row)

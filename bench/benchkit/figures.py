@@ -161,7 +161,7 @@ def show(title: str, records: Iterable[Mapping[str, Any]], console: Console | No
     for run in runs:
         figures.extend(name for name in run if name not in figures)
     table = Table(title=title)
-    table.add_column("figure")
+    table.add_column("figure", no_wrap=True, min_width=max((len(name) for name in figures), default=6))
     for run in runs:
         table.add_column(
             " ".join(str(run[k]) for k in ("bench", "image", "mode", "n") if run.get(k) is not None),

@@ -132,7 +132,9 @@ class StackLock:
                 except ImagepipeError as exc:  # a failed renewal is retried at the next beat
                     log.warning("could not renew the lock of stack %s: %s", self.stack, exc)
 
-    def release(self, *, delete: bool = False) -> None:
+    def release(self) -> None:
+        """Mark the lease free (expiry 0). The record stays: deleting it could delete the lease of
+        a run that took it in between, since ARM deletes are not conditional."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
@@ -141,21 +143,17 @@ class StackLock:
                 return
             try:
                 self.record = self.store.write(self._tags(0, released=True), if_match=self.record.etag)
-                if delete:
-                    self.store.delete()
             except (LeaseTaken, ImagepipeError) as exc:  # it expires on its own
                 log.warning("could not release the lock of stack %s: %s", self.stack, exc)
             self.record = None
 
 
 @contextmanager
-def hold_stack(
-    target: Target, stack: str, location: str, command: str, *, delete_after: bool = False
-) -> Iterator[StackLock]:
+def hold_stack(target: Target, stack: str, location: str, command: str) -> Iterator[StackLock]:
     """Hold the stack's lock for the block; StackLockedError when another run holds it."""
     lock = StackLock(target, stack, location, command)
     lock.acquire()
     try:
         yield lock
     finally:
-        lock.release(delete=delete_after)
+        lock.release()

@@ -165,9 +165,7 @@ def destroy(
     if not confirm(plan):
         return RunOutcome(plan, confirmed=False)
     executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event)
-    with hold_stack(
-        session.target, session.specset.name, _lock_region(session), "destroy", delete_after=True
-    ):
+    with hold_stack(session.target, session.specset.name, _lock_region(session), "destroy"):
         on_start({"delete": len(plan.changes)})
         result = executor.delete_all(planned.deletions)
     result.ended = time.monotonic()

@@ -10,7 +10,6 @@ of any stack's inventory.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -84,7 +83,3 @@ class LeaseStore:
                     raise LeaseTaken(self.name) from None
                 raise
         return LeaseRecord(vnet.etag or "", dict(vnet.tags or {}))
-
-    def delete(self) -> None:
-        with translated(self._where(), "delete"), contextlib.suppress(ResourceNotFoundError):
-            self.network.virtual_networks.begin_delete(LOCK_GROUP, self.name).result()

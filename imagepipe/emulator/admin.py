@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,16 @@ from imagepipe.emulator.operations import iso
 if TYPE_CHECKING:
     from imagepipe.emulator.app import Backend
 
-_LOOPBACK = ("127.", "::1", "localhost")
-
 
 def _is_loopback(request: Request) -> bool:
+    """A loopback address exactly (a prefix test would let ``::10`` or ``127.example.com`` in)."""
     host = request.client.host if request.client else ""
-    return host.startswith(_LOOPBACK) or host == "::ffff:127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 async def _json(request: Request) -> object:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from starlette.responses import JSONResponse
 
 from imagepipe.emulator.ids import CLIENT_ID
-from imagepipe.emulator.tokens import TOKEN_LIFETIME, TokenIssuer
+from imagepipe.emulator.tokens import TOKEN_LIFETIME, TokenIssuer, audience_of
 
 AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
 
@@ -70,7 +70,8 @@ def token(issuer: TokenIssuer, client_secret: str, tenant: str, raw_body: bytes)
             f"secret value, not the client secret ID, for a secret added to app '{CLIENT_ID}'.",
             7000215,
         )
-    access_token, _ = issuer.issue(tenant, CLIENT_ID)
+    # The token is for the resource the scope names; ARM refuses tokens for any other.
+    access_token, _ = issuer.issue(tenant, CLIENT_ID, audience_of(form.get("scope", "")))
     return JSONResponse(
         {
             "token_type": "Bearer",

@@ -11,6 +11,16 @@ import time
 from pathlib import Path
 
 TOKEN_LIFETIME = 3599
+# Who ARM accepts tokens for (the resource of the scope the client asked for, no trailing slash).
+ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.core.windows.net"})
+
+
+def audience_of(scope: str) -> str:
+    """``https://management.azure.com/.default`` -> ``https://management.azure.com``."""
+    first = scope.split()[0] if scope.split() else ""
+    return first.removesuffix("/.default").rstrip("/")
+
+
 KEY_FILE = "token.key"
 
 
@@ -21,32 +31,35 @@ class TokenIssuer:
             key_path.write_bytes(secrets.token_bytes(32))
             key_path.chmod(0o600)
         self._key = key_path.read_bytes()
-        self._valid: dict[str, float] = {}  # token -> expiry, to skip the HMAC on hot paths
+        self._valid: dict[str, tuple[float, str]] = {}  # token -> (expiry, audience), skips the HMAC
 
-    def issue(self, tenant: str, client_id: str) -> tuple[str, int]:
+    def issue(self, tenant: str, client_id: str, audience: str) -> tuple[str, int]:
         expires = int(time.time()) + TOKEN_LIFETIME
-        payload = json.dumps({"tid": tenant, "appid": client_id, "exp": expires, "n": secrets.token_hex(4)})
+        payload = json.dumps(
+            {"tid": tenant, "appid": client_id, "aud": audience, "exp": expires, "n": secrets.token_hex(4)}
+        )
         body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
         return f"emu.{body}.{self._sign(body)}", expires
 
-    def check(self, token: str) -> bool:
-        """True when the emulator issued `token` and it has not expired."""
+    def check(self, token: str, audiences: frozenset[str] = ARM_AUDIENCES) -> bool:
+        """True when the emulator issued `token` for one of `audiences` and it has not expired."""
         now = time.time()
-        expiry = self._valid.get(token)
-        if expiry is not None:
-            return expiry > now
+        known = self._valid.get(token)
+        if known is not None:
+            return known[0] > now and known[1] in audiences
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != "emu" or not hmac.compare_digest(parts[2], self._sign(parts[1])):
             return False
         try:
             padded = parts[1] + "=" * (-len(parts[1]) % 4)
-            expiry = float(json.loads(base64.urlsafe_b64decode(padded))["exp"])
-        except (ValueError, KeyError):
+            claims = json.loads(base64.urlsafe_b64decode(padded))
+            expiry, audience = float(claims["exp"]), str(claims["aud"])
+        except (ValueError, KeyError, TypeError):
             return False
         if len(self._valid) > 10_000:
             self._valid.clear()
-        self._valid[token] = expiry
-        return expiry > now
+        self._valid[token] = (expiry, audience)
+        return expiry > now and audience in audiences
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:43]

@@ -38,7 +38,7 @@ class Arm:
                 "grant_type": "client_credentials",
                 "client_id": em.client_id,
                 "client_secret": em.client_secret,
-                "scope": "x",
+                "scope": "https://management.azure.com/.default",
             },
             verify=self.ca,
         ).json()["access_token"]

@@ -8,6 +8,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from foreign import documents
 from harness import EmulatorProcess, copy_specs, damage, run_cli, start_cli
 
@@ -173,3 +174,29 @@ def test_a_group_another_stack_removes_between_plan_and_act_is_made_again(tmp_pa
         assert outcome.result is not None and outcome.result.ok, outcome.result.failures
         plan_two = run_cli(em, "plan", str(two), "--detailed-exitcode", cwd=tmp_path)
         assert plan_two.returncode == 0, plan_two.stdout
+
+
+def test_the_lease_is_renewed_while_held_and_released_after(
+    tmp_path: Path, emulator: EmulatorProcess, monkeypatch
+) -> None:
+    from imagepipe.apply import lock
+
+    monkeypatch.setattr(lock, "TTL_SECONDS", 2.0)  # renewed every half second
+    with connect_emulator(emulator) as target:
+        with lock.hold_stack(target, "renewed", "eastus", "apply") as held:
+            first = held.record
+            deadline = time.monotonic() + 60
+            while held.record is first and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert held.record is not first and held.record.etag != first.etag
+            assert float(held.record.tags["imagepipe-lock-expires"]) >= float(
+                first.tags["imagepipe-lock-expires"]
+            )
+            other = lock.StackLock(target, "renewed", "eastus", "destroy")
+            with pytest.raises(lock.StackLockedError, match="another run holds stack renewed"):
+                other.acquire()
+        released = target.network.virtual_networks.get(LOCK_GROUP, lease_name("renewed"))
+        assert released.tags["imagepipe-lock-expires"] == "0"
+        again = lock.StackLock(target, "renewed", "eastus", "apply")
+        again.acquire()  # free once released
+        again.release()

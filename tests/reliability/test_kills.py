@@ -11,11 +11,10 @@ from harness import EmulatorProcess, copy_specs, damage, kill_when, run_cli, sta
 # Slow enough that an operation is still running when the kill lands.
 KILL_SPEED = 150.0
 
-# A few seeded kill points inside the flows that learn-exercise's own resume tests do not
-# cover; scripts/kill_matrix.py kills at random moments.
+# A few seeded kill points inside the flows that learn-exercise's own resume tests
+# (tests/integration/test_engine_resume.py) do not cover; scripts/kill_matrix.py kills at random moments.
 KILL_POINTS = [
     ("fleet", "+ Capture/web-image/temp-vm:", 0.05),
-    ("fleet", "> Capture/web-image/deprovision:", 0.05),
     ("fleet", "> Capture/web-image/cleanup:", 0.02),
     ("snapshot-restore", "Capture/app-snapshot/snapshots:", 0.05),
 ]

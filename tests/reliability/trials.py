@@ -4,6 +4,7 @@ disturb a run, then check that the target converged without damage. Each returns
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,18 +116,24 @@ def kill_trial(
         try:
             proc.wait(timeout=at)
             landed = False
-        except Exception:
-            em.restart()
+        except subprocess.TimeoutExpired:
             landed = True
+        where = _last_step(log)  # where the run was when ARM went away
+        if landed:
+            em.restart()
             proc.wait(timeout=900)
     else:
         landed = kill_after(proc, at)
-    last = [line for line in log.read_text().splitlines() if line[:2].isdigit()]
-    where = last[-1][9:90] if last else "before the first step"
+        where = _last_step(log)
     problems = converge_check(em, folder, work, expected)
     name = f"{specs} {what} at {at:.2f}s"
     detail = "; ".join(problems) or (f"landed after: {where}" if landed else "the run had finished")
     return Row(name, not problems, detail, extra={"landed": str(landed)})
+
+
+def _last_step(log: Path) -> str:
+    steps = [line for line in log.read_text().splitlines() if line[:2].isdigit()]
+    return steps[-1][9:90] if steps else "before the first step (planning)"
 
 
 def race_same_stack(em: EmulatorProcess, specs: str, work: Path, expected: Expected) -> Row:

@@ -12,9 +12,13 @@ from imagepipe.spec import load_spec_sets
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 # Files git cannot hold (symlink loops, FIFOs, unreadable files) come from a case's recipe.json.
-_spec = importlib.util.spec_from_file_location("case_recipes", CASES.parent / "security" / "case_recipes.py")
-recipes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(recipes)
+if "case_recipes" not in sys.modules:  # tests/security may have imported it already
+    _spec = importlib.util.spec_from_file_location(
+        "case_recipes", CASES.parent / "security" / "case_recipes.py"
+    )
+    sys.modules["case_recipes"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["case_recipes"])
+recipes = sys.modules["case_recipes"]
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expected.txt").is_file())
 
 
