@@ -166,7 +166,7 @@ def _profiler(path: Path | None) -> Any:
 
 
 class _Profiled:
-    """pyinstrument over the command (all threads are sampled from the main one's view)."""
+    """pyinstrument over the command; it samples the main thread (planning), not the apply workers."""
 
     def __init__(self, path: Path) -> None:
         from pyinstrument import Profiler

@@ -9,15 +9,18 @@ dependants; everything else finishes.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
+from imagepipe.apply.schedule import AUTO_OTHER_STEPS, HeldSlots, Schedule, critical_path
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.errors import AzureOperationError
@@ -95,7 +98,7 @@ class Executor:
         ctx: Context,
         azure: Azure,
         *,
-        parallelism: int = 10,
+        parallelism: int | None = None,
         on_event: EventSink = discard,
         only: set[str] | None = None,
         retry_backoff: float = 1.0,
@@ -103,7 +106,7 @@ class Executor:
         self.ctx = ctx
         self.graph = ctx.graph
         self.azure = azure
-        self.parallelism = max(1, parallelism)
+        self.parallelism = None if parallelism is None else max(1, parallelism)  # None: auto
         self.emit = on_event
         self.only = only
         self.live = LiveObserver(azure)
@@ -117,27 +120,57 @@ class Executor:
     def run(self) -> ApplyResult:
         steps = {s.address: s for s in self.graph.steps()}
         waiting = {a: set(self.graph.dependencies(a)) for a in steps}
-        futures: dict[Future[StepOutcome], str] = {}
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+        slots = {a: self._slots_of(step) for a, step in steps.items()}
+        schedule = Schedule(critical_path(self.graph), self.limits, slots, self._ceilings(slots))
+        events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._events = events
+        with ThreadPoolExecutor(max_workers=schedule.ceiling, thread_name_prefix="apply") as pool:
 
-            def submit_ready() -> None:
+            def release_ready() -> None:
                 for address in [a for a, deps in waiting.items() if not deps]:
                     del waiting[address]
-                    futures[pool.submit(self._run_step, steps[address])] = address
+                    schedule.ready(address)
+                for address in schedule.startable():
+                    pool.submit(self._worker, steps[address], slots[address])
 
-            submit_ready()
-            while futures:
-                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                for future in done:
-                    address = futures.pop(future)
-                    outcome = future.result()
+            release_ready()
+            while schedule.running:
+                kind, payload = events.get()
+                if kind == "released":  # image slots given back mid-step: parked steps may start
+                    schedule.unpark(payload)
+                else:
+                    address, outcome = payload
+                    schedule.finished(address)
                     self.result.outcomes[address] = outcome
                     if outcome.status == "failed":
                         self._skip_dependants(address, steps, waiting)
                     for deps in waiting.values():
                         deps.discard(address)
-                submit_ready()
+                release_ready()
         return self.result
+
+    def _slots_of(self, step: Step) -> list[limits.Slot]:
+        try:
+            return limits.slots_of(step, self.ctx)
+        except Exception:  # a document the handler will reject with a located message
+            log.debug("no concurrency slots for %s", step.address, exc_info=True)
+            return []
+
+    def _ceilings(self, slots: dict[str, list[limits.Slot]]) -> tuple[int, int]:
+        """(steps in flight, of which without an image slot): --parallelism, else from the images."""
+        if self.parallelism is not None:
+            return self.parallelism, self.parallelism
+        every = [slot for step_slots in slots.values() for slot in step_slots]
+        return limits.capacity(every) + AUTO_OTHER_STEPS, AUTO_OTHER_STEPS
+
+    def _worker(self, step: Step, slots: list[limits.Slot]) -> None:
+        held = HeldSlots(self.limits, slots, self._events)
+        outcome = StepOutcome(step.address, "failed", message="internal error")
+        try:
+            outcome = self._run_step(step, held)
+        finally:
+            held.release_all()
+            self._events.put(("done", (step.address, outcome)))
 
     def _skip_dependants(self, failed: str, steps: dict[str, Step], waiting: dict[str, set[str]]) -> None:
         stack = list(self.graph.dependants(failed))
@@ -152,7 +185,7 @@ class Executor:
             stack.extend(self.graph.dependants(address))
 
     # ---- one step --------------------------------------------------------------------
-    def _run_step(self, step: Step) -> StepOutcome:
+    def _run_step(self, step: Step, held: HeldSlots | None = None) -> StepOutcome:
         upstream_changed = any(
             self.result.outcomes.get(dep) is not None
             and self.result.outcomes[dep].status == "done"
@@ -166,8 +199,7 @@ class Executor:
                 self._dirty.add(step.address)  # what follows a change is evaluated again, live
         try:
             handler = handler_for(step, self.ctx)
-            with self.limits.slot(handler, step, self.ctx):
-                return self._converge(step, handler)
+            return self._converge(step, handler, held)
         except AzureOperationError as exc:
             return self._failed(step, str(exc), exc.to_json())
         except ImagepipeError as exc:
@@ -176,7 +208,7 @@ class Executor:
             log.debug("internal error in %s", step.address, exc_info=True)
             return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
 
-    def _converge(self, step: Step, handler: Any) -> StepOutcome:
+    def _converge(self, step: Step, handler: Any, held: HeldSlots | None = None) -> StepOutcome:
         first_action: str | None = None
         first_reason = ""
         retries = 0
@@ -197,8 +229,12 @@ class Executor:
                 first_action, first_reason = change.action, change.reason
                 self.emit(Event("start", step.address, step.phase, change.action, change.reason))
             rounds += 1
+            if held is not None:
+                held.hold_images()  # again, when a verify found more to do
             try:
                 handler.act(step, ev, self.ctx, self.azure, self.live)
+                if held is not None:
+                    held.release_images()  # the create ended: the image serves the next one now
             except AzureOperationError as exc:
                 group_gone = exc.code in GROUP_GONE
                 if not (exc.retryable or group_gone) or retries >= MAX_RETRIES:
@@ -239,7 +275,8 @@ class Executor:
         by_rank: dict[int, list[r.Record]] = {}
         for rec in records:
             by_rank.setdefault(DELETE_RANK.get(rec["type"].lower(), 2), []).append(rec)
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="delete") as pool:
+        workers = self.parallelism or AUTO_OTHER_STEPS
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
             for rank in sorted(by_rank):
                 outcomes = list(pool.map(self._delete_one, by_rank[rank]))
                 for rec, outcome in zip(by_rank[rank], outcomes, strict=True):

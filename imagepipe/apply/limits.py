@@ -1,11 +1,16 @@
-"""Concurrency limits beyond the thread pool: at most 20 VM creates in flight per
-managed image (Azure fails the 21st) and a Deployment's own ``maxParallel``."""
+"""What may run at once: Azure's per-image-source capacity and a Deployment's ``maxParallel``.
+
+A managed image serves at most 20 VM creates in flight (Azure fails the 21st);
+a gallery version serves about 20 per replica in each region. The scheduler asks
+for every slot a step needs at once, without blocking (a step that cannot start
+yet waits in the ready queue, not on a thread), and gives the image slots back as
+soon as the create ended.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from imagepipe.graph.step import Step
@@ -14,48 +19,76 @@ from imagepipe.plan.context import Context
 PER_IMAGE_LIMIT = 20
 
 
+@dataclass(frozen=True)
+class Slot:
+    key: str
+    limit: int
+    image: bool  # an image source's capacity (released when the create ends), else maxParallel
+
+
+def _norm(region: str) -> str:
+    return region.replace(" ", "").lower()
+
+
+def slots_of(step: Step, ctx: Context) -> list[Slot]:
+    """The limited capacities a step uses while it runs (none for most steps)."""
+    if not (step.document.startswith("Deployment/") and step.name == "vm"):
+        return []
+    from imagepipe.plan.handlers.naming import capture_image_id
+
+    doc: Any = ctx.document(step.document)
+    capture: Any = ctx.document(doc.image)
+    slots = []
+    if capture.gallery is not None:  # 20 per replica in the deployment's own region
+        region = _norm(doc.location_name)
+        replicas = next(
+            (t.replicas for t in capture.gallery.target_regions if _norm(t.name) == region),
+            1,
+        )
+        image_id = capture_image_id(ctx, doc.image).lower()
+        slots.append(Slot(f"gallery:{image_id}:{region}", PER_IMAGE_LIMIT * replicas, True))
+    elif capture.image is not None and capture.type == "generalized":
+        slots.append(Slot(f"image:{capture_image_id(ctx, doc.image).lower()}", PER_IMAGE_LIMIT, True))
+    if isinstance(doc.max_parallel, int):
+        slots.append(Slot(f"deployment:{doc.ref}", max(1, doc.max_parallel), False))
+    return slots
+
+
 class ConcurrencyLimits:
+    """Counters of slots in use; all-or-nothing, non-blocking acquisition."""
+
     def __init__(self) -> None:
-        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
-        self._lock = threading.Lock()
+        self._used: dict[str, int] = {}
+        self._cond = threading.Condition()
 
-    def _semaphore(self, key: str, limit: int) -> threading.BoundedSemaphore:
-        with self._lock:
-            if key not in self._semaphores:
-                self._semaphores[key] = threading.BoundedSemaphore(limit)
-            return self._semaphores[key]
+    def try_acquire(self, slots: list[Slot]) -> str | None:
+        """Take every slot and answer None, or take none and answer the key that is full."""
+        with self._cond:
+            full = next((s.key for s in slots if self._used.get(s.key, 0) >= s.limit), None)
+            if full is None:
+                for s in slots:
+                    self._used[s.key] = self._used.get(s.key, 0) + 1
+            return full
 
-    def keys(self, step: Step, ctx: Context) -> list[tuple[str, int]]:
-        if not (step.document.startswith("Deployment/") and step.name == "vm"):
-            return []
-        from imagepipe.plan.handlers.naming import capture_image_id
+    def acquire(self, slots: list[Slot]) -> None:
+        """Blocking: only for a step that must act again after it gave its image slots back."""
+        with self._cond:
+            self._cond.wait_for(lambda: all(self._used.get(s.key, 0) < s.limit for s in slots))
+            for s in slots:
+                self._used[s.key] = self._used.get(s.key, 0) + 1
 
-        doc: Any = ctx.document(step.document)
-        capture: Any = ctx.document(doc.image)
-        keys = []
-        if capture.gallery is not None:  # 20 per replica in the deployment's region
-            region = doc.location_name.replace(" ", "").lower()
-            replicas = next(
-                (
-                    t.replicas
-                    for t in capture.gallery.target_regions
-                    if t.name.replace(" ", "").lower() == region
-                ),
-                1,
-            )
-            image_id = capture_image_id(ctx, doc.image).lower()
-            keys.append((f"gallery:{image_id}:{region}", PER_IMAGE_LIMIT * replicas))
-        elif capture.image is not None and capture.type == "generalized":
-            keys.append((f"image:{capture_image_id(ctx, doc.image).lower()}", PER_IMAGE_LIMIT))
-        if isinstance(doc.max_parallel, int):
-            keys.append((f"deployment:{doc.ref}", max(1, doc.max_parallel)))
-        return keys
+    def release(self, slots: list[Slot]) -> None:
+        with self._cond:
+            for s in slots:
+                self._used[s.key] = max(0, self._used.get(s.key, 0) - 1)
+            self._cond.notify_all()
 
-    @contextmanager
-    def slot(self, handler: Any, step: Step, ctx: Context) -> Iterator[None]:
-        with ExitStack() as stack:
-            for key, limit in self.keys(step, ctx):
-                semaphore = self._semaphore(key, limit)
-                semaphore.acquire()
-                stack.callback(semaphore.release)
-            yield
+    def in_use(self, key: str) -> int:
+        with self._cond:
+            return self._used.get(key, 0)
+
+
+def capacity(slots: list[Slot]) -> int:
+    """How many steps the distinct image sources of these slots let run at once."""
+    limits = {s.key: s.limit for s in slots if s.image}
+    return sum(limits.values())

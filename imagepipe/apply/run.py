@@ -74,7 +74,7 @@ def apply_specs(
     session: Session,
     *,
     prune: bool = False,
-    parallelism: int = 10,
+    parallelism: int | None = None,
     confirm: Confirm = lambda plan: True,
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
@@ -139,7 +139,7 @@ def apply_saved_plan(
     saved: Plan,
     session: Session,
     *,
-    parallelism: int = 10,
+    parallelism: int | None = None,
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:

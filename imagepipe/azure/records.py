@@ -168,6 +168,9 @@ def run_command(body: Mapping[str, Any]) -> Record:
         "output": view.get("output"),
         "error": view.get("error"),
     }
+    if (rec.get("provisioning_state") or "").lower() == "failed" and view.get("executionState") != "Failed":
+        # ARM failed the run (e.g. a platform error) whatever the guest view says: it did not succeed.
+        rec["properties"]["execution_state"] = "Failed"
     return rec
 
 

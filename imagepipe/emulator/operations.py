@@ -13,6 +13,8 @@ import heapq
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from imagepipe.emulator import ids
@@ -42,8 +44,18 @@ class Operations:
         self.speed = speed
         self._due: list[tuple[float, str]] = []
         self._image_load: dict[str, list[float]] = defaultdict(list)
+        self._delay = 0.0  # wall seconds before operations started now really begin
         for op in store.operations.values():
             self._track(op)
+
+    @contextmanager
+    def deferred(self, seconds: float) -> Iterator[None]:
+        """Operations started inside begin `seconds` from now (a deployment waits for dependencies)."""
+        self._delay = max(0.0, seconds)
+        try:
+            yield
+        finally:
+            self._delay = 0.0
 
     def start(
         self,
@@ -61,7 +73,7 @@ class Operations:
         final_get: str | None = None,
     ) -> dict:
         """Record an operation that ends after `duration` simulated seconds (failing when `error`)."""
-        now = time.time()
+        now = time.time() + self._delay
         op = {
             "id": str(uuid.uuid4()),
             "name": name,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from imagepipe.emulator.kinds import disks, gallery, groups, images, network, runcommands, vm, vmss  # noqa: F401
+from imagepipe.emulator.kinds import (  # noqa: F401
+    deployments,
+    disks,
+    gallery,
+    groups,
+    images,
+    network,
+    runcommands,
+    vm,
+    vmss,
+)
 from imagepipe.emulator.kinds.base import KINDS, Kind
 
 __all__ = ["KINDS", "Kind"]

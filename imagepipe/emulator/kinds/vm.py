@@ -427,6 +427,7 @@ class VirtualMachines(Kind):
         result: dict | None = None,
         error: dict | None = None,
     ) -> Response:
+        before = doc["_emu"].get("power")
         doc["_emu"]["power"] = during
         doc["properties"]["provisioningState"] = "Updating"
         final = {"properties": {"provisioningState": "Succeeded"}, "_emu": after}
@@ -435,8 +436,12 @@ class VirtualMachines(Kind):
             doc["id"],
             duration,
             success=[{"merge": doc["id"], "doc": final}],
+            # A failed action leaves the VM as it was (Failed until an operation succeeds), as in Azure.
             failure=[
-                {"merge": doc["id"], "doc": {"properties": {"provisioningState": "Failed"}, "_emu": after}}
+                {
+                    "merge": doc["id"],
+                    "doc": {"properties": {"provisioningState": "Failed"}, "_emu": {"power": before}},
+                }
             ],
             error=error or ctx.injected_error,
             result=result,

@@ -1,0 +1,119 @@
+"""Which ready step starts next: longest remaining path first, within the capacity limits.
+
+A ready step is started only when every slot it needs is free (see limits.py);
+otherwise it is parked under the full slot and comes back when that slot is
+given back, so a waiting step never holds a worker thread. Among startable steps
+the one with the longest remaining path (weighted by how long Azure takes for
+each kind) goes first: a ready VM is created before the next NIC.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+from typing import Any
+
+from imagepipe.apply.limits import ConcurrencyLimits, Slot
+
+# Steps without an image source's slot (NICs, networks, captures) in flight at once,
+# unless --parallelism says otherwise: enough to keep the write bucket busy.
+AUTO_OTHER_STEPS = 64
+# Rough Azure durations (seconds) of a step kind, for the critical path; others count 1.
+DURATION_HINT = {"vm": 60.0, "nic": 2.0, "virtual-network": 3.0}
+_OTHER = "steps without an image slot"
+
+
+def critical_path(graph: Any) -> dict[str, float]:
+    """Per step: its own duration hint plus the longest path of its dependants."""
+    remaining: dict[str, float] = {}
+    for step in reversed(graph.steps()):
+        tail = max((remaining[d] for d in graph.dependants(step.address)), default=0.0)
+        remaining[step.address] = DURATION_HINT.get(step.name, 1.0) + tail
+    return remaining
+
+
+class Schedule:
+    """The ready queue of one graph walk (used from the walking thread only)."""
+
+    def __init__(
+        self,
+        priority: dict[str, float],
+        limits: ConcurrencyLimits,
+        slots: dict[str, list[Slot]],
+        ceilings: tuple[int, int],
+    ):
+        self.priority = priority
+        self.limits = limits
+        self.slots = slots
+        self.ceiling, self.other_ceiling = ceilings
+        self.running = 0
+        self.other_running = 0
+        self._order = {address: i for i, address in enumerate(priority)}
+        self._heap: list[tuple[float, int, str]] = []
+        self._parked: dict[str, list[str]] = {}
+
+    def _imaged(self, address: str) -> bool:
+        return any(s.image for s in self.slots[address])
+
+    def ready(self, address: str) -> None:
+        heapq.heappush(self._heap, (-self.priority[address], -self._order[address], address))
+
+    def startable(self) -> list[str]:
+        """Take the steps that may start now, highest priority first (their slots are taken)."""
+        started = []
+        while self._heap and self.running < self.ceiling:
+            address = heapq.heappop(self._heap)[2]
+            imaged = self._imaged(address)
+            if not imaged and self.other_running >= self.other_ceiling:
+                self._parked.setdefault(_OTHER, []).append(address)
+                continue
+            full = self.limits.try_acquire(self.slots[address])
+            if full is not None:
+                self._parked.setdefault(full, []).append(address)
+                continue
+            self.running += 1
+            self.other_running += 0 if imaged else 1
+            started.append(address)
+        return started
+
+    def unpark(self, keys: list[str]) -> None:
+        for key in keys:
+            for address in self._parked.pop(key, []):
+                self.ready(address)
+
+    def finished(self, address: str) -> None:
+        self.running -= 1
+        if not self._imaged(address):
+            self.other_running -= 1
+            self.unpark([_OTHER])
+        self.unpark([s.key for s in self.slots[address]])
+
+
+class HeldSlots:
+    """The slots one running step holds; image slots go back as soon as its create ended."""
+
+    def __init__(self, limits: ConcurrencyLimits, slots: list[Slot], events: queue.SimpleQueue[Any]):
+        self.limits = limits
+        self.images = [s for s in slots if s.image]
+        self.others = [s for s in slots if not s.image]
+        self.events = events
+        self._images_held = True
+        self._others_held = True
+
+    def release_images(self) -> None:
+        if self._images_held and self.images:
+            self.limits.release(self.images)
+            self.events.put(("released", [s.key for s in self.images]))
+        self._images_held = False
+
+    def hold_images(self) -> None:
+        if not self._images_held and self.images:
+            self.limits.acquire(self.images)
+        self._images_held = True
+
+    def release_all(self) -> None:
+        self.release_images()
+        if self._others_held and self.others:
+            self.limits.release(self.others)
+            self.events.put(("released", [s.key for s in self.others]))
+        self._others_held = False
