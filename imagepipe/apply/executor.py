@@ -30,7 +30,7 @@ from imagepipe.plan.context import Context
 from imagepipe.plan.handlers import handler_for
 from imagepipe.plan.handlers.base import StepFailed
 from imagepipe.plan.handlers.resources import delete_vm
-from imagepipe.plan.observe import LiveObserver
+from imagepipe.plan.observe import ApplyObserver
 from imagepipe.plan.planner import DELETE_RANK, deletion_address
 
 log = logging.getLogger("imagepipe.apply")
@@ -109,7 +109,7 @@ class Executor:
         self.parallelism = None if parallelism is None else max(1, parallelism)  # None: auto
         self.emit = on_event
         self.only = only
-        self.live = LiveObserver(azure)
+        self.live = ApplyObserver(azure, fresh_seconds=max(azure.target.polling_interval, 0.05))
         self.limits = ConcurrencyLimits()
         self.retry_backoff = retry_backoff
         self.result = ApplyResult()
@@ -235,6 +235,8 @@ class Executor:
                 handler.act(step, ev, self.ctx, self.azure, self.live)
                 if held is not None:
                     held.release_images()  # the create ended: the image serves the next one now
+                if not step.document.startswith("Deployment/"):
+                    self.live.forget()  # it may have changed an image or a gallery version
             except AzureOperationError as exc:
                 group_gone = exc.code in GROUP_GONE
                 if not (exc.retryable or group_gone) or retries >= MAX_RETRIES:
@@ -245,7 +247,9 @@ class Executor:
                 rounds -= 1
                 delay = min(self.retry_backoff * 2 ** (retries - 1), 30.0)
                 log.debug("%s: retryable %s, again in %.1fs", step.address, exc.code, delay)
-                message = f"retry {retries}/{MAX_RETRIES} in {delay:.0f}s after {exc.code}: {exc.azure_message}"
+                message = (
+                    f"retry {retries}/{MAX_RETRIES} in {delay:.0f}s after {exc.code}: {exc.azure_message}"
+                )
                 self.emit(Event("retry", step.address, step.phase, change.action, message))
                 time.sleep(delay)
 

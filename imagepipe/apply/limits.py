@@ -4,7 +4,8 @@ A managed image serves at most 20 VM creates in flight (Azure fails the 21st);
 a gallery version serves about 20 per replica in each region. The scheduler asks
 for every slot a step needs at once, without blocking (a step that cannot start
 yet waits in the ready queue, not on a thread), and gives the image slots back as
-soon as the create ended.
+soon as the create ended. A few more steps than the capacity are admitted: they
+evaluate while the image is busy and take the image's slot just for their create.
 """
 
 from __future__ import annotations
@@ -19,11 +20,20 @@ from imagepipe.plan.context import Context
 PER_IMAGE_LIMIT = 20
 
 
+# Steps admitted per image source beyond its capacity: they read and compare while
+# the image is busy, so the next create is sent the moment a slot frees up.
+PREFETCH = 10
+
+
 @dataclass(frozen=True)
 class Slot:
     key: str
     limit: int
-    image: bool  # an image source's capacity (released when the create ends), else maxParallel
+    image: bool  # an image source's capacity (taken for the create only), else maxParallel
+
+    def admission(self) -> Slot:
+        """The scheduler's slot: the image's capacity plus the steps getting ready behind it."""
+        return Slot(f"admit:{self.key}", self.limit + PREFETCH, False) if self.image else self
 
 
 def _norm(region: str) -> str:

@@ -25,7 +25,16 @@ from imagepipe.errors import ImagepipeError
 
 log = logging.getLogger("imagepipe.lock")
 
-TTL_SECONDS = float(os.environ.get("IMAGEPIPE_LOCK_TTL", "300"))
+
+def _ttl() -> float:
+    """The lease's lifetime in seconds (IMAGEPIPE_LOCK_TTL, at least 10; 300 by default)."""
+    try:
+        return max(10.0, float(os.environ.get("IMAGEPIPE_LOCK_TTL", "300")))
+    except ValueError:
+        return 300.0
+
+
+TTL_SECONDS = _ttl()
 TAKE_ATTEMPTS = 5
 
 
@@ -39,6 +48,14 @@ def _now() -> float:
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _expiry(tags: dict[str, str]) -> float:
+    """The lease's expiry (epoch seconds); an unreadable value counts as expired."""
+    try:
+        return float(tags.get("imagepipe-lock-expires", "0") or 0)
+    except ValueError:
+        return 0.0
 
 
 def _pid_gone(pid: str) -> bool:
@@ -74,8 +91,7 @@ class StackLock:
         }
 
     def _is_free(self, tags: dict[str, str]) -> bool:
-        expires = float(tags.get("imagepipe-lock-expires", "0") or 0)
-        if expires <= _now():
+        if _expiry(tags) <= _now():
             return True  # released, or its holder stopped renewing
         host, _, rest = tags.get("imagepipe-lock-holder", "").partition("/")
         pid = rest.partition("/")[0]
@@ -85,7 +101,7 @@ class StackLock:
     def describe(tags: dict[str, str]) -> str:
         holder = tags.get("imagepipe-lock-holder", "?")
         host, _, rest = holder.partition("/")
-        expires = float(tags.get("imagepipe-lock-expires", "0") or 0)
+        expires = _expiry(tags)
         return (
             f"`{tags.get('imagepipe-lock-command', 'a run')}` on {host} (pid {rest.partition('/')[0]}), "
             f"lease until {_iso(expires)}"

@@ -3,8 +3,10 @@
 A ready step is started only when every slot it needs is free (see limits.py);
 otherwise it is parked under the full slot and comes back when that slot is
 given back, so a waiting step never holds a worker thread. Among startable steps
-the one with the longest remaining path (weighted by how long Azure takes for
-each kind) goes first: a ready VM is created before the next NIC.
+a step that uses an image source's slot goes first (that capacity is what bounds
+a fan-out, it must never idle), then the one with the longest remaining path
+(weighted by how long Azure takes for each kind): a ready VM is created before
+the next NIC.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ _OTHER = "steps without an image slot"
 
 def critical_path(graph: Any) -> dict[str, float]:
     """Per step: its own duration hint plus the longest path of its dependants."""
+    steps = graph.steps()
     remaining: dict[str, float] = {}
-    for step in reversed(graph.steps()):
+    for step in reversed(steps):
         tail = max((remaining[d] for d in graph.dependants(step.address)), default=0.0)
         remaining[step.address] = DURATION_HINT.get(step.name, 1.0) + tail
-    return remaining
+    return {step.address: remaining[step.address] for step in steps}  # in graph order
 
 
 class Schedule:
@@ -49,25 +52,31 @@ class Schedule:
         self.running = 0
         self.other_running = 0
         self._order = {address: i for i, address in enumerate(priority)}
-        self._heap: list[tuple[float, int, str]] = []
+        self._heap: list[tuple[int, float, int, str]] = []
         self._parked: dict[str, list[str]] = {}
 
     def _imaged(self, address: str) -> bool:
         return any(s.image for s in self.slots[address])
 
+    def _admission(self, address: str) -> list[Slot]:
+        return [s.admission() for s in self.slots[address]]
+
     def ready(self, address: str) -> None:
-        heapq.heappush(self._heap, (-self.priority[address], -self._order[address], address))
+        # Steps that use a scarce image slot first (their slot must never idle), then the
+        # longest remaining path, then graph order.
+        first = 0 if self._imaged(address) else 1
+        heapq.heappush(self._heap, (first, -self.priority[address], self._order[address], address))
 
     def startable(self) -> list[str]:
         """Take the steps that may start now, highest priority first (their slots are taken)."""
         started = []
         while self._heap and self.running < self.ceiling:
-            address = heapq.heappop(self._heap)[2]
+            address = heapq.heappop(self._heap)[3]
             imaged = self._imaged(address)
             if not imaged and self.other_running >= self.other_ceiling:
                 self._parked.setdefault(_OTHER, []).append(address)
                 continue
-            full = self.limits.try_acquire(self.slots[address])
+            full = self.limits.try_acquire(self._admission(address))
             if full is not None:
                 self._parked.setdefault(full, []).append(address)
                 continue
@@ -86,34 +95,34 @@ class Schedule:
         if not self._imaged(address):
             self.other_running -= 1
             self.unpark([_OTHER])
-        self.unpark([s.key for s in self.slots[address]])
+        self.unpark([s.key for s in self._admission(address)])
 
 
 class HeldSlots:
-    """The slots one running step holds; image slots go back as soon as its create ended."""
+    """The slots one running step holds: its admission until it ends, image slots per create."""
 
     def __init__(self, limits: ConcurrencyLimits, slots: list[Slot], events: queue.SimpleQueue[Any]):
         self.limits = limits
         self.images = [s for s in slots if s.image]
-        self.others = [s for s in slots if not s.image]
+        self.admitted = [s.admission() for s in slots]
         self.events = events
-        self._images_held = True
-        self._others_held = True
-
-    def release_images(self) -> None:
-        if self._images_held and self.images:
-            self.limits.release(self.images)
-            self.events.put(("released", [s.key for s in self.images]))
         self._images_held = False
+        self._admitted_held = True  # taken by the scheduler when it started the step
 
     def hold_images(self) -> None:
+        """Right before acting: wait for the image's capacity (the step was admitted to queue for it)."""
         if not self._images_held and self.images:
             self.limits.acquire(self.images)
         self._images_held = True
 
+    def release_images(self) -> None:
+        if self._images_held and self.images:
+            self.limits.release(self.images)
+        self._images_held = False
+
     def release_all(self) -> None:
         self.release_images()
-        if self._others_held and self.others:
-            self.limits.release(self.others)
-            self.events.put(("released", [s.key for s in self.others]))
-        self._others_held = False
+        if self._admitted_held and self.admitted:
+            self.limits.release(self.admitted)
+            self.events.put(("released", [s.key for s in self.admitted]))
+        self._admitted_held = False

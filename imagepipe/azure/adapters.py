@@ -13,8 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, map_error
 from azure.core.polling import LROPoller
+from azure.core.rest import HttpRequest
+from azure.mgmt.compute.operations import _operations as compute_requests
+from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.network.operations import _operations as network_requests
 
 from imagepipe.azure import bodies
 from imagepipe.azure import records as r
@@ -24,10 +28,56 @@ from imagepipe.azure.target import Target
 log = logging.getLogger("imagepipe.azure")
 
 TAG_STACK = "imagepipe-stack"
+# Types created by the hundred in a fan-out: their creates are followed by listing their
+# groups (one read per group and round, see watch.py) instead of a poller each.
+WATCHED_CREATES = frozenset({r.VM, r.NIC})
 # Child resources addressed as "parent/child" names, and the extra read options of their GET.
 NESTED: dict[str, dict[str, Any]] = {
     r.GALLERY_IMAGE: {},
     r.GALLERY_VERSION: {"expand": "ReplicationStatus"},
+}
+
+
+# The SDK's own request builders of the list operations (one group, the whole
+# subscription): lists are read as plain JSON through the client's pipeline (auth,
+# retries, pacing) because building SDK models for a thousand VMs per read would cost
+# more CPU than the rest of a fan-out.
+LIST_REQUESTS: dict[str, tuple[str, Callable[..., HttpRequest], Callable[..., HttpRequest]]] = {
+    r.VM: (
+        "compute",
+        compute_requests.build_virtual_machines_list_request,
+        compute_requests.build_virtual_machines_list_all_request,
+    ),
+    r.VMSS: (
+        "compute",
+        compute_requests.build_virtual_machine_scale_sets_list_request,
+        compute_requests.build_virtual_machine_scale_sets_list_all_request,
+    ),
+    r.IMAGE: (
+        "compute",
+        compute_requests.build_images_list_by_resource_group_request,
+        compute_requests.build_images_list_request,
+    ),
+    r.DISK: (
+        "compute",
+        compute_requests.build_disks_list_by_resource_group_request,
+        compute_requests.build_disks_list_request,
+    ),
+    r.SNAPSHOT: (
+        "compute",
+        compute_requests.build_snapshots_list_by_resource_group_request,
+        compute_requests.build_snapshots_list_request,
+    ),
+    r.NIC: (
+        "network",
+        network_requests.build_network_interfaces_list_request,
+        network_requests.build_network_interfaces_list_all_request,
+    ),
+    r.VNET: (
+        "network",
+        network_requests.build_virtual_networks_list_request,
+        network_requests.build_virtual_networks_list_all_request,
+    ),
 }
 
 
@@ -40,8 +90,11 @@ class Handle:
     poller: LROPoller | None = None
     parse: Callable[[Any], r.Record] | None = None
     value: Any = None
+    watched: Callable[[], r.Record] | None = None  # followed by a ProvisioningWatcher's lists
 
     def wait(self) -> r.Record | None:
+        if self.watched is not None:
+            return self.watched()
         with translated(self.resource, self.operation):
             result = self.poller.result() if self.poller is not None else self.value
         if result is None or self.parse is None:
@@ -64,6 +117,7 @@ class Azure:
         self.subscription_id = target.subscription_id
         self._watchers: dict[str, Any] = {}
         self._watch_lock = threading.Lock()
+        self._fresh: dict[tuple[str, str, str], r.Record] = {}
 
     # ---- ids -------------------------------------------------------------------------
     def resource_id(self, type_: str, rg: str, name: str) -> str:
@@ -118,14 +172,36 @@ class Azure:
 
     def list(self, type_: str, rg: str) -> list[r.Record]:
         """Every resource of one type in one resource group: one paged read."""
-        ops = self._ops(type_)
-        lister = ops.list_by_resource_group if hasattr(ops, "list_by_resource_group") else ops.list
-        parse = r.PARSERS[type_]
         with translated(f"{type_} in {rg}", "list"):
             try:
-                return [parse(r.wire(item)) for item in lister(rg)]
+                return self._list_json(type_, rg)
             except ResourceNotFoundError:
                 return []
+
+    def list_all(self, type_: str) -> list[r.Record]:
+        """Every resource of one type in the subscription: one paged read for all groups."""
+        with translated(f"{type_} in the subscription", "list"):
+            return self._list_json(type_, None)
+
+    def _list_json(self, type_: str, rg: str | None) -> list[r.Record]:
+        client_name, in_group, in_subscription = LIST_REQUESTS[type_]
+        client = getattr(self, client_name)
+        if rg is None:
+            request = in_subscription(subscription_id=self.subscription_id)
+        else:
+            request = in_group(resource_group_name=rg, subscription_id=self.subscription_id)
+        parse = r.PARSERS[type_]
+        found: list[r.Record] = []
+        while True:
+            response = client.send_request(request)
+            if response.status_code != 200:
+                map_error(response.status_code, response, {404: ResourceNotFoundError})
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            page = response.json()
+            found.extend(parse(item) for item in page.get("value") or [])
+            if not page.get("nextLink"):
+                return found
+            request = HttpRequest("GET", page["nextLink"])
 
     def owned(self, stack: str) -> list[r.Record]:
         """Everything that carries this stack's tag: one generic read plus the groups."""
@@ -179,6 +255,9 @@ class Azure:
             if type_ == r.RESOURCE_GROUP:
                 value = self.resources.resource_groups.create_or_update(name, body)
                 return Handle(resource, "create", value=value, parse=r.resource_group)
+            if type_ in WATCHED_CREATES:
+                self._ops(type_).begin_create_or_update(rg, name, body, polling=False)
+                return Handle(resource, "create", watched=lambda: self.watcher(type_).wait(rg, name))
             if type_ in NESTED or type_ == r.GALLERY:
                 ops = self._nested(type_) if type_ in NESTED else self.compute.galleries
                 poller = ops.begin_create_or_update(rg, *name.split("/"), body)
@@ -198,9 +277,21 @@ class Azure:
 
         with self._watch_lock:
             if type_ not in self._watchers:
-                interval = min(max(self.target.polling_interval * 2, 0.05), 10.0)
+                # Lists are cheap (one read per group and round, plain JSON): look often, so a
+                # finished create frees its image slot soon after Azure reports it.
+                interval = min(max(self.target.polling_interval / 4, 0.01), 5.0)
                 self._watchers[type_] = ProvisioningWatcher(self, type_, interval)
             return self._watchers[type_]
+
+    def remember(self, rec: r.Record) -> None:
+        """A record just read by a list that followed its create: the next read of it can use it."""
+        with self._watch_lock:
+            self._fresh[r.key(rec["type"], rec["resource_group"], rec["name"])] = rec
+
+    def take_fresh(self, type_: str, rg: str, name: str) -> r.Record | None:
+        """The record remember() kept for this resource, once (later reads go to Azure again)."""
+        with self._watch_lock:
+            return self._fresh.pop(r.key(type_, rg, name), None)
 
     def start_gallery_version(self, desired: r.Record) -> None:
         """Submit a gallery version without waiting for its replication (watched per region)."""

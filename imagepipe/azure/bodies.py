@@ -111,14 +111,15 @@ def attached_vm(desired: r.Record) -> dict[str, Any]:
                     "createOption": "Attach",
                     "osType": props["os_type"],
                     "managedDisk": {"id": props["attach"]["os"]},
-                    "deleteOption": "Delete",
+                    # The disks are their own step's: replacing a failed VM must not take them along.
+                    "deleteOption": "Detach",
                 },
                 "dataDisks": [
                     {
                         "lun": lun,
                         "createOption": "Attach",
                         "managedDisk": {"id": disk_id},
-                        "deleteOption": "Delete",
+                        "deleteOption": "Detach",
                     }
                     for lun, disk_id in sorted(props["attach"]["data"].items())
                 ],

@@ -37,6 +37,7 @@ RETRYABLE_CODES: frozenset[str] = frozenset(
         "GalleryImageVersionNotReplicated",
         "ResourceNotReady",
         "Conflict",  # generic 409 from a concurrent change of the same resource
+        "ProvisioningFailed",  # Failed with no ARM error to say why (seen by listing): try again
     }
 )
 

@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from imagepipe import __version__
 from imagepipe.cli.common import TargetConfig
@@ -35,6 +39,7 @@ AZURE_ENDPOINT = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
 USER_AGENT = f"imagepipe/{__version__}"
 LOCAL_SPEED = 100.0
+CONNECTION_POOL_SIZE = 256
 
 
 class LoggedRetryPolicy(RetryPolicy):
@@ -110,7 +115,7 @@ class WritePacer(SansIOHTTPPolicy):
         with self._lock:
             b = self.buckets[self.bucket(method)]
             self._refill(b, self.clock())
-            if b.level - 1.0 < self.RESERVE:
+            if b.level - 1.0 < self.RESERVE - 1e-6:  # (a tolerance: refills are float sums)
                 return (self.RESERVE + 1.0 - b.level) / b.rate
             b.level -= 1.0
             b.in_flight += 1
@@ -157,6 +162,19 @@ class WritePacer(SansIOHTTPPolicy):
         with self._lock:
             b = self.buckets[self.bucket(request.http_request.method)]
             b.in_flight = max(0, b.in_flight - 1)
+
+
+def pooled_transport(ca_file: str | None) -> RequestsTransport:
+    """azure-core's requests transport with a connection pool as large as a fan-out's concurrency.
+
+    The default pool keeps 10 connections: with more steps in flight every extra
+    request would open (and TLS-handshake) a new connection and throw it away.
+    """
+    session = requests.Session()
+    no_retries = Retry(total=False, redirect=False, raise_on_status=False)  # azure-core retries
+    session.mount("https://", HTTPAdapter(pool_maxsize=CONNECTION_POOL_SIZE, max_retries=no_retries))
+    kwargs: dict[str, Any] = {"connection_verify": ca_file} if ca_file else {}
+    return RequestsTransport(session=session, session_owner=True, **kwargs)
 
 
 def retry_policy(fast: bool) -> RetryPolicy:
@@ -224,9 +242,9 @@ def build_clients(
     if ca_file:
         kwargs["connection_verify"] = ca_file
     return (
-        ComputeManagementClient(credential, subscription_id, **kwargs),
-        NetworkManagementClient(credential, subscription_id, **kwargs),
-        ResourceManagementClient(credential, subscription_id, **kwargs),
+        ComputeManagementClient(credential, subscription_id, transport=pooled_transport(ca_file), **kwargs),
+        NetworkManagementClient(credential, subscription_id, transport=pooled_transport(ca_file), **kwargs),
+        ResourceManagementClient(credential, subscription_id, transport=pooled_transport(ca_file), **kwargs),
     )
 
 

@@ -84,6 +84,7 @@ class ProvisioningWatcher:
             )
         elif state == "succeeded":
             waiter.record = rec
+            self.azure.remember(rec)  # the step's verification reads this instead of a GET
         else:
             detail = self.azure.get(self.type, rg, name) or rec or {}
             error = detail.get("error") or {}

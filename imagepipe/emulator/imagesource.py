@@ -168,7 +168,15 @@ def _gallery(ctx: Ctx, image_id: str, location: str) -> ImageSource:
         limit=CONCURRENT_LIMIT * replicas,
         creation={"createOption": "FromImage", "galleryImageReference": {"id": version["id"]}},
     )
-    if replica_state(ctx, version, location) != "Completed":
+    state = replica_state(ctx, version, location)
+    if state == "Failed" or version["properties"].get("provisioningState") == "Failed":
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"The gallery image version '{version['id']}' failed to provision and cannot be used.",
+            "imageReference",
+        )
+    if state != "Completed":
         source.failure = {
             "code": "GalleryImageVersionNotReplicated",
             "message": f"The gallery image version '{version['id']}' is not yet replicated to region '{location}'. "

@@ -135,6 +135,9 @@ def _group_route(method: str, sub: str, rest: list[str], lrest: list[str]) -> Ro
         return Route(
             "Resources_ListByResourceGroup", lambda ctx, body: groups.list_resources(ctx, group), sub
         )
+    if lrest[1] == "deployments":  # ARM's short form of .../providers/Microsoft.Resources/deployments
+        rest = [group, "providers", "Microsoft.Resources", *rest[1:]]
+        lrest = [s.lower() for s in rest]
     if lrest[1] != "providers" or len(rest) < 4:
         return None
     namespace = rest[2]
@@ -299,6 +302,12 @@ def operation_result(ctx: Ctx, op_id: str) -> Response:
 
 # subscription-level answers -----------------------------------------------------------------------
 _NAMESPACES = ("Microsoft.Compute", "Microsoft.Network", "Microsoft.Resources")
+# Any api-version is served; clients that look one up (az's generic resource calls) need one listed.
+_API_VERSIONS = {
+    "microsoft.compute": ["2024-07-01"],
+    "microsoft.network": ["2024-05-01"],
+    "microsoft.resources": ["2024-11-01"],
+}
 
 
 def _subscription(ctx: Ctx) -> dict:
@@ -370,7 +379,12 @@ def _provider(ctx: Ctx, namespace: str) -> dict:
         "registrationState": "Registered",
         "registrationPolicy": "RegistrationRequired",
         "resourceTypes": [
-            {"resourceType": t, "locations": list(LOCATIONS), "apiVersions": []} for t in types
+            {
+                "resourceType": t,
+                "locations": list(LOCATIONS),
+                "apiVersions": _API_VERSIONS.get(namespace.lower(), []),
+            }
+            for t in types
         ],
     }
 

@@ -8,6 +8,7 @@ group and type) and when applying (a fresh GET right before acting).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -44,8 +45,51 @@ class LiveObserver:
         return self.azure.get_run_command(rg, vm, name)
 
 
+class ApplyObserver(LiveObserver):
+    """Live reads for apply, without reading again what was just read.
+
+    A create followed by listing (azure/watch.py) leaves the listed record behind:
+    the step's verification uses it instead of a GET. Images (immutable once
+    succeeded) are read once per apply, and gallery versions at most once per
+    polling interval, although every VM of a fan-out asks for them.
+    """
+
+    SHARED = frozenset({r.IMAGE.lower(), r.GALLERY_VERSION.lower()})
+
+    def __init__(self, azure: Azure, fresh_seconds: float):
+        super().__init__(azure)
+        self.fresh_seconds = fresh_seconds
+        self._shared: dict[tuple[str, str, str], tuple[float, r.Record | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, type_: str, rg: str, name: str) -> r.Record | None:
+        fresh = self.azure.take_fresh(type_, rg, name)
+        if fresh is not None:
+            return fresh
+        if type_.lower() not in self.SHARED:
+            return self.azure.get(type_, rg, name)
+        k = r.key(type_, rg, name)
+        with self._lock:
+            stamp, rec = self._shared.get(k, (float("-inf"), None))
+        settled = (
+            rec is not None and type_ == r.IMAGE and (rec.get("provisioning_state") or "") == "Succeeded"
+        )
+        if settled or time.monotonic() - stamp < self.fresh_seconds:
+            return rec
+        rec = self.azure.get(type_, rg, name)
+        if rec is not None:  # an absent one is about to be created: ask again next time
+            with self._lock:
+                self._shared[k] = (time.monotonic(), rec)
+        return rec
+
+    def forget(self) -> None:
+        """After a step that may have changed an image or a version: read them again."""
+        with self._lock:
+            self._shared.clear()
+
+
 class Inventory:
-    """A snapshot of what exists, read once: lists per resource group and type.
+    """A snapshot of what exists, read once: one list per type (per group when only one).
 
     Reads that cannot be listed (a VM's instance view, a run command) are made
     on first use and remembered; handlers ask for them only for the few VMs a
@@ -70,13 +114,18 @@ class Inventory:
         self.owned = self.azure.owned(self.stack)
         wanted = {rg.lower(): rg for rg in resource_groups}
         wanted.update({rec["resource_group"].lower(): rec["resource_group"] for rec in self.owned})
-        for lowered, rg in sorted(wanted.items()):
-            if lowered not in groups:
-                continue  # an absent group holds nothing: no reads needed
-            for type_ in types:
-                self.listed.add((type_.lower(), lowered))
-                for rec in self.azure.list(type_, rg):
+        present = {lowered: rg for lowered, rg in sorted(wanted.items()) if lowered in groups}
+        # An absent group holds nothing: no reads needed. Several groups: one list per type
+        # for the whole subscription, so the reads do not grow with the groups either.
+        for type_ in types:
+            if len(present) > 1:
+                for rec in self.azure.list_all(type_):
                     self._add(rec)
+            else:
+                for rg in present.values():
+                    for rec in self.azure.list(type_, rg):
+                        self._add(rec)
+            self.listed.update((type_.lower(), lowered) for lowered in present)
         return self
 
     def _add(self, rec: r.Record) -> None:

@@ -54,9 +54,9 @@ def _scrub(text: str, secrets: list[str]) -> str:
 class _Outcome:
     """What became of one planned resource."""
 
-    end: float  # wall time its operation ends (or it failed)
+    end: float  # wall time its operation ends (or it was refused)
     error: dict | None
-    record: dict | None  # its deployment operation (None: never started)
+    record: dict  # its deployment operation, as `operations` shows it
 
 
 class Deployments(Kind):
@@ -110,7 +110,7 @@ class Deployments(Kind):
         properties = _properties(body)
         plan = self._plan(ctx, doc["id"], properties)
         started = time.time()
-        outcomes = self._run(ctx, doc, plan, started)
+        outcomes = self._run(ctx, plan, started)
         failures = [o.error for o in outcomes.values() if o.error]
         error = None
         if failures:
@@ -133,7 +133,7 @@ class Deployments(Kind):
             "providers": _providers(plan),
             "dependencies": _dependencies(plan),
         }
-        doc["_emu"]["operations"] = [o.record for o in outcomes.values() if o.record is not None]
+        doc["_emu"]["operations"] = [o.record for o in outcomes.values()]
         final: dict = {"properties": {"provisioningState": "Succeeded", "outputs": plan.outputs}}
         failed: dict = {"properties": {"provisioningState": "Failed", "error": error}}
         op = ctx.ops.start(
@@ -175,7 +175,7 @@ class Deployments(Kind):
                 )
         return plan
 
-    def _run(self, ctx: Ctx, doc: dict, plan: template.Plan, started: float) -> dict[str, _Outcome]:
+    def _run(self, ctx: Ctx, plan: template.Plan, started: float) -> dict[str, _Outcome]:
         """Create each resource, dependencies first, each starting when its dependencies end."""
         outcomes: dict[str, _Outcome] = {}
         enabled = {r.id for r in plan.resources if r.enabled}
@@ -186,11 +186,11 @@ class Deployments(Kind):
             if any(d not in outcomes or outcomes[d].error for d in deps):
                 continue  # a dependency failed or never started: ARM does not start this one
             ready = max([started, *(outcomes[d].end for d in deps)])
-            outcomes[res.id] = self._create_one(ctx, doc, res, ready, plan.secure_values)
+            outcomes[res.id] = self._create_one(ctx, res, ready, plan.secure_values)
         return outcomes
 
     def _create_one(
-        self, ctx: Ctx, doc: dict, res: template.PlannedResource, ready: float, secrets: list[str]
+        self, ctx: Ctx, res: template.PlannedResource, ready: float, secrets: list[str]
     ) -> _Outcome:
         kind = KINDS[res.type.lower()]
         child_ctx = dataclasses.replace(
@@ -212,21 +212,21 @@ class Deployments(Kind):
             with ctx.ops.deferred(ready - time.time()):
                 response = kind.put(child_ctx, resource_id, copy.deepcopy(res.body))
         except ArmError as error:
-            response = JSONResponse(error.body(), status_code=error.status)
+            refused = error
         except (TypeError, AttributeError, KeyError, ValueError) as error:
+            # A body of the wrong shape, as a direct PUT would answer it.
             detail = f"{type(error).__name__}: {error}"[:200]
-            response = JSONResponse(
-                ArmError(
-                    400, "InvalidRequestContent", f"The resource content could not be processed ({detail})."
-                ).body(),
-                status_code=400,
+            refused = ArmError(
+                400, "InvalidRequestContent", f"The resource content could not be processed ({detail})."
             )
-        record["statusCode"] = response.status_code
-        if response.status_code >= 400:
-            error = json.loads(bytes(response.body))["error"]
-            record["error"] = _scrub_error(error, secrets)
-            record["end"] = ready
+        else:
+            refused = None
+        if refused is not None:
+            record.update(
+                statusCode=refused.status, end=ready, error=_scrub_error(refused.body()["error"], secrets)
+            )
             return _Outcome(end=ready, error=record["error"], record=record)
+        record["statusCode"] = response.status_code
         op = ctx.store.operations.get(response.headers.get("x-ms-request-id", ""))
         if op is None:  # answered synchronously: done now
             record["end"] = ready

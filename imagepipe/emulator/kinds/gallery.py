@@ -95,11 +95,25 @@ class GalleryImages(Kind):
 
 
 def replica_state(ctx: Ctx, version: dict, region: str) -> str:
-    """Replicating until the region's simulated replication time is over, then Completed."""
+    """Replicating until the region's simulated replication time is over, then Completed.
+
+    A version whose operation was decided Failed never completes a replica: its regions
+    report Failed from the moment the operation fails, as Azure's do.
+    """
     entry = version["_emu"].get("replication", {}).get(normalize_location(region))
     if entry is None:
         return "Unknown"
-    return "Completed" if time.time() >= entry["done"] else "Replicating"
+    if time.time() < entry["done"]:
+        return "Replicating"
+    return "Failed" if entry.get("failed") else "Completed"
+
+
+def _fail_replication(replication: dict, error: dict, failed_at: float) -> dict:
+    """Every region of a version whose operation fails ends Failed (never Completed) when it fails."""
+    return {
+        region: {**entry, "done": min(entry["done"], failed_at), "failed": True, "error": error}
+        for region, entry in replication.items()
+    }
 
 
 class GalleryImageVersions(Kind):
@@ -118,10 +132,11 @@ class GalleryImageVersions(Kind):
                 entry = doc["_emu"]["replication"].get(normalize_location(region["name"]))
                 state = replica_state(ctx, doc, region["name"])
                 progress = 100 if state == "Completed" else _progress(entry)
+                details = _failure_details(entry) if state == "Failed" else ""
                 summary.append(
-                    {"region": region["name"], "state": state, "details": "", "progress": progress}
+                    {"region": region["name"], "state": state, "details": details, "progress": progress}
                 )
-            aggregated = "Completed" if all(s["state"] == "Completed" for s in summary) else "InProgress"
+            aggregated = _aggregated([s["state"] for s in summary])
             out = {
                 **out,
                 "properties": {
@@ -169,6 +184,10 @@ class GalleryImageVersions(Kind):
         publishing.setdefault("excludeFromLatest", False)
         publishing.setdefault("storageAccountType", "Standard_LRS")
         replication = self._schedule(ctx, regions, {}, now)
+        error = ctx.injected_error
+        if error:
+            # The version itself fails before any replica is usable (e.g. QuotaExceeded).
+            replication = _fail_replication(replication, error, now + timing.GALLERY_VERSION_BASE / ctx.speed)
         doc["properties"] = {
             "publishingProfile": publishing,
             "storageProfile": {
@@ -184,7 +203,9 @@ class GalleryImageVersions(Kind):
             "safetyProfile": props_in.get("safetyProfile") or {"allowDeletionOfReplicatedLocations": True},
         }
         doc["_emu"].update(storage=storage, deprovisioned=deprovisioned, replication=replication)
-        return self.start_provisioning(ctx, doc, self._duration(ctx, replication, now), created=True)
+        return self.start_provisioning(
+            ctx, doc, self._duration(ctx, replication, now), created=True, error=error
+        )
 
     def _capture(self, source: dict, definition: dict) -> tuple[dict, str, bool]:
         generalized_definition = definition["properties"]["osState"] == "Generalized"
@@ -281,13 +302,29 @@ class GalleryImageVersions(Kind):
         if publishing_in.get("targetRegions"):
             regions = self._target_regions(new, publishing_in)
             new["properties"]["publishingProfile"]["targetRegions"] = regions
-            new["_emu"]["replication"] = self._schedule(ctx, regions, new["_emu"]["replication"], now)
+            kept = {k: v for k, v in new["_emu"]["replication"].items() if not v.get("failed")}
+            new["_emu"]["replication"] = self._schedule(ctx, regions, kept, now)
         for field in ("excludeFromLatest", "endOfLifeDate", "replicaCount"):
             if field in publishing_in:
                 new["properties"]["publishingProfile"][field] = publishing_in[field]
+        error = ctx.injected_error
+        if error:
+            failed_at = now + timing.GALLERY_CREATE / ctx.speed
+            new["_emu"]["replication"] = _fail_replication(new["_emu"]["replication"], error, failed_at)
         return self.start_provisioning(
-            ctx, new, self._duration(ctx, new["_emu"]["replication"], now), created=False
+            ctx, new, self._duration(ctx, new["_emu"]["replication"], now), created=False, error=error
         )
+
+
+def _aggregated(states: list[str]) -> str:
+    if any(state == "Failed" for state in states):
+        return "Failed"
+    return "Completed" if all(state == "Completed" for state in states) else "InProgress"
+
+
+def _failure_details(entry: dict | None) -> str:
+    error = (entry or {}).get("error") or {}
+    return f"{error.get('code', 'InternalError')}: {error.get('message', 'Replication failed.')}"
 
 
 def _progress(entry: dict | None) -> int:

@@ -148,9 +148,16 @@ def with_image_disks(
     if props.get("attach") or props["data_disks"] or not props["image"].startswith("/"):
         return desired
     if managed_image is None:
-        if "/providers/microsoft.compute/images/" not in props["image"].lower():
+        image_id = props["image"]
+        if "/galleries/" in image_id.lower() and "/versions/" in image_id.lower():
+            # A gallery version has its managed image's disks: name them too, or Azure picks
+            # GUID names that a replaced or interrupted VM would leave behind.
+            parts = image_id.split("/")
+            version = obs.get(r.GALLERY_VERSION, r.resource_group_of(image_id), "/".join(parts[-5::2]))
+            image_id = ((version or {}).get("properties") or {}).get("source_id") or ""
+        if "/providers/microsoft.compute/images/" not in image_id.lower():
             return desired
-        managed_image = (r.resource_group_of(props["image"]), props["image"].rsplit("/", 1)[-1])
+        managed_image = (r.resource_group_of(image_id), image_id.rsplit("/", 1)[-1])
     image = obs.get(r.IMAGE, *managed_image)
     luns = image["properties"]["data_luns"] if image else []
     disks = [{"lun": lun, "name": f"{desired['name']}-data{lun}", "from_image": True} for lun in luns]

@@ -212,7 +212,12 @@ class VmHandler(ResourceHandler):
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
     ) -> r.Record:
         from imagepipe.plan.handlers import naming
+        from imagepipe.plan.handlers.gallery import wait_for_replica
 
+        if "/galleries/" in desired["properties"]["image"].lower():  # its own region's replica only
+            wait_for_replica(
+                azure, desired["properties"]["image"], desired["location"], ev.change.address, obs
+            )
         return naming.with_image_disks(desired, obs)
 
     def create(self, desired: r.Record, azure: Azure) -> None:
@@ -238,9 +243,14 @@ def delete_vm(azure: Azure, rg: str, name: str) -> None:
     if current is None:
         return
     disks = [current["properties"]["os_disk"], *current["properties"]["data_disks"]]
+    owner = current["tags"].get("imagepipe-spec")
     for disk in disks:
         if disk.get("name"):
             disk_rg = r.resource_group_of(disk.get("id") or "") or rg
+            found = azure.get(r.DISK, disk_rg, disk["name"])
+            made_by = (found or {}).get("tags", {}).get("imagepipe-spec")
+            if found is None or (made_by and made_by != owner):
+                continue  # an attached disk its own step made (restore, temporaries) outlives the VM
             azure.delete(r.DISK, disk_rg, disk["name"]).wait()
 
 
