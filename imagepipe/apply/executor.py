@@ -229,12 +229,15 @@ class Executor:
                 first_action, first_reason = change.action, change.reason
                 self.emit(Event("start", step.address, step.phase, change.action, change.reason))
             rounds += 1
-            if held is not None:
-                held.hold_images()  # again, when a verify found more to do
             try:
-                handler.act(step, ev, self.ctx, self.azure, self.live)
-                if held is not None:
-                    held.release_images()  # the create ended: the image serves the next one now
+                if held is None:
+                    handler.act(step, ev, self.ctx, self.azure, self.live)
+                else:  # the image's capacity only while Azure creates: the next one starts after
+                    held.hold_images()
+                    try:
+                        handler.act(step, ev, self.ctx, self.azure, self.live)
+                    finally:
+                        held.release_images()
                 if not step.document.startswith("Deployment/"):
                     self.live.forget()  # it may have changed an image or a gallery version
             except AzureOperationError as exc:

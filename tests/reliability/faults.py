@@ -102,9 +102,9 @@ FATAL_CASES = [
     ),
     (
         "fleet",
-        "Images_CreateOrUpdate",
+        "GalleryImageVersions_CreateOrUpdate",
         "QuotaExceeded",
-        "Capture/web-image/image",
+        "Capture/web-image/gallery-version",
         "Capture/web-image/restore-source",
     ),
     (

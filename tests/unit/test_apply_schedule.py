@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 from types import SimpleNamespace
+from typing import Any
 
-from imagepipe.apply.limits import ConcurrencyLimits, Slot
-from imagepipe.apply.schedule import Schedule, critical_path
+from imagepipe.apply.limits import PREFETCH, ConcurrencyLimits, Slot
+from imagepipe.apply.schedule import HeldSlots, Schedule, critical_path
 
 IMAGE = Slot("image:/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/images/web", 20, True)
 
@@ -35,16 +37,23 @@ class Chain:
         return Schedule(critical_path(self), ConcurrencyLimits(), slots, ceilings)
 
 
-def test_a_managed_image_gets_twenty_creates_at_once_and_the_next_when_one_ends() -> None:
-    chain = Chain(30)
+def test_a_managed_image_gets_twenty_creates_at_once_and_a_few_more_steps_get_ready() -> None:
+    chain = Chain(40)
     schedule = chain.schedule()
     for vm in chain.vms:
         schedule.ready(vm)
     started = schedule.startable()
-    assert len(started) == 20
-    assert schedule.startable() == []  # the other ten wait parked, not on a thread
-    schedule.limits.release([IMAGE])  # a create ended
-    schedule.unpark([IMAGE.key])
+    assert len(started) == 20 + PREFETCH  # the extra ones evaluate while the image is busy
+    assert schedule.startable() == []  # the rest wait parked, not on a thread
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    held = [HeldSlots(schedule.limits, [IMAGE], events) for _ in started]
+    for slots in held[:20]:
+        slots.hold_images()
+    assert schedule.limits.try_acquire([IMAGE]) == IMAGE.key  # the 21st create must wait
+    held[0].release_images()  # a create ended: the next create may go
+    assert schedule.limits.try_acquire([IMAGE]) is None
+    held[0].release_all()  # the step ended: one more step is admitted
+    schedule.finished(started[0])
     assert len(schedule.startable()) == 1
 
 
