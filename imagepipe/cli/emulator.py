@@ -31,7 +31,7 @@ def group() -> None:
     default=f".imagepipe/emulator/{DB_FILE}",
     show_default=True,
     type=click.Path(path_type=Path),
-    help="SQLite state file (or a folder, for emulator.sqlite in it); the CA and certificates are kept next to it.",
+    help=f"SQLite state file (or a folder, for {DB_FILE} in it); the CA and certificates are kept next to it.",
 )
 @click.option(
     "--speed",
@@ -55,12 +55,14 @@ def serve(
 
     First prints `export NAME=value` lines for a shell (eval them), then serves.
     """
-    state_dir = state_file.parent if state_file.suffix else state_file
-    if state_file.suffix and state_file.name != DB_FILE:
-        raise click.UsageError(f"--state must name a file called {DB_FILE} (or a folder); got {state_file}")
+    # Absolute, so the printed CA path still works after `cd` in the shell that evals it.
+    state_file = state_file.expanduser().resolve()
+    is_file = bool(state_file.suffix) and not state_file.is_dir()
+    state_dir = state_file.parent if is_file else state_file
     try:
         emulator = Emulator(
             state_dir,
+            db_name=state_file.name if is_file else DB_FILE,
             speed=speed,
             throttling=not no_throttling,
             host=host,

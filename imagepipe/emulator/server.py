@@ -66,7 +66,7 @@ class Emulator:
         tls = ensure_certificates(self.state_dir)
         self.ca_file = tls.ca_file
         self.backend = Backend(
-            self.state_dir, speed=speed, throttling=throttling, client_secret=client_secret
+            self.state_dir, speed=speed, throttling=throttling, client_secret=client_secret, db_name=db_name
         )
         self._socket = _bind(host, port)
         self.host = host

@@ -88,3 +88,20 @@ def test_serve_on_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_keeps_its_state_in_the_named_file_and_prints_absolute_paths(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "imagepipe.cli.main", "emulator", "serve", "--port", "0"]
+    command += ["--state", "arm/state.sqlite", "--speed", "1000"]  # relative, with a name of its own
+    server = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        exports = dict(shlex.split(server.stdout.readline().strip())[1].split("=", 1) for _ in EXPECTED[:2])
+        ca_file = Path(exports["IMAGEPIPE_CA_FILE"])
+        assert ca_file.is_absolute() and ca_file.parent == (tmp_path / "arm").resolve()
+        assert (tmp_path / "arm" / "state.sqlite").exists()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
