@@ -98,6 +98,21 @@ def disk(desired: r.Record) -> dict[str, Any]:
     }
 
 
+def _network_profile(props: dict[str, Any]) -> dict[str, Any]:
+    """The VM's NICs, the first one primary."""
+    return {
+        "networkInterfaces": [
+            {"id": nic_id, "properties": {"primary": i == 0}} for i, nic_id in enumerate(props["nic_ids"])
+        ]
+    }
+
+
+def _with_zones(body: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    if props.get("zones"):
+        body["zones"] = list(props["zones"])
+    return body
+
+
 def attached_vm(desired: r.Record) -> dict[str, Any]:
     """A VM on existing disks (a restore of a specialized capture): no image, no OS profile."""
     props = desired["properties"]
@@ -124,17 +139,10 @@ def attached_vm(desired: r.Record) -> dict[str, Any]:
                     for lun, disk_id in sorted(props["attach"]["data"].items())
                 ],
             },
-            "networkProfile": {
-                "networkInterfaces": [
-                    {"id": nic_id, "properties": {"primary": i == 0}}
-                    for i, nic_id in enumerate(props["nic_ids"])
-                ]
-            },
+            "networkProfile": _network_profile(props),
         },
     }
-    if props.get("zones"):
-        body["zones"] = list(props["zones"])
-    return body
+    return _with_zones(body, props)
 
 
 def vm(desired: r.Record) -> dict[str, Any]:
@@ -143,23 +151,7 @@ def vm(desired: r.Record) -> dict[str, Any]:
         return attached_vm(desired)
     name = desired["name"]
     from_image = props["image"].startswith("/")
-    os_profile: dict[str, Any] = {
-        "computerName": name[:15] if props["os_type"] == "Windows" else name[:63],
-        "adminUsername": props["admin_username"],
-    }
-    password = _reveal(props.get("admin_password"))
-    if password:
-        os_profile["adminPassword"] = password
-    ssh_key = _reveal(props.get("ssh_public_key"))
-    if props["os_type"] == "Linux":
-        linux: dict[str, Any] = {"disablePasswordAuthentication": not password}
-        if ssh_key:
-            linux["ssh"] = {
-                "publicKeys": [
-                    {"path": f"/home/{props['admin_username']}/.ssh/authorized_keys", "keyData": ssh_key}
-                ]
-            }
-        os_profile["linuxConfiguration"] = linux
+    computer_name = name[:15] if props["os_type"] == "Windows" else name[:63]
     data_disks = []
     for disk in props.get("data_disks") or []:
         entry: dict[str, Any] = {
@@ -188,18 +180,11 @@ def vm(desired: r.Record) -> dict[str, Any]:
                 },
                 "dataDisks": data_disks,
             },
-            "osProfile": os_profile,
-            "networkProfile": {
-                "networkInterfaces": [
-                    {"id": nic_id, "properties": {"primary": i == 0}}
-                    for i, nic_id in enumerate(props["nic_ids"])
-                ]
-            },
+            "osProfile": _os_profile(props, computer_name, prefix=False),
+            "networkProfile": _network_profile(props),
         },
     }
-    if props.get("zones"):
-        body["zones"] = list(props["zones"])
-    return body
+    return _with_zones(body, props)
 
 
 def vm_update(desired: r.Record) -> dict[str, Any]:
@@ -321,9 +306,7 @@ def vmss(desired: r.Record) -> dict[str, Any]:
             },
         },
     }
-    if props.get("zones"):
-        body["zones"] = list(props["zones"])
-    return body
+    return _with_zones(body, props)
 
 
 def vmss_update(desired: r.Record) -> dict[str, Any]:

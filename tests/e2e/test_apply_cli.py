@@ -3,43 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import requests
+from cli_run import endpoint_env, run_cli, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "imagepipe.cli.main", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def workdir_with_specs(tmp_path: Path) -> Path:
-    work = tmp_path / "work"
-    shutil.copytree(REPO / "specs", work / "specs")
-    return work
-
-
-def endpoint_env(emulator: Any) -> dict[str, str]:
-    return dict(emulator.env())
 
 
 def test_apply_without_a_terminal_needs_yes(tmp_path: Path) -> None:
