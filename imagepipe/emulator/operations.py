@@ -13,14 +13,27 @@ import heapq
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from imagepipe.emulator import ids
 from imagepipe.emulator.store import Store
 
-Effect = dict  # {"merge": id, "doc": {...}} | {"delete": id} | {"delete_group": id}
+Effect = dict  # {"merge": id, "doc": {...}} | {"delete": id} | {"delete_group": id} | {"delete_tree": id}
+DeleteHook = Callable[[Store, dict], None]
+
+# Per resource type (lower case): what else changes when an effect deletes such a resource.
+_DELETE_HOOKS: dict[str, DeleteHook] = {}
+
+
+def on_delete(type_name: str, hook: DeleteHook) -> None:
+    """Run `hook(store, doc)` whenever an operation's effect deletes a resource of `type_name`.
+
+    Effects are plain data (stored, replayed after a restart), so the bookkeeping another
+    resource keeps about the deleted one (a subnet's list of users, ...) is kept here.
+    """
+    _DELETE_HOOKS[type_name.lower()] = hook
 
 
 def iso(ts: float) -> str:
@@ -174,16 +187,25 @@ class Operations:
                 deep_merge(doc, effect["doc"])
                 store.put(doc)
         elif "delete" in effect:
-            store.delete(effect["delete"])
+            self._delete(effect["delete"])
         elif "delete_group" in effect:
             parts = effect["delete_group"].strip("/").split("/")
             for doc in store.in_group(parts[1], parts[3]):
-                store.delete(doc["id"])
-            store.delete(effect["delete_group"])
+                self._delete(doc["id"])
+            self._delete(effect["delete_group"])
         elif "delete_tree" in effect:
             prefix = ids.key(effect["delete_tree"]) + "/"
             sub = ids.split(effect["delete_tree"])
             for doc in store.in_group(sub["subscription"], sub["group"]):
                 if ids.key(doc["id"]).startswith(prefix):
-                    store.delete(doc["id"])
-            store.delete(effect["delete_tree"])
+                    self._delete(doc["id"])
+            self._delete(effect["delete_tree"])
+
+    def _delete(self, resource_id: str) -> None:
+        doc = self.store.get(resource_id)
+        if doc is None:
+            return
+        hook = _DELETE_HOOKS.get(doc["type"].lower())
+        if hook is not None:
+            hook(self.store, doc)
+        self.store.delete(resource_id)

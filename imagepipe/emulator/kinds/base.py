@@ -67,13 +67,8 @@ class Kind:
     # writes ------------------------------------------------------------------------------------
     def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
         existing = ctx.store.get(resource_id)
-        name = ids.name_of(resource_id)
-        if existing is None and (_BAD_NAME.search(name) or name.endswith(".") or len(name) > 80):
-            raise ArmError(
-                400,
-                "InvalidResourceName",
-                f"Resource name {name} is invalid. The name can be up to 80 characters long and cannot contain < > % & : \\ ? / # * or end with a period.",
-            )
+        if existing is None:
+            check_resource_name(ids.name_of(resource_id))
         if not isinstance(body, dict):
             raise ArmError(
                 400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
@@ -206,6 +201,16 @@ class Kind:
                 f"The resource type '{name}' could not be found in the namespace '{self.namespace}'.",
             )
         return handler(ctx, self.require(ctx, resource_id), body)
+
+
+def check_resource_name(name: str) -> None:
+    """ARM's rule for a new resource's name (400 InvalidResourceName)."""
+    if _BAD_NAME.search(name) or name.endswith(".") or len(name) > 80:
+        raise ArmError(
+            400,
+            "InvalidResourceName",
+            f"Resource name {name} is invalid. The name can be up to 80 characters long and cannot contain < > % & : \\ ? / # * or end with a period.",
+        )
 
 
 def refuse_in_deleting_group(ctx: Ctx, resource_id: str) -> None:

@@ -12,6 +12,8 @@ from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.kinds.base import Kind, register
+from imagepipe.emulator.operations import on_delete
+from imagepipe.emulator.store import Store
 
 VNET = "Microsoft.Network/virtualNetworks"
 SUBNET = "Microsoft.Network/virtualNetworks/subnets"
@@ -148,7 +150,11 @@ def _subnet_doc(vnet_id: str, name: str, body: dict, networks: list, old: dict) 
 
 def find_subnet(ctx: Ctx, subnet_id: str) -> tuple[dict, dict] | None:
     """The vnet document and its subnet entry for a subnet id, or None."""
-    vnet = ctx.store.get(ids.parent_of(subnet_id))
+    return _find_subnet(ctx.store, subnet_id)
+
+
+def _find_subnet(store: Store, subnet_id: str) -> tuple[dict, dict] | None:
+    vnet = store.get(ids.parent_of(subnet_id))
     if vnet is None or vnet["type"] != VNET:
         return None
     for subnet in vnet["properties"].get("subnets") or []:
@@ -236,8 +242,9 @@ class Subnets(NetworkKind):
         return ctx.lro(op, 202, location=True)
 
 
-def _subnet_usage(ctx: Ctx, subnet_id: str, ip_config_id: str, *, add: bool) -> None:
-    found = find_subnet(ctx, subnet_id)
+def _subnet_usage(store: Store, subnet_id: str, ip_config_id: str, *, add: bool) -> None:
+    """Add or remove one NIC ipConfiguration in its subnet's `ipConfigurations` (what "in use" means)."""
+    found = _find_subnet(store, subnet_id)
     if found is None:
         return
     vnet, subnet = found
@@ -249,7 +256,15 @@ def _subnet_usage(ctx: Ctx, subnet_id: str, ip_config_id: str, *, add: bool) -> 
     if add:
         users.append({"id": ip_config_id})
     subnet["properties"]["ipConfigurations"] = users
-    ctx.store.put(vnet)
+    store.put(vnet)
+
+
+def release_addresses(store: Store, nic: dict) -> None:
+    """Free the subnet entries of a NIC's ipConfigurations (idempotent)."""
+    for config in nic["properties"].get("ipConfigurations") or []:
+        subnet_id = (config["properties"].get("subnet") or {}).get("id")
+        if subnet_id:
+            _subnet_usage(store, subnet_id, config["id"], add=False)
 
 
 class NetworkInterfaces(NetworkKind):
@@ -263,18 +278,43 @@ class NetworkInterfaces(NetworkKind):
 
     def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
         self.check_immutable(doc, body)
+        self.check_body(ctx, doc, body)  # before the old addresses are freed: a refusal changes nothing
         doc = copy.deepcopy(doc)
         if "tags" in body:
             doc["tags"] = dict(body.get("tags") or {})
         attached = doc["properties"].get("virtualMachine")
-        self._release(ctx, doc)
+        release_addresses(ctx.store, doc)
         doc["properties"] = self._properties(ctx, doc, body)
         if attached:
             doc["properties"]["virtualMachine"] = attached
         return self.start_provisioning(ctx, doc, self.update_duration, created=False)
 
-    def _properties(self, ctx: Ctx, doc: dict, body: dict) -> dict:
-        props = copy.deepcopy(body.get("properties") or {})
+    def put_implicit(self, ctx: Ctx, nic_id: str, body: dict, vm_id: str) -> dict:
+        """Create, or overwrite an unattached, NIC that Azure makes for a VM (no request, no operation).
+
+        The caller has run `check_body` first. The NIC is Succeeded at once and attached to `vm_id`.
+        """
+        existing = ctx.store.get(nic_id)
+        if existing is not None:
+            doc = copy.deepcopy(existing)
+            release_addresses(ctx.store, doc)  # overwritten: its old addresses go back to the subnet
+        else:
+            doc = {"id": nic_id, "name": ids.name_of(nic_id), "type": NIC, "location": body["location"]}
+            doc["_emu"] = {}
+        doc["tags"] = dict(body.get("tags") or {})
+        doc["_emu"]["etag"] = _etag()
+        doc["properties"] = self._properties(ctx, doc, body)
+        doc["properties"]["virtualMachine"] = {"id": vm_id}
+        doc["properties"]["provisioningState"] = "Succeeded"
+        ctx.store.put(doc)
+        return doc
+
+    def check_body(self, ctx: Ctx, doc: dict, body: dict) -> None:
+        """Refuse a NIC body whose configurations or references are wrong (no side effects).
+
+        `doc` needs only `id` and `location`.
+        """
+        props = body.get("properties") or {}
         configs = props.get("ipConfigurations") or []
         if not configs:
             raise ArmError(
@@ -282,38 +322,46 @@ class NetworkInterfaces(NetworkKind):
                 "NetworkInterfaceMustHaveAtLeastOneIpConfiguration",
                 f"Network interface {doc['id']} must have at least one IP configuration.",
             )
-        out = []
         for index, config in enumerate(configs):
             name = config.get("name") or f"ipconfig{index + 1}"
-            cprops = copy.deepcopy(config.get("properties") or {})
+            cprops = config.get("properties") or {}
             subnet_id = (cprops.get("subnet") or {}).get("id")
             if not subnet_id:
                 raise ArmError(
                     400, "InvalidRequestFormat", f"IP configuration {name} of {doc['id']} has no subnet."
                 )
             found = find_subnet(ctx, subnet_id)
-            if found is None:
+            if found is None or found[0]["location"] != doc["location"]:
                 raise invalid_reference(subnet_id, doc["id"])
-            vnet, subnet = found
-            if vnet["location"] != doc["location"]:
-                raise invalid_reference(subnet_id, doc["id"])
-            config_id = f"{doc['id']}/ipConfigurations/{name}"
             public_ip = (cprops.get("publicIPAddress") or {}).get("id")
             if public_ip and ctx.store.get(public_ip) is None:
                 raise invalid_reference(public_ip, doc["id"])
+        nsg = (props.get("networkSecurityGroup") or {}).get("id")
+        if nsg and ctx.store.get(nsg) is None:
+            raise invalid_reference(nsg, doc["id"])
+
+    def _properties(self, ctx: Ctx, doc: dict, body: dict) -> dict:
+        """A NIC's properties from a PUT body: addresses allocated, subnets told they are in use."""
+        self.check_body(ctx, doc, body)  # all checks first, so a refused body allocates nothing
+        props = copy.deepcopy(body.get("properties") or {})
+        out = []
+        for index, config in enumerate(props.get("ipConfigurations") or []):
+            name = config.get("name") or f"ipconfig{index + 1}"
+            cprops = copy.deepcopy(config.get("properties") or {})
+            found = find_subnet(ctx, cprops["subnet"]["id"])
+            assert found is not None  # check_body saw it
+            subnet = found[1]
+            config_id = f"{doc['id']}/ipConfigurations/{name}"
             cprops["subnet"] = {"id": subnet["id"]}
             cprops.setdefault("privateIPAllocationMethod", "Dynamic")
             cprops["privateIPAddress"] = cprops.get("privateIPAddress") or _next_address(subnet)
             cprops.setdefault("privateIPAddressVersion", "IPv4")
             cprops["primary"] = cprops.get("primary", index == 0)
             cprops["provisioningState"] = "Succeeded"
-            _subnet_usage(ctx, subnet["id"], config_id, add=True)
+            _subnet_usage(ctx.store, subnet["id"], config_id, add=True)
             out.append(
                 {"id": config_id, "name": name, "type": f"{NIC}/ipConfigurations", "properties": cprops}
             )
-        nsg = (props.get("networkSecurityGroup") or {}).get("id")
-        if nsg and ctx.store.get(nsg) is None:
-            raise invalid_reference(nsg, doc["id"])
         props["ipConfigurations"] = out
         props.setdefault("enableAcceleratedNetworking", False)
         props.setdefault("enableIPForwarding", False)
@@ -321,12 +369,6 @@ class NetworkInterfaces(NetworkKind):
         props["resourceGuid"] = str(uuid.uuid4())
         props["nicType"] = "Standard"
         return props
-
-    def _release(self, ctx: Ctx, doc: dict) -> None:
-        for config in doc["properties"].get("ipConfigurations") or []:
-            subnet_id = (config["properties"].get("subnet") or {}).get("id")
-            if subnet_id:
-                _subnet_usage(ctx, subnet_id, config["id"], add=False)
 
     def check_delete(self, ctx: Ctx, doc: dict) -> None:
         vm = doc["properties"].get("virtualMachine")
@@ -342,7 +384,7 @@ class NetworkInterfaces(NetworkKind):
         doc = ctx.store.get(resource_id)
         if doc is not None:
             self.check_delete(ctx, doc)
-            self._release(ctx, doc)
+            release_addresses(ctx.store, doc)
         return super().delete(ctx, resource_id)
 
 
@@ -413,4 +455,7 @@ register(PublicIPAddresses())
 register(NetworkSecurityGroups())
 register(VirtualNetworks())
 register(Subnets())
-register(NetworkInterfaces())
+NETWORK_INTERFACES = NetworkInterfaces()
+register(NETWORK_INTERFACES)
+# A NIC removed by any operation's effect (a VM's deleteOption, a group delete) frees its subnet entries.
+on_delete(NIC, release_addresses)

@@ -11,9 +11,9 @@ from starlette.responses import JSONResponse, Response
 from imagepipe.emulator import guest, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
+from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.disks import DISK, new_disk
-from imagepipe.emulator.kinds.network import NIC, invalid_reference
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import (
     check_computer_name,
@@ -140,7 +140,7 @@ class VirtualMachines(Kind):
         vm_id, location = doc["id"], doc["location"]
         storage = props.get("storageProfile") or {}
         os_disk_in = storage.get("osDisk") or {}
-        nics = self._nics(ctx, vm_id, location, props)
+        network = vm_network.plan(ctx, doc, props.get("networkProfile"))
         source: imagesource.ImageSource | None = None
         attach_disk: dict | None = None
         if (os_disk_in.get("createOption") or "").lower() == "attach":
@@ -184,6 +184,7 @@ class VirtualMachines(Kind):
             props["osProfile"] = scrub_os_profile(props["osProfile"])
             props["osProfile"].setdefault("computerName", doc["name"])
         props.setdefault("hardwareProfile", {}).setdefault("vmSize", "Standard_DS1_v2")
+        props["networkProfile"] = network.profile
         props["vmId"] = str(uuid.uuid4())
         props["timeCreated"] = now
         doc["properties"] = props
@@ -198,9 +199,9 @@ class VirtualMachines(Kind):
             hyper_v_generation=hyper_v,
             os_name="Windows Server" if os_type == "Windows" else "Linux",
         )
-        for nic in nics:
-            nic["properties"]["virtualMachine"] = {"id": vm_id}
-            ctx.store.put(nic)
+        # NICs (referenced or made from configurations) are attached now and stay attached if the
+        # create fails, as in Azure; deleting the VM then applies their deleteOption.
+        vm_network.attach(ctx, network, vm_id)
         for disk in created:
             ctx.store.put(disk)
 
@@ -227,32 +228,6 @@ class VirtualMachines(Kind):
             failure=[{"merge": vm_id, "doc": {"_emu": {"power": power_after_failure}}}],
             image_key=source.image_key if source else None,
         )
-
-    def _nics(self, ctx: Ctx, vm_id: str, location: str, props: dict) -> list[dict]:
-        refs = (props.get("networkProfile") or {}).get("networkInterfaces") or []
-        if not refs:
-            raise invalid("Required parameter 'networkProfile' is missing (null).", "networkProfile")
-        nics = []
-        for ref in refs:
-            nic_id = ref.get("id") or ""
-            nic = ctx.store.get(nic_id)
-            if nic is None or nic["type"] != NIC:
-                raise invalid_reference(nic_id, vm_id)
-            if nic["location"] != location:
-                raise invalid(
-                    f"The network interface '{nic['id']}' is in location '{nic['location']}', not in the VM's location '{location}'.",
-                    "networkProfile.networkInterfaces",
-                )
-            owner = (nic["properties"].get("virtualMachine") or {}).get("id")
-            if owner and owner.lower() != vm_id.lower():
-                raise ArmError(
-                    400,
-                    "NicInUse",
-                    f"Network Interface {nic['id']} is used by existing resource {owner}. "
-                    "In order to use the network interface, it must be dissociated from that resource.",
-                )
-            nics.append(nic)
-        return nics
 
     def _disk_to_attach(self, ctx: Ctx, vm_id: str, location: str, disk_in: dict) -> dict:
         disk_id = (disk_in.get("managedDisk") or {}).get("id") or ""
@@ -374,8 +349,10 @@ class VirtualMachines(Kind):
         admin = (props.get("osProfile") or {}).get("adminUsername")
         if admin and admin != (doc["properties"].get("osProfile") or {}).get("adminUsername"):
             raise property_change("osProfile.adminUsername")
+        network_profile = vm_network.updated_profile(doc, props.get("networkProfile"))
         running = op_in_flight(ctx, doc)
         new = copy.deepcopy(doc)
+        new["properties"]["networkProfile"] = network_profile
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
         size = (props.get("hardwareProfile") or {}).get("vmSize")
