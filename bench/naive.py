@@ -163,8 +163,10 @@ def measure_naive(shape: specgen.FanoutShape, speed: float, workdir: Path) -> di
         finally:
             clients.close()
     counts = figures.request_deltas(before, after)
-    lower_bound = figures.lower_bound_seconds(image_loads(specs.fanout), counts.accepted_writes)
-    record |= figures.timing_fields(wall, speed, lower_bound) | figures.request_fields(counts)
+    loads = image_loads(specs.fanout)
+    lower_bound = figures.lower_bound_seconds(loads, counts.accepted_writes)
+    floor = figures.floor_seconds(loads, counts.accepted_writes)
+    record |= figures.timing_fields(wall, speed, lower_bound, floor) | figures.request_fields(counts)
     record |= figures.machine_fields()
     record |= {"parallelism": NAIVE_PARALLELISM, "creates": creates, "failed_vms": len(errors)}
     if errors:

@@ -106,10 +106,13 @@ def apply_record(
     nics = figures.in_flight_profile(emulator.journal("NetworkInterfaces_CreateOrUpdate"), started_at, speed)
     loads = image_loads(prepared.specs.fanout)
     lower_bound = figures.lower_bound_seconds(loads, counts.accepted_writes)
+    floor: float | None = figures.floor_seconds(loads, counts.accepted_writes)
     if shape.mode == "scaleSet":
         # One scale set per region provisions its instances together: one VM create at least.
         lower_bound = max(figures.VM_CREATE_SECONDS, figures.write_bucket_seconds(counts.accepted_writes))
-    record |= figures.timing_fields(result.wall_seconds, speed, lower_bound) | figures.request_fields(counts)
+        floor = None
+    record |= figures.timing_fields(result.wall_seconds, speed, lower_bound, floor)
+    record |= figures.request_fields(counts)
     record |= figures.machine_fields() | {"client_cpu_seconds": round(result.cpu_seconds, 2)}
     record |= {
         "mode": shape.mode,

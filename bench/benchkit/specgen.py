@@ -185,11 +185,11 @@ def write_fanout_specs(root: Path, shape: FanoutShape) -> FanoutSpecs:
 # Steps each part expands into (docs/internals.md): the shared images resource group;
 # per capture, the build VM's group, vnet, NIC, VM and customize step, ten steps of a
 # preserveSource capture and three of its gallery; per Deployment, its group and vnet,
-# then a NIC and a VM per instance.
+# then a VM per instance (which creates its own NIC).
 SHARED_STEPS = 1
 STEPS_PER_CAPTURE = 18
 STEPS_PER_DEPLOYMENT = 2
-STEPS_PER_VM = 2
+STEPS_PER_VM = 1
 
 
 @dataclass(frozen=True)

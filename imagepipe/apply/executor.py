@@ -102,6 +102,7 @@ class Executor:
         on_event: EventSink = discard,
         only: set[str] | None = None,
         retry_backoff: float = 1.0,
+        absent: set[tuple[str, str, str]] | None = None,
     ):
         self.ctx = ctx
         self.graph = ctx.graph
@@ -109,7 +110,9 @@ class Executor:
         self.parallelism = None if parallelism is None else max(1, parallelism)  # None: auto
         self.emit = on_event
         self.only = only
-        self.live = ApplyObserver(azure, fresh_seconds=max(azure.target.polling_interval, 0.05))
+        self.live = ApplyObserver(
+            azure, fresh_seconds=max(azure.target.polling_interval, 0.05), absent=absent or set()
+        )
         self.limits = ConcurrencyLimits()
         self.retry_backoff = retry_backoff
         self.result = ApplyResult()

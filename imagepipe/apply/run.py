@@ -93,7 +93,14 @@ def apply_specs(
         return RunOutcome(plan, confirmed=False)
     if only is None:  # steps the plan found up to date are not read again
         only = {c.address for c in plan.changes if c.is_change}
-    executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event, only=only)
+    executor = Executor(
+        planned.context,
+        session.azure,
+        parallelism=parallelism,
+        on_event=on_event,
+        only=only,
+        absent=planned.absent_vms(),
+    )
     with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
         on_start(totals_of(plan, _phase_of(session)))
         result = executor.run()

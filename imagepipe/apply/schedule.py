@@ -5,8 +5,8 @@ otherwise it is parked under the full slot and comes back when that slot is
 given back, so a waiting step never holds a worker thread. Among startable steps
 a step that uses an image source's slot goes first (that capacity is what bounds
 a fan-out, it must never idle), then the one with the longest remaining path
-(weighted by how long Azure takes for each kind): a ready VM is created before
-the next NIC.
+(weighted by how long Azure takes for each kind): a ready source VM is created
+before the next network.
 """
 
 from __future__ import annotations

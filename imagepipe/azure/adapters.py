@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, map_error
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
@@ -266,10 +267,15 @@ class Azure:
         return Handle(resource, "create", poller, r.PARSERS[type_])
 
     def submit(self, desired: r.Record) -> None:
-        """Send the create (PUT) without following its operation: a watcher lists its progress."""
+        """Send a create-only PUT (``If-None-Match: *``) without following its operation: a
+        watcher lists its progress. A resource that exists already fails it with
+        ``PreconditionFailed`` (412) instead of being overwritten."""
         type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
+        body = bodies.BUILDERS[type_](desired)
         with translated(f"{type_}/{name}", "create"):
-            self._ops(type_).begin_create_or_update(rg, name, bodies.BUILDERS[type_](desired), polling=False)
+            self._ops(type_).begin_create_or_update(
+                rg, name, body, polling=False, match_condition=MatchConditions.IfMissing
+            )
 
     def watcher(self, type_: str) -> Any:
         """The shared watcher of pending creates of one type (see imagepipe.azure.watch)."""

@@ -98,8 +98,33 @@ def disk(desired: r.Record) -> dict[str, Any]:
     }
 
 
+# The Microsoft.Network API version Azure uses for the NICs a VM creates itself.
+NETWORK_API_VERSION = "2020-11-01"
+
+
 def _network_profile(props: dict[str, Any]) -> dict[str, Any]:
-    """The VM's NICs, the first one primary."""
+    """The VM's NICs, the first one primary: its own (``nic``), or NICs created before."""
+    nic = props.get("nic")
+    if nic is not None:  # one write makes both; the NIC goes when the VM is deleted
+        return {
+            "networkApiVersion": NETWORK_API_VERSION,
+            "networkInterfaceConfigurations": [
+                {
+                    "name": nic["name"],
+                    "tags": dict(nic.get("tags") or {}),
+                    "properties": {
+                        "primary": True,
+                        "deleteOption": "Delete",
+                        "ipConfigurations": [
+                            {
+                                "name": "ipconfig1",
+                                "properties": {"subnet": {"id": nic["subnet_id"]}, "primary": True},
+                            }
+                        ],
+                    },
+                }
+            ],
+        }
     return {
         "networkInterfaces": [
             {"id": nic_id, "properties": {"primary": i == 0}} for i, nic_id in enumerate(props["nic_ids"])

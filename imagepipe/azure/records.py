@@ -111,6 +111,15 @@ def _statuses(instance_view: Mapping[str, Any] | None) -> list[Mapping[str, Any]
     return list((instance_view or {}).get("statuses") or [])
 
 
+def _configured_subnets(network_profile: Mapping[str, Any]) -> list[str]:
+    """The subnets of the NICs a VM created itself (networkInterfaceConfigurations)."""
+    return [
+        ((ip.get("properties") or {}).get("subnet") or {}).get("id") or ""
+        for config in network_profile.get("networkInterfaceConfigurations") or []
+        for ip in ((config.get("properties") or {}).get("ipConfigurations") or [])[:1]
+    ]
+
+
 def vm(body: Mapping[str, Any]) -> Record:
     rec = _base(VM, body)
     props = body.get("properties") or {}
@@ -121,6 +130,7 @@ def vm(body: Mapping[str, Any]) -> Record:
         "zones": list(body.get("zones") or []),
         "image": image_reference(storage.get("imageReference")),
         "nic_ids": [n.get("id") for n in (props.get("networkProfile") or {}).get("networkInterfaces") or []],
+        "nic_subnet_ids": _configured_subnets(props.get("networkProfile") or {}),
         "admin_username": (props.get("osProfile") or {}).get("adminUsername"),
         "os_type": os_disk.get("osType"),
         "os_disk": {"name": os_disk.get("name"), "id": (os_disk.get("managedDisk") or {}).get("id")},

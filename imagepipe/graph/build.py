@@ -167,10 +167,9 @@ class _Expander:
                 self.edges.append((output, node))
             return
         for i in range(deployment.count):
-            nic = self.add(deployment.ref, "nic", where, i)
-            self.edges.append((network, nic))
+            # The VM creates its own NIC (networkInterfaceConfigurations): one write per VM.
             machine = self.add(deployment.ref, "vm", where, i)
-            self.edges.append((nic, machine))
+            self.edges.append((network, machine))
             if from_snapshots:
                 disks = self.add(deployment.ref, "disks", where, i)
                 self.edges.append((network, disks))

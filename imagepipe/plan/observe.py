@@ -28,6 +28,11 @@ class Observer(Protocol):
 
     def run_command(self, rg: str, vm: str, name: str) -> r.Record | None: ...
 
+    def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
+        """What planning saw, for checks only a plan makes (apply refuses a plan's conflicts
+        before acting): the snapshot's record when planning, None (no read) when applying."""
+        ...
+
 
 class LiveObserver:
     """Reads the target right now: used by apply before acting and to verify."""
@@ -44,6 +49,9 @@ class LiveObserver:
     def run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         return self.azure.get_run_command(rg, vm, name)
 
+    def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
+        return None
+
 
 class ApplyObserver(LiveObserver):
     """Live reads for apply, without reading again what was just read.
@@ -56,19 +64,26 @@ class ApplyObserver(LiveObserver):
 
     SHARED = frozenset({r.IMAGE.lower(), r.GALLERY_VERSION.lower()})
 
-    def __init__(self, azure: Azure, fresh_seconds: float):
+    def __init__(self, azure: Azure, fresh_seconds: float, absent: Iterable[tuple[str, str, str]] = ()):
         super().__init__(azure)
         self.fresh_seconds = fresh_seconds
         self._shared: dict[tuple[str, str, str], tuple[float, r.Record | None]] = {}
+        # VMs the plan found absent: their first read is skipped (a fan-out's GET per VM); the
+        # create that follows is create-only, so one that appeared since is not overwritten.
+        self._absent = set(absent)
         self._lock = threading.Lock()
 
     def get(self, type_: str, rg: str, name: str) -> r.Record | None:
         fresh = self.azure.take_fresh(type_, rg, name)
         if fresh is not None:
             return fresh
+        k = r.key(type_, rg, name)
+        with self._lock:
+            if k in self._absent:
+                self._absent.discard(k)
+                return None
         if type_.lower() not in self.SHARED:
             return self.azure.get(type_, rg, name)
-        k = r.key(type_, rg, name)
         with self._lock:
             stamp, rec = self._shared.get(k, (float("-inf"), None))
         settled = (
@@ -130,6 +145,9 @@ class Inventory:
 
     def _add(self, rec: r.Record) -> None:
         self.records[r.key(rec["type"], rec["resource_group"], rec["name"])] = rec
+
+    def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
+        return self.get(type_, rg, name)
 
     def get(self, type_: str, rg: str, name: str) -> r.Record | None:
         found = self.records.get(r.key(type_, rg, name))

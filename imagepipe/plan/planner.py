@@ -40,6 +40,17 @@ class PlanResult:
     handlers: dict[str, Handler] = field(default_factory=dict)
     deletions: list[r.Record] = field(default_factory=list)
 
+    def absent_vms(self) -> set[tuple[str, str, str]]:
+        """Keys of the VMs this plan creates because it found them absent."""
+        return {
+            r.key(ev.desired["type"], ev.desired["resource_group"], ev.desired["name"])
+            for ev in self.evaluations.values()
+            if ev.desired is not None
+            and ev.desired["type"] == r.VM
+            and ev.observed is None
+            and ev.change.action == "create"
+        }
+
 
 def resource_groups_of(ctx: Context) -> set[str]:
     """Every resource group the documents put things in or read from."""

@@ -26,7 +26,7 @@ def test_a_saved_plan_applies_exactly_and_a_stale_one_is_refused(tmp_path: Path)
         saved = run_cli("plan", "specs/learn-exercise", "--out", "plan.json", cwd=work, env=env)
         assert saved.returncode == 0, saved.stderr
         plan = json.loads((work / "plan.json").read_text())
-        assert plan["stack"] == "learn-exercise" and plan["summary"]["create"] == 7
+        assert plan["stack"] == "learn-exercise" and plan["summary"]["create"] == 6
         assert "ssh-ed25519" not in (work / "plan.json").read_text()
 
         stale_copy = (work / "plan.json").read_text()
@@ -60,7 +60,7 @@ def test_apply_plan_destroy_on_the_embedded_emulator(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     applied = run_cli("apply", "specs/learn-exercise", "--yes", cwd=work)
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert "Plan: 7 to create, 0 to change, 0 to delete, 4 actions." in applied.stdout
+    assert "Plan: 6 to create, 0 to change, 0 to delete, 4 actions." in applied.stdout
     assert "created" in applied.stdout and "failed" in applied.stdout  # the summary table
     assert (work / ".imagepipe").is_dir()
 
@@ -73,7 +73,7 @@ def test_apply_plan_destroy_on_the_embedded_emulator(tmp_path: Path) -> None:
 
     after = run_cli("plan", "specs/learn-exercise", "--detailed-exitcode", "-o", "json", cwd=work)
     assert after.returncode == 2
-    assert json.loads(after.stdout)["summary"]["create"] == 7
+    assert json.loads(after.stdout)["summary"]["create"] == 6
 
 
 def test_second_plan_makes_no_write_request_on_a_running_emulator(tmp_path: Path) -> None:

@@ -21,22 +21,19 @@ def test_a_lower_count_is_pruned_only_when_asked(tmp_path: Path, target: Target,
     assert len(azure.list(r.VM, "learn-rg")) == 4  # the source and three deployed
 
     kept = plan(target, one)
-    assert not kept.has_changes and kept.undescribed == 4  # two VMs and their NICs
+    assert not kept.has_changes and kept.undescribed == 2  # two VMs (each with the NIC it made)
 
     pruning = plan(target, one, prune=True)
     deleted = sorted(c.address for c in pruning.changes if c.action == "delete")
-    assert deleted == [
-        "Deployment/new-vm/nic[1]",
-        "Deployment/new-vm/nic[2]",
-        "Deployment/new-vm/vm[1]",
-        "Deployment/new-vm/vm[2]",
-    ]
-    assert pruning.summary() == "Plan: 0 to create, 0 to change, 4 to delete, 0 actions."
+    assert deleted == ["Deployment/new-vm/vm[1]", "Deployment/new-vm/vm[2]"]
+    assert pruning.summary() == "Plan: 0 to create, 0 to change, 2 to delete, 0 actions."
 
     outcome = apply(target, one, prune=True)
-    assert outcome.result.ok and outcome.result.counts()["deleted"] == 4
+    assert outcome.result.ok and outcome.result.counts()["deleted"] == 2
     assert sorted(vm["name"] for vm in azure.list(r.VM, "learn-rg")) == ["myVM", "myVMFromImage-0"]
     disks = [d["name"] for d in azure.list(r.DISK, "learn-rg")]
     assert not [d for d in disks if d.startswith(("myVMFromImage-1", "myVMFromImage-2"))]
+    nics = [n["name"] for n in azure.list(r.NIC, "learn-rg")]  # each went with its VM
+    assert not [n for n in nics if n.startswith(("myVMFromImage-1", "myVMFromImage-2"))]
     after = plan(target, one)
     assert not after.has_changes and after.undescribed == 0

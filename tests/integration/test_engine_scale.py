@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from engine_helpers import admin, apply, plan
 
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target, connect_emulator
 from imagepipe.emulator import start_emulator
 
@@ -74,19 +76,21 @@ def test_vm_creates_fill_the_managed_images_capacity_and_never_exceed_it(
         target.close()
 
 
-def test_parallelism_is_a_ceiling_and_a_ready_vm_goes_before_the_next_nic(
+def test_parallelism_is_a_ceiling_and_each_vm_is_one_write_with_its_nic(
     tmp_path: Path, slow_emulator: Any
 ) -> None:
     target = connect_emulator(slow_emulator, polling_interval=0.02)
     try:
         assert apply(target, learn_with(tmp_path, 1)).result.ok  # the image first
+        nic_writes = len(spans(slow_emulator, "NetworkInterfaces_CreateOrUpdate"))
         outcome = apply(target, learn_with(tmp_path, 13), parallelism=3)
         assert outcome.result is not None and outcome.result.ok
         vm_creates = spans(slow_emulator, "VirtualMachines_CreateOrUpdate")
         assert most_at_once(vm_creates) <= 3
-        # Not every NIC first (address order would do that): the first VM starts before the last NIC.
-        nic_creates = spans(slow_emulator, "NetworkInterfaces_CreateOrUpdate")
-        assert min(start for start, _ in vm_creates) < max(start for start, _ in nic_creates)
+        # Each VM made its own NIC in its create request: no NIC write of their own.
+        assert len(spans(slow_emulator, "NetworkInterfaces_CreateOrUpdate")) == nic_writes
+        nics = Azure(target).list(r.NIC, "learn-rg")
+        assert sum(1 for n in nics if (n["properties"]["vm_id"] or "").count("myVMFromImage")) == 13
     finally:
         target.close()
 

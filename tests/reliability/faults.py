@@ -69,36 +69,36 @@ RETRYABLE_KINDS = (
 )
 
 
-# Fatal faults on one operation: (spec set, operation, code, the step that fails, a step of an
-# independent branch that must still finish).
+# Fatal faults on one operation: (spec set, operation, code, the step that fails, a step that
+# must still finish: of an independent branch where the spec set has one).
 FATAL_CASES = [
     (
         "learn-exercise",
         "Images_CreateOrUpdate",
         "InvalidParameter",
         "Capture/my-image/image",
-        "Deployment/new-vm/nic[0]",
+        "VirtualNetwork/learn-rg/learn-vnet",
     ),
     (
         "learn-exercise",
         "VirtualMachines_Deallocate",
         "OperationNotAllowed",
         "Capture/my-image/deallocate",
-        "Deployment/new-vm/nic[0]",
+        "VirtualNetwork/learn-rg/learn-vnet",
     ),
     (
         "learn-exercise",
         "VirtualMachineRunCommands_CreateOrUpdate",
         "QuotaExceeded",
         "SourceVM/source/customize[0]",
-        "Deployment/new-vm/nic[0]",
+        "VirtualNetwork/learn-rg/learn-vnet",
     ),
     (
         "learn-exercise",
         "VirtualMachines_CreateOrUpdate",
         "RequestDisallowedByPolicy",
         "SourceVM/source/vm",
-        "Deployment/new-vm/nic[0]",
+        "VirtualNetwork/learn-rg/learn-vnet",
     ),
     (
         "fleet",
@@ -112,6 +112,6 @@ FATAL_CASES = [
         "Snapshots_CreateOrUpdate",
         "RequestDisallowedByPolicy",
         "Capture/app-snapshot/snapshots",
-        "Deployment/app-restore/nic[0]",
+        "VirtualNetwork/snap-restore-rg/restore-vnet",
     ),
 ]

@@ -50,6 +50,14 @@ def test_the_write_bucket_bounds_a_fan_out_whose_images_do_not():
     assert figures.lower_bound_seconds(loads, writes=150) == 60.0
 
 
+def test_the_floor_adds_the_last_vm_create_after_the_last_write_token():
+    loads = [figures.ImageLoad("east", vms=500, replicas=25)]
+    assert figures.floor_seconds(loads, writes=1010) == 81.0 + 60.0
+    assert figures.floor_seconds(loads, writes=150) == 60.0  # within the bucket: the images bound it
+    fields = figures.timing_fields(wall_seconds=3.0, speed=50.0, lower_bound=81.0, floor=141.0)
+    assert fields["floor_seconds"] == 141.0 and fields["floor_efficiency"] == 0.94
+
+
 def test_efficiency_is_the_lower_bound_over_simulated_time():
     fields = figures.timing_fields(wall_seconds=12.0, speed=50.0, lower_bound=300.0)
     assert fields["sim_seconds"] == 600.0

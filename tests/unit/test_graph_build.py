@@ -44,9 +44,10 @@ def test_learn_exercise_runs_generalize_then_image_then_the_new_vm(learn: StepGr
         "image",
     ]
     assert learn.output_step("Capture/my-image") == "Capture/my-image/image"
+    # The deployment VM creates its own NIC: it needs only the network and the image.
     assert learn.dependencies("Deployment/new-vm/vm[0]") == [
         "Capture/my-image/image",
-        "Deployment/new-vm/nic[0]",
+        "VirtualNetwork/learn-rg/learn-vnet",
     ]
 
 
@@ -59,7 +60,7 @@ def test_shared_network_is_one_step_with_every_subnet(learn: StepGraph) -> None:
         "subnets": {"default": "10.0.0.0/24"},
     }
     assert learn.dependencies(vnet.address) == ["ResourceGroup/learn-rg"]
-    assert learn.dependants(vnet.address) == ["Deployment/new-vm/nic[0]", "SourceVM/source/nic"]
+    assert learn.dependants(vnet.address) == ["Deployment/new-vm/vm[0]", "SourceVM/source/nic"]
     assert learn.step("ResourceGroup/learn-rg").params == {"name": "learn-rg", "location": "eastus"}
 
 
@@ -170,7 +171,7 @@ def test_ten_thousand_steps(tmp_path: Path) -> None:
     text = (
         HEAD + _source("big", "Ubuntu2204") + _capture("big-img", "SourceVM/big", ", preserveSource: false")
     )
-    for n in range(5):
+    for n in range(10):
         text += (
             f"---\napiVersion: imagepipe/v1\nkind: Deployment\nmetadata: {{name: d{n}}}\n"
             f"spec: {{image: Capture/big-img, resourceGroup: rg, count: 1000, sshPublicKey: {{env: K}},"
@@ -179,7 +180,7 @@ def test_ten_thousand_steps(tmp_path: Path) -> None:
     graph = build_graph(load_one([_write(tmp_path, text)]))
     assert len(graph) > 10_000
     steps = graph.steps()
-    assert steps[-1].address == "Deployment/d4/vm[999]"
+    assert steps[-1].address == "Deployment/d9/vm[999]"
     assert nx.is_directed_acyclic_graph(graph.graph)
 
 

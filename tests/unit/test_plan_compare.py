@@ -33,6 +33,9 @@ class RecordsObserver:
     def run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         return self.run_commands.get((rg.lower(), vm.lower(), name.lower()))
 
+    def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
+        return self.get(type_, rg, name)
+
 
 def context(path: Path = LEARN) -> Context:
     specset = load_one([path])
@@ -114,6 +117,33 @@ def test_changed_user_tags_are_an_update_and_a_matching_vm_is_a_no_op() -> None:
     assert evaluate_all(ctx, RecordsObserver(vm))["Deployment/new-vm/vm[0]"].change.action == "no-op"
     vm["tags"]["purpose"] = "changed by hand"
     assert evaluate_all(ctx, RecordsObserver(vm))["Deployment/new-vm/vm[0]"].change.action == "update"
+
+
+def test_a_deployment_vm_creates_its_own_nic_in_the_deployments_subnet() -> None:
+    ctx = context()
+    nic = desired_of(ctx, "Deployment/new-vm/vm[0]")["properties"]["nic"]
+    assert nic["name"].endswith("-nic")
+    assert nic["subnet_id"].endswith("/virtualNetworks/learn-vnet/subnets/default")
+    assert "Deployment/new-vm/nic[0]" not in ctx.graph  # no step (and no write) of its own
+
+
+def test_a_nic_of_someone_else_with_the_name_a_new_vm_needs_is_a_conflict() -> None:
+    ctx = context()
+    desired = desired_of(ctx, "Deployment/new-vm/vm[0]")
+    name = desired["properties"]["nic"]["name"]
+    stranger = record(
+        r.NIC, "learn-rg", name, {}, properties={"vm_id": "/subscriptions/x/virtualMachines/db1"}
+    )
+    ev = evaluate_all(ctx, RecordsObserver(stranger))["Deployment/new-vm/vm[0]"]
+    assert ev.change.action == "conflict"
+    assert f"network interface {name} is attached to db1" in ev.change.reason
+
+
+def test_a_vm_whose_own_nic_is_in_another_subnet_is_replaced() -> None:
+    ctx = context()
+    vm = owned_vm(ctx, "Deployment/new-vm/vm[0]", nic_subnet_ids=["/subscriptions/x/subnets/old"])
+    ev = evaluate_all(ctx, RecordsObserver(vm))["Deployment/new-vm/vm[0]"]
+    assert ev.change.action == "replace" and "subnet" in ev.change.reason
 
 
 def test_a_vm_on_another_image_is_replaced() -> None:

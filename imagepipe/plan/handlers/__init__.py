@@ -52,7 +52,6 @@ _BY_STEP: dict[tuple[str, str], Handler] = {
     ("SourceVM", "nic"): _NIC,
     ("SourceVM", "vm"): _VM,
     ("SourceVM", "customize"): CustomizeHandler(),
-    ("Deployment", "nic"): _NIC,
     ("Deployment", "vm"): _VM,
     ("Deployment", "disks"): DeploymentDisksHandler(),
     ("Deployment", "vmss"): ScaleSetHandler(),

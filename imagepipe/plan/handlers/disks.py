@@ -10,6 +10,7 @@ from imagepipe.azure.adapters import Azure
 from imagepipe.graph.step import Step
 from imagepipe.plan.context import Context, desired_record
 from imagepipe.plan.handlers.base import Evaluation, Handler, StepFailed, compare_resource
+from imagepipe.plan.handlers.naming import deployment_nic
 from imagepipe.plan.handlers.resources import settle
 from imagepipe.plan.handlers.snapshots import snapshot_prefix, source_disks
 from imagepipe.plan.observe import Observer
@@ -151,7 +152,7 @@ def restored_vm_properties(ctx: Context, dep: Deployment, index: int, obs: Obser
         "size": dep.size,
         "zones": [dep.zones[index % len(dep.zones)]] if dep.zones else [],
         "image": "",
-        "nic_ids": [ctx.resource_id(r.NIC, dep.resource_group, f"{vm}-nic")],
+        **deployment_nic(ctx, dep, vm),
         "admin_username": None,
         "os_type": ctx.document(capture.source).os_type,
         "attach": attach_properties(disks),

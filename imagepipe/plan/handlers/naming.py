@@ -59,17 +59,8 @@ def subnet_id_of(ctx: Context, rg: str, subnet: Any, explicit: str | None = None
 
 
 def nic_target(step: Step, ctx: Context) -> tuple[str, str, str, str, dict[str, str]]:
-    """(resource group, name, location, subnet id, extra tags) of a NIC step."""
+    """(resource group, name, location, subnet id, extra tags) of a source VM's NIC step."""
     doc: Any = ctx.document(step.document)
-    if isinstance(doc, Deployment):
-        vm_name = doc.vm_name(step.index or 0)
-        return (
-            doc.resource_group,
-            f"{vm_name}-nic",
-            doc.location_name,
-            subnet_id_of(ctx, doc.resource_group, doc.subnet, doc.subnet_id),
-            dict(doc.tags),
-        )
     assert isinstance(doc, SourceVM) and doc.create is not None
     return (
         doc.resource_group,
@@ -103,6 +94,18 @@ def source_vm_properties(ctx: Context, source: SourceVM) -> dict[str, Any]:
     }
 
 
+def deployment_nic(ctx: Context, dep: Deployment, vm: str) -> dict[str, Any]:
+    """The NIC a deployment VM creates itself (no step of its own: one write per VM)."""
+    return {
+        "nic_ids": [ctx.resource_id(r.NIC, dep.resource_group, f"{vm}-nic")],
+        "nic": {
+            "name": f"{vm}-nic",
+            "subnet_id": subnet_id_of(ctx, dep.resource_group, dep.subnet, dep.subnet_id),
+            "tags": dict(dep.tags),
+        },
+    }
+
+
 def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[str, Any]:
     vm = dep.vm_name(index)
     zones = [dep.zones[index % len(dep.zones)]] if dep.zones else []
@@ -110,7 +113,7 @@ def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[
         "size": dep.size,
         "zones": zones,
         "image": capture_image_id(ctx, dep.image),
-        "nic_ids": [ctx.resource_id(r.NIC, dep.resource_group, f"{vm}-nic")],
+        **deployment_nic(ctx, dep, vm),
         "admin_username": dep.admin_username,
         "os_type": capture_os_type(ctx, dep.image),
         "ssh_public_key": dep.ssh_public_key,

@@ -7,6 +7,7 @@ from typing import Any
 
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
+from imagepipe.azure.errors import AzureOperationError
 from imagepipe.graph.step import Step
 from imagepipe.plan.context import TAG_CUSTOMIZED, Context, desired_record
 from imagepipe.plan.handlers.base import (
@@ -201,12 +202,39 @@ class VmHandler(ResourceHandler):
                 immutable.append("admin username")
             if [n.lower() for n in seen.get("nic_ids") or []] != [n.lower() for n in want["nic_ids"]]:
                 immutable.append("network interface")
+            elif self._subnet_moved(seen, want):
+                immutable.append("subnet")
             if observed["location"] != desired["location"]:
                 immutable.append("location")
             if (seen.get("size") or "").lower() != want["size"].lower():
                 mutable.append(f"size {seen.get('size')} -> {want['size']}")
             mutable += tag_drift(desired, observed)
+        elif desired["properties"].get("nic"):
+            foreign = self._foreign_nic(desired, ctx, obs)
+            if foreign:
+                vm_id = ctx.resource_id(r.VM, desired["resource_group"], desired["name"])
+                return self.change(step, "conflict", foreign, desired, None, resource_id=vm_id)
         return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
+
+    @staticmethod
+    def _subnet_moved(seen: dict[str, Any], want: dict[str, Any]) -> bool:
+        """The subnet of the NIC the VM created itself (networkInterfaceConfigurations) changed."""
+        subnets = seen.get("nic_subnet_ids") or []
+        return bool(want.get("nic") and subnets and not same_id(subnets[0], want["nic"]["subnet_id"]))
+
+    @staticmethod
+    def _foreign_nic(desired: r.Record, ctx: Context, obs: Observer) -> str | None:
+        """Why the NIC a new VM would create is taken (Azure would reuse an unattached one)."""
+        name = desired["properties"]["nic"]["name"]
+        nic = obs.planned(r.NIC, desired["resource_group"], name)
+        if nic is None or ctx.owns(nic):  # ours: a NIC step of an earlier version made it
+            return None
+        user = nic["properties"].get("vm_id")
+        used = f"is attached to {user.rsplit('/', 1)[-1]}" if user else "exists"
+        return (
+            f"network interface {name} {used} and does not belong to this stack; "
+            "the VM would take it over: rename the VM in the spec or remove the NIC"
+        )
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
@@ -222,7 +250,12 @@ class VmHandler(ResourceHandler):
 
     def create(self, desired: r.Record, azure: Azure) -> None:
         # Fan-outs create many VMs: their progress is followed by listing, not by a poller each.
-        azure.submit(desired)
+        try:
+            azure.submit(desired)
+        except AzureOperationError as exc:
+            if exc.code != "PreconditionFailed":
+                raise
+            return  # it appeared since it was observed: the next evaluation reads it and decides
         azure.watcher(r.VM).wait(desired["resource_group"], desired["name"])
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:

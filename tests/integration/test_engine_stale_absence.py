@@ -1,0 +1,102 @@
+"""A VM the plan found absent is created without reading it again, but never over one that appeared since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_helpers import CONFIG, write_specs
+
+from imagepipe.apply.run import apply_specs
+from imagepipe.apply.session import open_session
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.target import Target
+from imagepipe.plan.planner import make_plan
+
+SPECS = """
+apiVersion: imagepipe/v1
+kind: Stack
+metadata: {name: racing}
+spec: {location: eastus}
+---
+apiVersion: imagepipe/v1
+kind: SourceVM
+metadata: {name: build}
+spec:
+  resourceGroup: race-rg
+  vmName: build-vm
+  osType: Linux
+  create:
+    image: Ubuntu2204
+    size: Standard_B2s
+    adminUsername: azureuser
+    sshPublicKey: {file: key.pub}
+    subnet: {vnet: net, name: default, addressPrefix: 10.7.0.0/24}
+"""
+
+
+def hand_made_vm(target: Target, rg: str, name: str) -> None:
+    """Someone else's VM (untagged), made with the SDK in a network of its own."""
+    target.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
+    vnet = target.network.virtual_networks.begin_create_or_update(
+        rg,
+        "their-net",
+        {
+            "location": "eastus",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
+            },
+        },
+    ).result()
+    nic = target.network.network_interfaces.begin_create_or_update(
+        rg,
+        "their-nic",
+        {
+            "location": "eastus",
+            "properties": {
+                "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": vnet.subnets[0].id}}}]
+            },
+        },
+    ).result()
+    target.compute.virtual_machines.begin_create_or_update(
+        rg,
+        name,
+        {
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_B1s"},
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "Canonical",
+                        "offer": "0001-com-ubuntu-server-jammy",
+                        "sku": "22_04-lts-gen2",
+                        "version": "latest",
+                    }
+                },
+                "osProfile": {
+                    "computerName": "theirs",
+                    "adminUsername": "someone",
+                    "adminPassword": "Hand-made-Passw0rd!",
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
+            },
+        },
+    ).result()
+
+
+def test_a_vm_made_by_hand_after_the_plan_is_refused_not_overwritten(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = write_specs(tmp_path / "racing", SPECS)
+    with open_session([folder], CONFIG, target=target) as session:
+        planned = make_plan(session.specset, session.graph, session.azure)
+        assert planned.absent_vms() == {r.key(r.VM, "race-rg", "build-vm")}
+
+        hand_made_vm(target, "race-rg", "build-vm")  # between the plan and its apply
+        result = apply_specs(session, planned=planned).result
+
+    assert [f.address for f in result.failures] == ["SourceVM/build/vm"]
+    assert "belongs to no imagepipe stack" in result.failures[0].message
+    theirs = azure.get(r.VM, "race-rg", "build-vm")
+    assert theirs["tags"] == {} and theirs["properties"]["admin_username"] == "someone"
