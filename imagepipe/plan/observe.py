@@ -57,9 +57,10 @@ class ApplyObserver(LiveObserver):
     """Live reads for apply, without reading again what was just read.
 
     A create followed by listing (azure/watch.py) leaves the listed record behind:
-    the step's verification uses it instead of a GET. Images (immutable once
-    succeeded) are read once per apply, and gallery versions at most once per
-    polling interval, although every VM of a fan-out asks for them.
+    the step's verification uses it instead of a GET. Images and gallery versions
+    replicated everywhere (immutable once succeeded) are read once per apply, gallery
+    versions still replicating at most once per polling interval, although every VM
+    of a fan-out asks for them.
     """
 
     SHARED = frozenset({r.IMAGE.lower(), r.GALLERY_VERSION.lower()})
@@ -86,10 +87,7 @@ class ApplyObserver(LiveObserver):
             return self.azure.get(type_, rg, name)
         with self._lock:
             stamp, rec = self._shared.get(k, (float("-inf"), None))
-        settled = (
-            rec is not None and type_ == r.IMAGE and (rec.get("provisioning_state") or "") == "Succeeded"
-        )
-        if settled or time.monotonic() - stamp < self.fresh_seconds:
+        if _settled(rec) or time.monotonic() - stamp < self.fresh_seconds:
             return rec
         rec = self.azure.get(type_, rg, name)
         if rec is not None:  # an absent one is about to be created: ask again next time
@@ -101,6 +99,16 @@ class ApplyObserver(LiveObserver):
         """After a step that may have changed an image or a version: read them again."""
         with self._lock:
             self._shared.clear()
+
+
+def _settled(rec: r.Record | None) -> bool:
+    """An image, or a gallery version replicated everywhere, that has succeeded: it stays so."""
+    if rec is None or (rec.get("provisioning_state") or "") != "Succeeded":
+        return False
+    if rec["type"].lower() == r.GALLERY_VERSION.lower():
+        replication = (rec.get("properties") or {}).get("replication") or {}
+        return bool(replication) and all(state == "Completed" for state in replication.values())
+    return rec["type"].lower() == r.IMAGE.lower()
 
 
 class Inventory:

@@ -32,14 +32,11 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
     if not groups:
         console.print("No changes. The infrastructure matches the specs.")
     for document, changes in groups.items():
-        console.print()
-        console.print(f"[bold]{escape(document)}[/bold]")
+        lines = [f"\n[bold]{escape(document)}[/bold]"]
         for change in changes:
             symbol, style = SYMBOLS[change.action]
-            console.print(
-                f"  [{style}]{symbol} {escape(change.address)}[/{style}]  {escape(change.reason)}",
-                soft_wrap=True,
-            )
+            lines.append(f"  [{style}]{symbol} {escape(change.address)}[/{style}]  {escape(change.reason)}")
+        console.print("\n".join(lines), soft_wrap=True)  # one print per document: 1,000 VMs print fast
     unchanged = sum(1 for c in plan.changes if c.action == "no-op")
     console.print()
     if unchanged and not show_unchanged:
