@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None, description: str | None = __doc__) -> arg
         type=int,
         help="pass --parallelism to imagepipe apply (default: the engine's default)",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        help="gallery replicas per region (default: enough for one round of creates, ceil(N / 2 / 20);"
+        " fewer makes the replicas, not the write bucket, bound the fan-out)",
+    )
     parser.add_argument("--compare-naive", action="store_true", help="also run naive.py on the same sizes")
     parser.add_argument(
         "--profile", type=Path, help="write a pyinstrument profile of each timed apply under this folder"
@@ -75,15 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     naive_records: list[dict[str, Any]] = []
     for image in args.image or ["managed", "gallery"]:
         for n in args.n or list(DEFAULT_SIZES):
-            shape = specgen.FanoutShape(n=n, image=image)
-            label = f"{image}-{n}"
+            shape = specgen.FanoutShape(n=n, image=image, replicas_per_region=args.replicas)
+            label = f"{image}-{n}" + (f"-r{args.replicas}" if args.replicas else "")
             with workdir_for(args.keep, label) as workdir:
                 profile = args.profile / f"fanout-{label}.txt" if args.profile else None
                 record = run_fanout(
                     "fanout", shape, args.source, args.speed, workdir, profile, args.parallelism
                 )
                 if args.compare_naive:
-                    used = specgen.FanoutShape(n=n, image=image, source=record.get("capture_source", "vm"))
+                    used = specgen.FanoutShape(
+                        n=n,
+                        image=image,
+                        source=record.get("capture_source", "vm"),
+                        replicas_per_region=args.replicas,
+                    )
                     naive_record = naive.measure_naive(used, args.speed, workdir / "naive")
                     naive_records.append(naive_record)
                     record = with_ratio(record, naive_record)

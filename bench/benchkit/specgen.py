@@ -43,6 +43,7 @@ class FanoutShape:
     source: SourceKind = "vhd"
     mode: DeploymentMode = "vms"
     per_deployment: int = 250  # VMs per Deployment (each in its own resource group)
+    replicas_per_region: int | None = None  # gallery: None = enough for one round of creates
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -50,7 +51,10 @@ class FanoutShape:
 
     @property
     def replicas(self) -> int:
-        """Gallery replicas per region so that one round of creates serves the region's share."""
+        """Gallery replicas per region: as asked, or so that one round of creates serves the
+        region's share."""
+        if self.replicas_per_region is not None:
+            return self.replicas_per_region
         per_region = math.ceil(self.n / len(self.regions))
         return min(MAX_REPLICAS_PER_REGION, max(1, math.ceil(per_region / 20)))
 
