@@ -78,9 +78,8 @@ class WritePacer(SansIOHTTPPolicy):
     """Pace reads, writes and deletes to the subscription's token buckets, client-side.
 
     Each request takes a token from a local copy of ARM's bucket of its kind; when
-    the copy is down to a small reserve the request reserves the next token the refill
-    brings and sleeps until then (once: hundreds of waiting steps must not all wake at
-    every refill), instead of being answered 429. Every answer carries ARM's own count
+    the copy is down to a small reserve the request waits for the refill instead of
+    being answered 429. Every answer carries ARM's own count
     (``x-ms-ratelimit-remaining-subscription-<kind>``): the copy is reset to it (less
     the requests still in flight), and the refill rate is learned from how the count
     moves (ARM's defaults, 25 reads and 10 writes a second, until then; an emulator
@@ -112,26 +111,22 @@ class WritePacer(SansIOHTTPPolicy):
         b.stamp = now
 
     def take(self, method: str) -> float:
-        """Take a token: answer 0 (send now), or how long to wait for the token reserved.
-
-        Below the reserve the local level goes into debt: each waiting request holds the
-        next token the refill brings, in the order they asked (first come, first sent)."""
+        """Take a token and answer 0, or answer how long to wait before asking again."""
         with self._lock:
             b = self.buckets[self.bucket(method)]
             self._refill(b, self.clock())
+            if b.level - 1.0 < self.RESERVE - 1e-6:  # (a tolerance: refills are float sums)
+                return (self.RESERVE + 1.0 - b.level) / b.rate
             b.level -= 1.0
             b.in_flight += 1
-            shortfall = self.RESERVE - b.level
-            return shortfall / b.rate if shortfall > 1e-6 else 0.0  # (floats: refills are sums)
+            b.spent += 1
+            return 0.0
 
     def on_request(self, request: PipelineRequest) -> None:
         method = request.http_request.method
-        wait = self.take(method)
-        if wait > 0:
+        while (wait := self.take(method)) > 0:
             log.debug("pacing %s for %.3fs: the subscription's bucket is low", method, wait)
             self.sleep(wait)
-        with self._lock:  # spent when sent, not when reserved: the refill is learned from it
-            self.buckets[self.bucket(method)].spent += 1
 
     def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
         kind = self.bucket(request.http_request.method)

@@ -74,15 +74,3 @@ def test_a_faster_refill_is_learned_from_the_answers() -> None:
         remaining += 1.0 - 1.0
         answer(pacer, "PUT", {"x-ms-ratelimit-remaining-subscription-writes": str(int(remaining))})
     assert pacer.buckets["writes"].rate >= 90
-
-
-def test_waiting_requests_each_hold_the_next_token_and_wait_once() -> None:
-    clock = Clock()
-    pacer = WritePacer(clock=clock, sleep=clock.sleep)
-    for _ in range(200 - WritePacer.RESERVE):
-        send(pacer, "PUT")
-    # 50 steps ask at the same moment (threads in a fan-out): each is told once when its
-    # token comes, a tenth of a second apart, in the order they asked.
-    waits = [pacer.take("PUT") for _ in range(50)]
-    assert waits == sorted(waits)
-    assert abs(waits[0] - 0.1) < 1e-9 and abs(waits[-1] - 5.0) < 1e-9
