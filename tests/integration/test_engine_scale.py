@@ -83,8 +83,12 @@ def test_parallelism_is_a_ceiling_and_each_vm_is_one_write_with_its_nic(
     try:
         assert apply(target, learn_with(tmp_path, 1)).result.ok  # the image first
         nic_writes = len(spans(slow_emulator, "NetworkInterfaces_CreateOrUpdate"))
+        vm_gets = admin(slow_emulator, "stats")["operations"].get("VirtualMachines_Get", 0)
         outcome = apply(target, learn_with(tmp_path, 13), parallelism=3)
         assert outcome.result is not None and outcome.result.ok
+        # The 12 new VMs are not read one by one: the plan's list saw them absent, the watcher's
+        # lists follow their creates.
+        assert admin(slow_emulator, "stats")["operations"].get("VirtualMachines_Get", 0) - vm_gets < 12
         vm_creates = spans(slow_emulator, "VirtualMachines_CreateOrUpdate")
         assert most_at_once(vm_creates) <= 3
         # Each VM made its own NIC in its create request: no NIC write of their own.
