@@ -16,6 +16,7 @@ import requests
 
 from imagepipe.apply.run import RunOutcome, apply_specs, destroy
 from imagepipe.apply.session import open_session
+from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
 from imagepipe.cli.common import TargetConfig
 from imagepipe.plan.model import Plan
@@ -115,3 +116,52 @@ def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, delay: flo
             break
     proc.wait(timeout=60)
     return "".join(seen)
+
+
+def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
+    """A VM made by hand (no imagepipe tags), as someone might have done with the az CLI."""
+    azure.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
+    azure.network.virtual_networks.begin_create_or_update(
+        rg,
+        "hand-vnet",
+        {
+            "location": "eastus",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
+            },
+        },
+    ).result()
+    subnet = azure.subnet_id(rg, "hand-vnet", "s")
+    nic = azure.network.network_interfaces.begin_create_or_update(
+        rg,
+        f"{name}-hand-nic",
+        {
+            "location": "eastus",
+            "properties": {"ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet}}}]},
+        },
+    ).result()
+    azure.compute.virtual_machines.begin_create_or_update(
+        rg,
+        name,
+        {
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_B1s"},
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "Canonical",
+                        "offer": "0001-com-ubuntu-server-jammy",
+                        "sku": "22_04-lts-gen2",
+                        "version": "latest",
+                    }
+                },
+                "osProfile": {
+                    "computerName": name,
+                    "adminUsername": "someone",
+                    "adminPassword": "Hand-made-Passw0rd!",
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
+            },
+        },
+    ).result()

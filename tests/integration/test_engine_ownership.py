@@ -5,61 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import LEARN_VM, apply, copy_learn, destroy_stack, plan, write_specs
+from engine_helpers import LEARN_VM, apply, copy_learn, destroy_stack, make_untagged_vm, plan, write_specs
 
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
 from imagepipe.errors import ConflictError
-
-
-def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
-    """A VM made by hand (no imagepipe tags), as someone might have done with the az CLI."""
-    azure.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
-    azure.network.virtual_networks.begin_create_or_update(
-        rg,
-        "hand-vnet",
-        {
-            "location": "eastus",
-            "properties": {
-                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
-                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
-            },
-        },
-    ).result()
-    subnet = azure.subnet_id(rg, "hand-vnet", "s")
-    nic = azure.network.network_interfaces.begin_create_or_update(
-        rg,
-        f"{name}-hand-nic",
-        {
-            "location": "eastus",
-            "properties": {"ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet}}}]},
-        },
-    ).result()
-    azure.compute.virtual_machines.begin_create_or_update(
-        rg,
-        name,
-        {
-            "location": "eastus",
-            "properties": {
-                "hardwareProfile": {"vmSize": "Standard_B1s"},
-                "storageProfile": {
-                    "imageReference": {
-                        "publisher": "Canonical",
-                        "offer": "0001-com-ubuntu-server-jammy",
-                        "sku": "22_04-lts-gen2",
-                        "version": "latest",
-                    }
-                },
-                "osProfile": {
-                    "computerName": name,
-                    "adminUsername": "someone",
-                    "adminPassword": "Hand-made-Passw0rd!",
-                },
-                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
-            },
-        },
-    ).result()
 
 
 def test_an_untagged_vm_with_a_wanted_name_is_reported_and_left_untouched(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_helpers import CONFIG, write_specs
+from engine_helpers import CONFIG, make_untagged_vm, write_specs
 
 from imagepipe.apply.run import apply_specs
 from imagepipe.apply.session import open_session
@@ -35,56 +35,6 @@ spec:
 """
 
 
-def hand_made_vm(target: Target, rg: str, name: str) -> None:
-    """Someone else's VM (untagged), made with the SDK in a network of its own."""
-    target.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
-    vnet = target.network.virtual_networks.begin_create_or_update(
-        rg,
-        "their-net",
-        {
-            "location": "eastus",
-            "properties": {
-                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
-                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
-            },
-        },
-    ).result()
-    nic = target.network.network_interfaces.begin_create_or_update(
-        rg,
-        "their-nic",
-        {
-            "location": "eastus",
-            "properties": {
-                "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": vnet.subnets[0].id}}}]
-            },
-        },
-    ).result()
-    target.compute.virtual_machines.begin_create_or_update(
-        rg,
-        name,
-        {
-            "location": "eastus",
-            "properties": {
-                "hardwareProfile": {"vmSize": "Standard_B1s"},
-                "storageProfile": {
-                    "imageReference": {
-                        "publisher": "Canonical",
-                        "offer": "0001-com-ubuntu-server-jammy",
-                        "sku": "22_04-lts-gen2",
-                        "version": "latest",
-                    }
-                },
-                "osProfile": {
-                    "computerName": "theirs",
-                    "adminUsername": "someone",
-                    "adminPassword": "Hand-made-Passw0rd!",
-                },
-                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
-            },
-        },
-    ).result()
-
-
 def test_a_vm_made_by_hand_after_the_plan_is_refused_not_overwritten(
     tmp_path: Path, target: Target, azure: Azure
 ) -> None:
@@ -93,7 +43,7 @@ def test_a_vm_made_by_hand_after_the_plan_is_refused_not_overwritten(
         planned = make_plan(session.specset, session.graph, session.azure)
         assert planned.absent_vms() == {r.key(r.VM, "race-rg", "build-vm")}
 
-        hand_made_vm(target, "race-rg", "build-vm")  # between the plan and its apply
+        make_untagged_vm(azure, "race-rg", "build-vm")  # between the plan and its apply
         result = apply_specs(session, planned=planned).result
 
     assert [f.address for f in result.failures] == ["SourceVM/build/vm"]
