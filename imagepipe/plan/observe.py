@@ -72,6 +72,7 @@ class ApplyObserver(LiveObserver):
         # VMs the plan found absent: their first read is skipped (a fan-out's GET per VM); the
         # create that follows is create-only, so one that appeared since is not overwritten.
         self._absent = set(absent)
+        self._reading: dict[tuple[str, str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, type_: str, rg: str, name: str) -> r.Record | None:
@@ -86,14 +87,17 @@ class ApplyObserver(LiveObserver):
         if type_.lower() not in self.SHARED:
             return self.azure.get(type_, rg, name)
         with self._lock:
-            stamp, rec = self._shared.get(k, (float("-inf"), None))
-        if _settled(rec) or time.monotonic() - stamp < self.fresh_seconds:
-            return rec
-        rec = self.azure.get(type_, rg, name)
-        if rec is not None:  # an absent one is about to be created: ask again next time
+            reading = self._reading.setdefault(k, threading.Lock())
+        with reading:  # the VMs that start together wait for one read, not one read each
             with self._lock:
-                self._shared[k] = (time.monotonic(), rec)
-        return rec
+                stamp, rec = self._shared.get(k, (float("-inf"), None))
+            if _settled(rec) or time.monotonic() - stamp < self.fresh_seconds:
+                return rec
+            rec = self.azure.get(type_, rg, name)
+            if rec is not None:  # an absent one is about to be created: ask again next time
+                with self._lock:
+                    self._shared[k] = (time.monotonic(), rec)
+            return rec
 
     def forget(self) -> None:
         """After a step that may have changed an image or a version: read them again."""

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import REPO, apply, apply_until, copy_learn, destroy_stack, journal, plan, write_specs
+from engine_helpers import (
+    REPO,
+    admin,
+    apply,
+    apply_until,
+    copy_learn,
+    destroy_stack,
+    journal,
+    plan,
+    write_specs,
+)
 
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
@@ -192,6 +202,16 @@ def test_gallery_deployments_start_per_region_and_a_changed_source_needs_a_new_v
             if op["name"] == "VirtualMachines_CreateOrUpdate" and "/g-east-rg/" in op["resourceId"]
         ]
         assert min(east_starts) < version_op["endTime"]  # east did not wait for west's replica
+        assert not plan(target, folder).has_changes
+
+        # More VMs from the replicated version, in waves: it is read once for all of them, not by each.
+        (folder / "specs.yaml").write_text(
+            (folder / "specs.yaml").read_text().replace("count: 2", "count: 8")
+        )
+        reads_before = admin(slow_emulator, "stats")["operations"].get("GalleryImageVersions_Get", 0)
+        assert apply(target, folder, parallelism=3).result.ok
+        version_reads = admin(slow_emulator, "stats")["operations"].get("GalleryImageVersions_Get", 0)
+        assert version_reads - reads_before <= 3
         assert not plan(target, folder).has_changes
 
         changed = (
