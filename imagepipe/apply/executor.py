@@ -13,27 +13,31 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from imagepipe import vocabulary as r
 from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
 from imagepipe.apply.schedule import AUTO_OTHER_STEPS, HeldSlots, Schedule, critical_path
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
 from imagepipe.azure.errors import AzureOperationError
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import Context
-from imagepipe.plan.handlers import handler_for
-from imagepipe.plan.handlers.base import StepFailed
-from imagepipe.plan.handlers.resources import delete_vm
-from imagepipe.plan.observe import ApplyObserver
-from imagepipe.plan.planner import DELETE_RANK, deletion_address
+from imagepipe.plan.observe import ApplyObserver, LiveObserver
+from imagepipe.plan.planner import deletion_address
+from imagepipe.steps.base import Handler
+from imagepipe.steps.context import Context
+from imagepipe.steps.evaluation import StepFailed
+from imagepipe.steps.handlers.deletion import DeletionHandler
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.registry import handler_for
+from imagepipe.vocabulary import StepKind
 
 log = logging.getLogger("imagepipe.apply")
+Outcome = TypeVar("Outcome")
 
 MAX_ROUNDS = 6  # act + verify rounds per step (a wait, then creates, then a verify)
 MAX_RETRIES = 5
@@ -96,7 +100,7 @@ class Executor:
     def __init__(
         self,
         ctx: Context,
-        azure: Azure,
+        azure: Provider,
         *,
         parallelism: int | None = None,
         on_event: EventSink = discard,
@@ -111,8 +115,10 @@ class Executor:
         self.emit = on_event
         self.only = only
         self.live = ApplyObserver(
-            azure, fresh_seconds=max(azure.target.polling_interval, 0.05), absent=absent or set()
+            azure, fresh_seconds=max(azure.polling_interval, 0.05), absent=absent or set()
         )
+        azure.follow_provisioned(self.live.remember)  # the watchers' lists spare the verifications a GET
+        self.plain = LiveObserver(azure)  # deletions are verified by a GET, never a shared read
         self.limits = ConcurrencyLimits()
         self.retry_backoff = retry_backoff
         self.result = ApplyResult()
@@ -200,9 +206,12 @@ class Executor:
         if upstream_changed:
             with self._lock:
                 self._dirty.add(step.address)  # what follows a change is evaluated again, live
+        return self._guarded(step, lambda: self._converge(step, handler_for(step), held))
+
+    def _guarded(self, step: Step, run: Callable[[], Outcome]) -> Outcome | StepOutcome:
+        """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""
         try:
-            handler = handler_for(step, self.ctx)
-            return self._converge(step, handler, held)
+            return run()
         except AzureOperationError as exc:
             return self._failed(step, str(exc), exc.to_json())
         except ImagepipeError as exc:
@@ -211,19 +220,24 @@ class Executor:
             log.debug("internal error in %s", step.address, exc_info=True)
             return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
 
-    def _converge(self, step: Step, handler: Any, held: HeldSlots | None = None) -> StepOutcome:
+    def _converge(
+        self, step: Step, handler: Handler, held: HeldSlots | None = None, observer: Observer | None = None
+    ) -> StepOutcome:
+        """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors."""
+        obs = observer or self.live
         first_action: str | None = None
         first_reason = ""
         retries = 0
         rounds = 0
         while True:
-            ev = handler.evaluate(step, self.ctx, self.live)
+            ev = handler.evaluate(step, self.ctx, obs)
             change = ev.change
             if change.action == "no-op":
                 if first_action is None:
                     return StepOutcome(step.address, "unchanged", "no-op", change.reason)
-                self.emit(Event("done", step.address, step.phase, first_action, DONE[first_action]))
-                return StepOutcome(step.address, "done", first_action, first_reason)
+                said = handler.done_message(first_action)
+                self.emit(Event("done", step.address, step.phase, first_action, said or DONE[first_action]))
+                return StepOutcome(step.address, "done", first_action, said or first_reason)
             if change.action == "conflict":
                 raise StepFailed(step.address, change.reason)
             if rounds >= MAX_ROUNDS:
@@ -234,17 +248,18 @@ class Executor:
             rounds += 1
             try:
                 if held is None:
-                    handler.act(step, ev, self.ctx, self.azure, self.live)
+                    handler.act(step, ev, self.ctx, self.azure, obs)
                 else:  # the image's capacity only while Azure creates: the next one starts after
                     held.hold_images()
                     try:
-                        handler.act(step, ev, self.ctx, self.azure, self.live)
+                        handler.act(step, ev, self.ctx, self.azure, obs)
                     finally:
                         held.release_images()
-                if not step.document.startswith("Deployment/"):
+                if not step.kind.deployment:
                     self.live.forget()  # it may have changed an image or a gallery version
             except AzureOperationError as exc:
-                group_gone = exc.code in GROUP_GONE
+                # Only a step of the graph relies on groups it can bring back.
+                group_gone = exc.code in GROUP_GONE and step.kind is not StepKind.DELETION
                 if not (exc.retryable or group_gone) or retries >= MAX_RETRIES:
                     raise
                 if group_gone:  # e.g. another stack's destroy removed a group we planned to use
@@ -268,9 +283,9 @@ class Executor:
             if address in seen:
                 continue
             seen.add(address)
-            if address.startswith("ResourceGroup/"):
-                group = self.graph.step(address)
-                self._converge(group, handler_for(group, self.ctx))
+            group = self.graph.step(address)
+            if group.kind is StepKind.RESOURCE_GROUP:
+                self._converge(group, handler_for(group))
             todo.extend(self.graph.dependencies(address))
 
     def _failed(self, step: Step, message: str, error: dict[str, Any] | None = None) -> StepOutcome:
@@ -284,7 +299,7 @@ class Executor:
         """Delete owned resources rank by rank (what uses a resource first), each rank in parallel."""
         by_rank: dict[int, list[r.Record]] = {}
         for rec in records:
-            by_rank.setdefault(DELETE_RANK.get(rec["type"].lower(), 2), []).append(rec)
+            by_rank.setdefault(r.delete_rank(rec["type"]), []).append(rec)
         workers = self.parallelism or AUTO_OTHER_STEPS
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
             for rank in sorted(by_rank):
@@ -294,26 +309,22 @@ class Executor:
         return self.result
 
     def _delete_one(self, rec: r.Record) -> StepOutcome:
+        """One deletion, converged like any step: delete, verify it is gone, retry what Azure may."""
         address = deletion_address(rec)
-        kind = rec["type"].rsplit("/", 1)[-1]
-        phase = "delete"
-        try:
-            rg, name = rec["resource_group"], rec["name"]
-            if rec["type"].lower() == r.RESOURCE_GROUP.lower() and not self.azure.group_is_empty(name):
-                message = f"resource group {name} is not empty: kept"
-                self.emit(Event("done", address, phase, "no-op", message))
-                return StepOutcome(address, "unchanged", "no-op", message)
-            self.emit(Event("start", address, phase, "delete", f"delete {kind} {name}"))
-            if rec["type"].lower() == r.VM.lower():
-                delete_vm(self.azure, rg, name)
-            else:
-                self.azure.delete(rec["type"], rg, name).wait()
-            self.emit(Event("done", address, phase, "delete", f"deleted {kind} {name}"))
-            return StepOutcome(address, "done", "delete", f"deleted {kind} {name}")
-        except ImagepipeError as exc:
-            message = str(exc)
-            error = exc.to_json() if isinstance(exc, AzureOperationError) else None
-            self.emit(
-                Event("failed", address, phase, message=message, data={"error": error} if error else {})
-            )
-            return StepOutcome(address, "failed", "delete", message, error)
+        step = Step(address, address, "delete", StepKind.DELETION)
+        if r.is_type(rec, r.RESOURCE_GROUP):
+            kept = self._guarded(step, lambda: self._group_kept(step, rec["name"]))
+            if kept is not None:  # kept, or the check failed
+                return kept
+        outcome = self._guarded(step, lambda: self._converge(step, DeletionHandler(rec), observer=self.plain))
+        if outcome.status == "failed":
+            outcome.action = "delete"
+        return outcome
+
+    def _group_kept(self, step: Step, name: str) -> StepOutcome | None:
+        """A group the stack owns that holds what it does not own is never deleted."""
+        if self.azure.group_is_empty(name):
+            return None
+        message = f"resource group {name} is not empty: kept"
+        self.emit(Event("done", step.address, step.phase, "no-op", message))
+        return StepOutcome(step.address, "unchanged", "no-op", message)

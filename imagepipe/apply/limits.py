@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import Context
+from imagepipe.steps.context import Context
+from imagepipe.steps.desired.names import capture_image_id
+from imagepipe.vocabulary import StepKind
 
 PER_IMAGE_LIMIT = 20
 
@@ -42,12 +43,10 @@ def _norm(region: str) -> str:
 
 def slots_of(step: Step, ctx: Context) -> list[Slot]:
     """The limited capacities a step uses while it runs (none for most steps)."""
-    if not (step.document.startswith("Deployment/") and step.name == "vm"):
+    if step.kind is not StepKind.DEPLOYMENT_VM:
         return []
-    from imagepipe.plan.handlers.naming import capture_image_id
-
-    doc: Any = ctx.document(step.document)
-    capture: Any = ctx.document(doc.image)
+    doc = ctx.deployment(step.document)
+    capture = ctx.capture(doc.image)
     slots = []
     if capture.gallery is not None:  # 20 per replica in the deployment's own region
         region = _norm(doc.location_name)

@@ -20,18 +20,17 @@ from imagepipe.apply.limits import ConcurrencyLimits, Slot
 # Steps without an image source's slot (NICs, networks, captures) in flight at once,
 # unless --parallelism says otherwise: enough to keep the write bucket busy.
 AUTO_OTHER_STEPS = 64
-# Rough Azure durations (seconds) of a step kind, for the critical path; others count 1.
-DURATION_HINT = {"vm": 60.0, "nic": 2.0, "virtual-network": 3.0}
 _OTHER = "steps without an image slot"
 
 
 def critical_path(graph: Any) -> dict[str, float]:
-    """Per step: its own duration hint plus the longest path of its dependants."""
+    """Per step: its own duration hint (its kind's, see vocabulary.py) plus the longest path of its
+    dependants."""
     steps = graph.steps()
     remaining: dict[str, float] = {}
     for step in reversed(steps):
         tail = max((remaining[d] for d in graph.dependants(step.address)), default=0.0)
-        remaining[step.address] = DURATION_HINT.get(step.name, 1.0) + tail
+        remaining[step.address] = step.kind.duration_hint + tail
     return {step.address: remaining[step.address] for step in steps}  # in graph order
 
 

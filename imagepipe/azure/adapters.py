@@ -25,13 +25,15 @@ from imagepipe.azure import bodies
 from imagepipe.azure import records as r
 from imagepipe.azure.errors import translated
 from imagepipe.azure.target import Target
+from imagepipe.azure.watch import ProvisioningWatcher
+from imagepipe.vocabulary import RESOURCE_TYPES
 
 log = logging.getLogger("imagepipe.azure")
 
 TAG_STACK = "imagepipe-stack"
 # Types created by the hundred in a fan-out: their creates are followed by listing their
 # groups (one read per group and round, see watch.py) instead of a poller each.
-WATCHED_CREATES = frozenset({r.VM, r.NIC})
+WATCHED_CREATES = frozenset(t.arm_type for t in RESOURCE_TYPES.values() if t.watched)
 # Child resources addressed as "parent/child" names, and the extra read options of their GET.
 NESTED: dict[str, dict[str, Any]] = {
     r.GALLERY_IMAGE: {},
@@ -103,6 +105,10 @@ class Handle:
         return self.parse(r.wire(result))
 
 
+def _ignore(_: r.Record) -> None:
+    return None
+
+
 def _rid(sub: str, rg: str, provider_type: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{provider_type}/{name}"
 
@@ -116,9 +122,13 @@ class Azure:
         self.network = target.network
         self.resources = target.resources
         self.subscription_id = target.subscription_id
-        self._watchers: dict[str, Any] = {}
+        self._watchers: dict[str, ProvisioningWatcher] = {}
         self._watch_lock = threading.Lock()
-        self._fresh: dict[tuple[str, str, str], r.Record] = {}
+        self._provisioned: Callable[[r.Record], None] = _ignore
+
+    @property
+    def polling_interval(self) -> float:
+        return self.target.polling_interval
 
     # ---- ids -------------------------------------------------------------------------
     def resource_id(self, type_: str, rg: str, name: str) -> str:
@@ -277,27 +287,28 @@ class Azure:
                 rg, name, body, polling=False, match_condition=MatchConditions.IfMissing
             )
 
-    def watcher(self, type_: str) -> Any:
+    def watcher(self, type_: str) -> ProvisioningWatcher:
         """The shared watcher of pending creates of one type (see imagepipe.azure.watch)."""
-        from imagepipe.azure.watch import ProvisioningWatcher
-
         with self._watch_lock:
             if type_ not in self._watchers:
                 # Lists are cheap (one read per group and round, plain JSON): look often, so a
                 # finished create frees its image slot soon after Azure reports it.
                 interval = min(max(self.target.polling_interval / 4, 0.01), 5.0)
-                self._watchers[type_] = ProvisioningWatcher(self, type_, interval)
+                self._watchers[type_] = ProvisioningWatcher(
+                    lambda rg: self.list(type_, rg),
+                    lambda rg, name: self.get(type_, rg, name),
+                    type_,
+                    interval,
+                    self._report_provisioned,
+                )
             return self._watchers[type_]
 
-    def remember(self, rec: r.Record) -> None:
-        """A record just read by a list that followed its create: the next read of it can use it."""
-        with self._watch_lock:
-            self._fresh[r.key(rec["type"], rec["resource_group"], rec["name"])] = rec
+    def follow_provisioned(self, sink: Callable[[r.Record], None]) -> None:
+        """Where the watchers report the records they listed once their create ended."""
+        self._provisioned = sink
 
-    def take_fresh(self, type_: str, rg: str, name: str) -> r.Record | None:
-        """The record remember() kept for this resource, once (later reads go to Azure again)."""
-        with self._watch_lock:
-            return self._fresh.pop(r.key(type_, rg, name), None)
+    def _report_provisioned(self, rec: r.Record) -> None:
+        self._provisioned(rec)
 
     def start_gallery_version(self, desired: r.Record) -> None:
         """Submit a gallery version without waiting for its replication (watched per region)."""

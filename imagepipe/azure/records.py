@@ -11,20 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-Record = dict[str, Any]
-
-RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
-VNET = "Microsoft.Network/virtualNetworks"
-NIC = "Microsoft.Network/networkInterfaces"
-VM = "Microsoft.Compute/virtualMachines"
-RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommands"
-IMAGE = "Microsoft.Compute/images"
-DISK = "Microsoft.Compute/disks"
-SNAPSHOT = "Microsoft.Compute/snapshots"
-GALLERY = "Microsoft.Compute/galleries"
-GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
-GALLERY_VERSION = "Microsoft.Compute/galleries/images/versions"
-VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+from imagepipe.vocabulary import (
+    DISK,
+    GALLERY,
+    GALLERY_IMAGE,
+    GALLERY_VERSION,
+    IMAGE,
+    NIC,
+    RESOURCE_GROUP,
+    RUN_COMMAND,
+    SNAPSHOT,
+    VM,
+    VMSS,
+    VNET,
+    Record,
+    resource_group_of,
+)
+from imagepipe.vocabulary import key as key  # re-exported: the wire side keys records too
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -34,19 +37,6 @@ def wire(model: Any) -> dict[str, Any]:
     if hasattr(model, "as_dict"):
         return model.as_dict()
     return dict(model)
-
-
-def resource_group_of(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    if "resourcegroups" in lowered:
-        return parts[lowered.index("resourcegroups") + 1]
-    return ""
-
-
-def key(type_: str, resource_group: str, name: str) -> tuple[str, str, str]:
-    """Inventory key: ARM names are case-insensitive."""
-    return (type_.lower(), resource_group.lower(), name.lower())
 
 
 def _base(type_: str, body: Mapping[str, Any]) -> Record:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
 from imagepipe.azure.errors import AzureOperationError
 
 log = logging.getLogger("imagepipe.azure")
@@ -34,8 +34,20 @@ class _Waiter:
 class ProvisioningWatcher:
     """One lister thread for every pending create of one resource type on one target."""
 
-    def __init__(self, azure: Azure, type_: str, interval: float, timeout: float = 3 * 3600.0):
-        self.azure = azure
+    def __init__(
+        self,
+        list_group: Callable[[str], list[r.Record]],
+        get: Callable[[str, str], r.Record | None],
+        type_: str,
+        interval: float,
+        report: Callable[[r.Record], None],
+        timeout: float = 3 * 3600.0,
+    ):
+        """``list_group`` lists the type in a group, ``get`` reads one (a failed one's error),
+        ``report`` is told every record that ended Succeeded (its next read can use it)."""
+        self.list_group = list_group
+        self.get = get
+        self.report = report
         self.type = type_
         self.interval = interval
         self.timeout = timeout
@@ -67,7 +79,7 @@ class ProvisioningWatcher:
             started = time.monotonic()
             for rg in sorted({rg for rg, _ in pending}):
                 try:
-                    listed = {rec["name"].lower(): rec for rec in self.azure.list(self.type, rg)}
+                    listed = {rec["name"].lower(): rec for rec in self.list_group(rg)}
                 except AzureOperationError as exc:  # a bad round: the next one reads again
                     log.debug("listing %s in %s failed: %s", self.type, rg, exc)
                     continue
@@ -87,9 +99,9 @@ class ProvisioningWatcher:
             )
         elif state == "succeeded":
             waiter.record = rec
-            self.azure.remember(rec)  # the step's verification reads this instead of a GET
+            self.report(rec)  # the step's verification reads this instead of a GET
         else:
-            detail = self.azure.get(self.type, rg, name) or rec or {}
+            detail = self.get(rg, name) or rec or {}
             error = detail.get("error") or {}
             waiter.error = AzureOperationError(
                 f"{self.type}/{name}",

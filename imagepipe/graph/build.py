@@ -13,21 +13,24 @@ from collections.abc import Iterable
 import networkx as nx
 
 from imagepipe.errors import Diagnostic, Location, SpecError, error
+from imagepipe.graph.flow import (
+    CAPTURE_STEP_KINDS,
+    CLEANUP,
+    GALLERY_DEFINITION,
+    GALLERY_VERSION,
+    GENERALIZE,
+    QUIESCE,
+    RESTORE,
+    TEMPORARIES,
+    CaptureFlow,
+    capture_flow,
+    output_step_of,
+)
 from imagepipe.graph.step import Step, address
 from imagepipe.graph.stepgraph import StepGraph, address_key
 from imagepipe.spec.images import is_capture_ref
 from imagepipe.spec.model import Capture, Deployment, SourceVHD, SourceVM, SpecSet, Subnet
-
-GENERALIZE_STEPS = ("deprovision", "deallocate", "generalize", "image")
-
-
-def output_step_of(capture: Capture) -> str:
-    """The step a Deployment from this capture waits for."""
-    if capture.gallery is not None:
-        return address(capture.ref, "gallery-version")
-    if capture.type == "generalized":
-        return address(capture.ref, "image")
-    return address(capture.ref, "snapshots")
+from imagepipe.vocabulary import StepKind
 
 
 class _Expander:
@@ -40,9 +43,16 @@ class _Expander:
 
     # -- primitives ------------------------------------------------------------------------
 
-    def add(self, document: str, name: str, location: Location | None, index: int | None = None) -> str:
+    def add(
+        self,
+        document: str,
+        name: str,
+        kind: StepKind,
+        location: Location | None,
+        index: int | None = None,
+    ) -> str:
         node = address(document, name, index)
-        self.graph.add_node(node, step=Step(node, document, name, index, location))
+        self.graph.add_node(node, step=Step(node, document, name, kind, index, location))
         return node
 
     def chain(
@@ -50,7 +60,7 @@ class _Expander:
     ) -> str | None:
         previous = after
         for name in names:
-            node = self.add(document, name, location)
+            node = self.add(document, name, CAPTURE_STEP_KINDS[name], location)
             if previous is not None:
                 self.edges.append((previous, node))
             previous = node
@@ -60,7 +70,9 @@ class _Expander:
         node = f"ResourceGroup/{name}"
         if node not in self.graph:
             params = {"name": name, "location": region}
-            self.graph.add_node(node, step=Step(node, node, "resource-group", None, location, params))
+            self.graph.add_node(
+                node, step=Step(node, node, "resource-group", StepKind.RESOURCE_GROUP, None, location, params)
+            )
         return node
 
     def vnet(self, resource_group: str, subnet: Subnet, region: str, location: Location | None) -> str:
@@ -73,7 +85,10 @@ class _Expander:
                 "location": region,
                 "subnets": {},
             }
-            self.graph.add_node(node, step=Step(node, node, "virtual-network", None, location, params))
+            self.graph.add_node(
+                node,
+                step=Step(node, node, "virtual-network", StepKind.VIRTUAL_NETWORK, None, location, params),
+            )
             self.edges.append((group, node))
         self.graph.nodes[node]["step"].params["subnets"].setdefault(subnet.name, subnet.address_prefix)
         return node
@@ -92,19 +107,19 @@ class _Expander:
 
     def _sourcevm(self, vm: SourceVM) -> None:
         if vm.create is None:
-            self.last_step[vm.ref] = self.add(vm.ref, "vm", vm.location)
+            self.last_step[vm.ref] = self.add(vm.ref, "vm", StepKind.EXISTING_VM, vm.location)
             return
         create = vm.create
         network = self.vnet(vm.resource_group, create.subnet, vm.location_name, vm.location)
-        nic = self.add(vm.ref, "nic", vm.location)
+        nic = self.add(vm.ref, "nic", StepKind.SOURCE_NIC, vm.location)
         self.edges.append((network, nic))
-        machine = self.add(vm.ref, "vm", vm.location)
+        machine = self.add(vm.ref, "vm", StepKind.SOURCE_VM, vm.location)
         self.edges.append((nic, machine))
         if is_capture_ref(create.image) and create.image in self.outputs:
             self.edges.append((self.outputs[create.image], machine))
         previous = machine
         for i, script in enumerate(create.customize):
-            node = self.add(vm.ref, "customize", script.location or vm.location, i)
+            node = self.add(vm.ref, "customize", StepKind.CUSTOMIZE, script.location or vm.location, i)
             self.edges.append((previous, node))
             previous = node
         self.last_step[vm.ref] = previous
@@ -119,36 +134,35 @@ class _Expander:
         after = self.last_step.get(capture.source)
         snapshots_rg = capture.snapshots.resource_group if capture.snapshots else ""
         image_node: str | None = None
-        if isinstance(source, SourceVHD) or (source is None and capture.source.startswith("SourceVHD/")):
-            # The blobs are imported directly: into an image, or into snapshots.
-            if capture.type == "generalized":
-                image_node = self.add(capture.ref, "image", where)
-            else:
-                snaps = self.add(capture.ref, "snapshots", where)
-                self.edges.append((self.resource_group(snapshots_rg, region, where), snaps))
-        elif capture.type == "specialized":
+        flow = capture_flow(capture, source)
+        if flow is CaptureFlow.VHD_IMAGE:  # the blobs are imported directly: into an image
+            image_node = self.chain(capture.ref, ["image"], where, None)
+        elif flow is CaptureFlow.VHD_SNAPSHOTS:  # or into snapshots
+            snaps = self.chain(capture.ref, ["snapshots"], where, None)
+            self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
+        elif flow is CaptureFlow.SPECIALIZED:
             quiesce = self.chain(capture.ref, ["quiesce"], where, after)
             snaps = self.chain(capture.ref, ["snapshots"], where, quiesce)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
-            self.chain(capture.ref, ["restore-source"], where, snaps)
-        elif not capture.preserve_source:
-            image_node = self.chain(capture.ref, GENERALIZE_STEPS, where, after)
+            self.chain(capture.ref, [RESTORE], where, snaps)
+        elif flow is CaptureFlow.IN_PLACE:
+            image_node = self.chain(capture.ref, GENERALIZE, where, after)
         else:
-            snaps = self.chain(capture.ref, ["quiesce", "snapshot-source-disks"], where, after)
+            snaps = self.chain(capture.ref, QUIESCE, where, after)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
-            self.chain(capture.ref, ["restore-source"], where, snaps)
-            image_node = self.chain(capture.ref, ["temp-disks", "temp-vm", *GENERALIZE_STEPS], where, snaps)
+            self.chain(capture.ref, [RESTORE], where, snaps)
+            image_node = self.chain(capture.ref, [*TEMPORARIES, *GENERALIZE], where, snaps)
         if image_node is not None and capture.image is not None:
             self.edges.append((self.resource_group(capture.image.resource_group, region, where), image_node))
         last = image_node
         if image_node is not None and capture.gallery is not None:
             gallery_rg = self.resource_group(capture.gallery.resource_group, region, where)
-            definition = self.chain(capture.ref, ["gallery", "gallery-image"], where, gallery_rg)
-            version = self.chain(capture.ref, ["gallery-version"], where, definition)
+            definition = self.chain(capture.ref, GALLERY_DEFINITION, where, gallery_rg)
+            version = self.chain(capture.ref, [GALLERY_VERSION], where, definition)
             self.edges.append((image_node, version or ""))
             last = version
-        if capture.type == "generalized" and capture.preserve_source and isinstance(source, SourceVM):
-            self.chain(capture.ref, ["cleanup"], where, last)
+        if flow is CaptureFlow.PRESERVE and isinstance(source, SourceVM):
+            self.chain(capture.ref, [CLEANUP], where, last)
 
     def _deployment(self, deployment: Deployment) -> None:
         where = deployment.location
@@ -161,17 +175,17 @@ class _Expander:
         capture = self.specset.documents.get(deployment.image)
         from_snapshots = isinstance(capture, Capture) and capture.type == "specialized"
         if deployment.mode == "scaleSet":
-            node = self.add(deployment.ref, "vmss", where)
+            node = self.add(deployment.ref, "vmss", StepKind.DEPLOYMENT_VMSS, where)
             self.edges.append((network, node))
             if output:
                 self.edges.append((output, node))
             return
         for i in range(deployment.count):
             # The VM creates its own NIC (networkInterfaceConfigurations): one write per VM.
-            machine = self.add(deployment.ref, "vm", where, i)
+            machine = self.add(deployment.ref, "vm", StepKind.DEPLOYMENT_VM, where, i)
             self.edges.append((network, machine))
             if from_snapshots:
-                disks = self.add(deployment.ref, "disks", where, i)
+                disks = self.add(deployment.ref, "disks", StepKind.DEPLOYMENT_DISKS, where, i)
                 self.edges.append((network, disks))
                 if output:
                     self.edges.append((output, disks))

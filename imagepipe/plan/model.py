@@ -9,38 +9,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Action = Literal["create", "update", "replace", "delete", "action", "no-op", "conflict"]
-ACTIONS: tuple[str, ...] = ("create", "update", "replace", "delete", "action", "no-op", "conflict")
+from imagepipe.steps.change import ACTIONS, Action, Change, canonical_json, digest
+
+__all__ = [
+    "ACTIONS",
+    "PLAN_FORMAT",
+    "Action",
+    "Change",
+    "Plan",
+    "canonical_json",
+    "digest",
+    "spec_fingerprint",
+]
+
 PLAN_FORMAT = 1
-
-
-@dataclass
-class Change:
-    action: Action
-    address: str
-    reason: str
-    document: str = ""
-    resource_id: str | None = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    observed: str = ""  # fingerprint of the observed state this change was computed from
-
-    @property
-    def is_change(self) -> bool:
-        return self.action not in ("no-op", "conflict")
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Change:
-        if data.get("action") not in ACTIONS:
-            raise ValueError(f"unknown action {data.get('action')!r}")
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass
@@ -106,23 +92,6 @@ class Plan:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_secret_safe)
-
-
-def _secret_safe(value: Any) -> Any:
-    # SecretRef (and anything like it) contributes its reference, never its value.
-    if hasattr(value, "fingerprint_source"):
-        return value.fingerprint_source()
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
-    return str(value)
-
-
-def digest(value: Any, length: int = 12) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:length]
 
 
 def spec_fingerprint(files: tuple[Path, ...] | list[Path]) -> str:

@@ -10,34 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import Protocol
 
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.vocabulary import LISTED_TYPES
 
-# What a plan lists in every resource group the specs use.
-LISTED_TYPES: tuple[str, ...] = (r.VNET, r.NIC, r.VM, r.IMAGE, r.SNAPSHOT, r.DISK, r.VMSS)
-
-
-class Observer(Protocol):
-    def get(self, type_: str, rg: str, name: str) -> r.Record | None: ...
-
-    def vm(self, rg: str, name: str) -> r.Record | None:
-        """A VM with its instance view (power state, generalized state, failure)."""
-        ...
-
-    def run_command(self, rg: str, vm: str, name: str) -> r.Record | None: ...
-
-    def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
-        """What planning saw, for checks only a plan makes (apply refuses a plan's conflicts
-        before acting): the snapshot's record when planning, None (no read) when applying."""
-        ...
+__all__ = ["LISTED_TYPES", "ApplyObserver", "Inventory", "LiveObserver", "Observer"]
 
 
 class LiveObserver:
     """Reads the target right now: used by apply before acting and to verify."""
 
-    def __init__(self, azure: Azure):
+    def __init__(self, azure: Provider):
         self.azure = azure
 
     def get(self, type_: str, rg: str, name: str) -> r.Record | None:
@@ -56,8 +40,8 @@ class LiveObserver:
 class ApplyObserver(LiveObserver):
     """Live reads for apply, without reading again what was just read.
 
-    A create followed by listing (azure/watch.py) leaves the listed record behind:
-    the step's verification uses it instead of a GET. Images and gallery versions
+    A create followed by listing (azure/watch.py) reports the listed record here
+    (remember): the step's verification uses it instead of a GET. Images and gallery versions
     replicated everywhere (immutable once succeeded) are read once per apply, gallery
     versions still replicating at most once per polling interval, although every VM
     of a fan-out asks for them.
@@ -65,9 +49,11 @@ class ApplyObserver(LiveObserver):
 
     SHARED = frozenset({r.IMAGE.lower(), r.GALLERY_VERSION.lower()})
 
-    def __init__(self, azure: Azure, fresh_seconds: float, absent: Iterable[tuple[str, str, str]] = ()):
+    def __init__(self, azure: Provider, fresh_seconds: float, absent: Iterable[tuple[str, str, str]] = ()):
         super().__init__(azure)
         self.fresh_seconds = fresh_seconds
+        # Records a watcher listed once their create ended, each used by one read.
+        self._fresh: dict[tuple[str, str, str], r.Record] = {}
         self._shared: dict[tuple[str, str, str], tuple[float, r.Record | None]] = {}
         # VMs the plan found absent: their first read is skipped (a fan-out's GET per VM); the
         # create that follows is create-only, so one that appeared since is not overwritten.
@@ -75,12 +61,17 @@ class ApplyObserver(LiveObserver):
         self._reading: dict[tuple[str, str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
+    def remember(self, rec: r.Record) -> None:
+        """A record just read by a list that followed its create: the next read of it can use it."""
+        with self._lock:
+            self._fresh[r.key(rec["type"], rec["resource_group"], rec["name"])] = rec
+
     def get(self, type_: str, rg: str, name: str) -> r.Record | None:
-        fresh = self.azure.take_fresh(type_, rg, name)
-        if fresh is not None:
-            return fresh
         k = r.key(type_, rg, name)
         with self._lock:
+            fresh = self._fresh.pop(k, None)  # once: later reads go to Azure again
+            if fresh is not None:
+                return fresh
             if k in self._absent:
                 self._absent.discard(k)
                 return None
@@ -123,7 +114,7 @@ class Inventory:
     capture touches, so the number of reads does not grow with deployments.
     """
 
-    def __init__(self, azure: Azure, stack: str):
+    def __init__(self, azure: Provider, stack: str):
         self.azure = azure
         self.stack = stack
         self.records: dict[tuple[str, str, str], r.Record] = {}

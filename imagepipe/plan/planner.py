@@ -6,29 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
-from imagepipe.plan.context import TAG_SPEC, Context
-from imagepipe.plan.handlers import handler_for
-from imagepipe.plan.handlers.base import Evaluation, Handler, display, observed_fingerprint
+from imagepipe import vocabulary as r
 from imagepipe.plan.model import Change, Plan, spec_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
-
-# Deletion order: what uses a resource goes before it (reverse dependency order).
-DELETE_RANK: dict[str, int] = {
-    r.VMSS.lower(): 0,
-    r.VM.lower(): 0,
-    r.NIC.lower(): 1,
-    r.DISK.lower(): 1,
-    r.GALLERY_VERSION.lower(): 2,
-    r.IMAGE.lower(): 3,
-    r.SNAPSHOT.lower(): 3,
-    r.GALLERY_IMAGE.lower(): 4,
-    r.GALLERY.lower(): 5,
-    r.VNET.lower(): 6,
-    r.RESOURCE_GROUP.lower(): 7,
-}
+from imagepipe.steps.base import Handler
+from imagepipe.steps.context import TAG_SPEC, Context
+from imagepipe.steps.evaluation import Evaluation, display, observed_fingerprint
+from imagepipe.steps.port import Provider
+from imagepipe.steps.registry import handler_for
 
 
 @dataclass
@@ -71,7 +57,7 @@ def resource_groups_of(ctx: Context) -> set[str]:
 
 
 def make_plan(
-    specset: SpecSet, graph: Any, azure: Azure, *, paths: Iterable[str] = (), prune: bool = False
+    specset: SpecSet, graph: Any, azure: Provider, *, paths: Iterable[str] = (), prune: bool = False
 ) -> PlanResult:
     ctx = Context(specset, graph, azure.subscription_id)
     inventory = Inventory(azure, specset.name).load(resource_groups_of(ctx))
@@ -86,7 +72,7 @@ def make_plan(
     addresses = set()
     for step in graph.steps():
         addresses.add(step.address)
-        handler = handler_for(step, ctx)
+        handler = handler_for(step)
         ev = handler.evaluate(step, ctx, inventory)
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
@@ -102,7 +88,7 @@ def make_plan(
     return result
 
 
-def make_destroy_plan(specset: SpecSet, azure: Azure, *, paths: Iterable[str] = ()) -> PlanResult:
+def make_destroy_plan(specset: SpecSet, azure: Provider, *, paths: Iterable[str] = ()) -> PlanResult:
     """Every resource the stack owns (by its tag), in reverse dependency order."""
     ctx = Context(specset, None, azure.subscription_id)
     inventory = Inventory(azure, specset.name)
@@ -120,12 +106,12 @@ def make_destroy_plan(specset: SpecSet, azure: Azure, *, paths: Iterable[str] = 
     return result
 
 
-def with_children(azure: Azure, stack: str, owned: list[r.Record]) -> list[r.Record]:
+def with_children(azure: Provider, stack: str, owned: list[r.Record]) -> list[r.Record]:
     """Owned galleries bring their owned definitions and versions (listed apart by ARM)."""
     seen = {rec["id"].lower() for rec in owned}
     out = list(owned)
     for rec in owned:
-        if rec["type"].lower() != r.GALLERY.lower():
+        if not r.is_type(rec, r.GALLERY):
             continue
         for child in azure.gallery_children(rec["resource_group"], rec["name"]):
             if child["id"].lower() not in seen and child["tags"].get("imagepipe-stack") == stack:
@@ -135,7 +121,8 @@ def with_children(azure: Azure, stack: str, owned: list[r.Record]) -> list[r.Rec
 
 
 def sort_for_deletion(records: Iterable[r.Record]) -> list[r.Record]:
-    return sorted(records, key=lambda rec: (DELETE_RANK.get(rec["type"].lower(), 2), rec["id"].lower()))
+    """What uses a resource goes before it (reverse dependency order)."""
+    return sorted(records, key=lambda rec: (r.delete_rank(rec["type"]), rec["id"].lower()))
 
 
 def deletion_address(rec: r.Record) -> str:
@@ -144,7 +131,7 @@ def deletion_address(rec: r.Record) -> str:
 
 def deletion_change(rec: r.Record, reason: str) -> Change:
     address = deletion_address(rec)
-    kind = rec["type"].rsplit("/", 1)[-1]
+    kind = r.short_type(rec["type"])
     return Change(
         action="delete",
         address=address,

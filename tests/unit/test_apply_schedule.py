@@ -8,6 +8,7 @@ from typing import Any
 
 from imagepipe.apply.limits import PREFETCH, ConcurrencyLimits, Slot
 from imagepipe.apply.schedule import HeldSlots, Schedule, critical_path
+from imagepipe.vocabulary import StepKind
 
 IMAGE = Slot("image:/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/images/web", 20, True)
 
@@ -18,12 +19,14 @@ class Chain:
     def __init__(self, count: int):
         self.nics = [f"Deployment/web/nic[{i}]" for i in range(count)]
         self.vms = [f"Deployment/web/vm[{i}]" for i in range(count)]
-        self.names = {"VirtualNetwork/rg/net": "virtual-network"}
-        self.names |= {a: "nic" for a in self.nics} | {a: "vm" for a in self.vms}
+        self.kinds = {"VirtualNetwork/rg/net": StepKind.VIRTUAL_NETWORK}
+        self.kinds |= {a: StepKind.SOURCE_NIC for a in self.nics} | {
+            a: StepKind.DEPLOYMENT_VM for a in self.vms
+        }
 
     def steps(self) -> list[SimpleNamespace]:
         order = ["VirtualNetwork/rg/net", *self.nics, *self.vms]
-        return [SimpleNamespace(address=a, name=self.names[a]) for a in order]
+        return [SimpleNamespace(address=a, kind=self.kinds[a]) for a in order]
 
     def dependants(self, address: str) -> list[str]:
         if address.startswith("VirtualNetwork/"):
@@ -33,7 +36,7 @@ class Chain:
         return []
 
     def schedule(self, ceilings: tuple[int, int] = (1000, 64)) -> Schedule:
-        slots = {a: [IMAGE] if a in self.vms else [] for a in self.names}
+        slots = {a: [IMAGE] if a in self.vms else [] for a in self.kinds}
         return Schedule(critical_path(self), ConcurrencyLimits(), slots, ceilings)
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from imagepipe.azure import records as r
 from imagepipe.graph import build_graph
-from imagepipe.plan.context import Context
-from imagepipe.plan.handlers import handler_for
-from imagepipe.plan.handlers.capture import image_desired
 from imagepipe.spec import load_one
+from imagepipe.steps.context import Context
+from imagepipe.steps.desired.capture import image_desired
+from imagepipe.steps.desired.names import script_hash
+from imagepipe.steps.registry import handler_for
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 LEARN = Path(__file__).resolve().parents[2] / "specs" / "learn-exercise"
@@ -63,12 +64,12 @@ def record(type_: str, rg: str, name: str, tags: dict[str, str], **extra: Any) -
 
 
 def evaluate_all(ctx, obs) -> dict[str, object]:
-    return {s.address: handler_for(s, ctx).evaluate(s, ctx, obs) for s in ctx.graph.steps()}
+    return {s.address: handler_for(s).evaluate(s, ctx, obs) for s in ctx.graph.steps()}
 
 
 def desired_of(ctx, address: str, obs=None):
     step = ctx.graph.step(address)
-    return handler_for(step, ctx).evaluate(step, ctx, obs or RecordsObserver()).desired
+    return handler_for(step).evaluate(step, ctx, obs or RecordsObserver()).desired
 
 
 def owned_vm(ctx, address: str, **props):
@@ -201,8 +202,6 @@ def test_a_deprovision_that_succeeded_is_not_run_again() -> None:
 
 def test_customize_scripts_recorded_on_the_vm_do_not_run_again() -> None:
     ctx = context()
-    from imagepipe.plan.handlers.naming import script_hash
-
     vm = owned_vm(ctx, "SourceVM/source/vm")
     script = ctx.document("SourceVM/source").create.customize[0].script
     vm["tags"]["imagepipe-customized"] = script_hash(script)

@@ -1,23 +1,18 @@
-"""The step handler contract: observe -> compare (planning), then act -> verify (applying).
-
-``evaluate`` observes through an Observer (a batched snapshot when planning, live
-GETs when applying) and compares with the desired state; it returns an Evaluation
-holding the Change plus what ``act`` needs. Planning is evaluate alone.
-"""
+"""Compare observed with desired: the Evaluation a step's ``evaluate`` returns, and the common
+compare of a resource imagepipe owns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
 from imagepipe.azure.errors import is_retryable
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import TAG_HASH, Context, user_tags
-from imagepipe.plan.model import Change, digest
-from imagepipe.plan.observe import Observer
+from imagepipe.steps.change import Change, digest
+from imagepipe.steps.context import TAG_HASH, Context, user_tags
+from imagepipe.steps.port import Observer
 
 TRANSITIONAL = frozenset({"creating", "updating", "deleting", "migrating"})
 
@@ -73,38 +68,27 @@ def observed_fingerprint(record: r.Record | None) -> str:
     )
 
 
-class Handler:
-    """Base of every step handler."""
-
-    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        raise NotImplementedError
-
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
-        raise NotImplementedError
-
-    # ---- helpers shared by the handlers -----------------------------------------------
-    @staticmethod
-    def change(
-        step: Step,
-        action: str,
-        reason: str,
-        desired: r.Record | None = None,
-        observed: r.Record | None = None,
-        resource_id: str | None = None,
-        **extra: Any,
-    ) -> Evaluation:
-        rid = resource_id or (observed or {}).get("id") or (desired or {}).get("id")
-        change = Change(
-            action=action,  # type: ignore[arg-type]
-            address=step.address,
-            reason=reason,
-            document=step.document,
-            resource_id=rid,
-            before=display(observed),
-            after=display(desired) if action not in ("no-op", "action", "delete") else None,
-            observed=observed_fingerprint(observed),
-        )
-        return Evaluation(change, desired, observed, dict(extra))
+def change_of(
+    step: Step,
+    action: str,
+    reason: str,
+    desired: r.Record | None = None,
+    observed: r.Record | None = None,
+    resource_id: str | None = None,
+    **extra: Any,
+) -> Evaluation:
+    rid = resource_id or (observed or {}).get("id") or (desired or {}).get("id")
+    change = Change(
+        action=action,  # type: ignore[arg-type]
+        address=step.address,
+        reason=reason,
+        document=step.document,
+        resource_id=rid,
+        before=display(observed),
+        after=display(desired) if action not in ("no-op", "action", "delete") else None,
+        observed=observed_fingerprint(observed),
+    )
+    return Evaluation(change, desired, observed, dict(extra))
 
 
 def compare_resource(
@@ -124,11 +108,11 @@ def compare_resource(
     desired["id"] = ctx.resource_id(desired["type"], desired["resource_group"], desired["name"])
     label = f"{kind} {desired['name']}"
     if observed is None:
-        return Handler.change(step, "create", f"{label} does not exist", desired, None)
+        return change_of(step, "create", f"{label} does not exist", desired, None)
     if not ctx.owns(observed):
         owner = observed["tags"].get("imagepipe-stack")
         whose = f"stack {owner}" if owner else "no imagepipe stack (untagged)"
-        return Handler.change(
+        return change_of(
             step,
             "conflict",
             f"{label} exists but belongs to {whose}; it is never adopted or changed: "
@@ -138,7 +122,7 @@ def compare_resource(
         )
     state = (observed.get("provisioning_state") or "").lower()
     if state in TRANSITIONAL:
-        return Handler.change(
+        return change_of(
             step,
             "create",
             f"{label} is still {observed['provisioning_state']}: apply waits for it",
@@ -152,20 +136,37 @@ def compare_resource(
         error = observed.get("error") or {}
         code = error.get("code") or "unknown error"
         why = code if is_retryable(code) or not error else f"{code}: {error.get('message', '')}"
-        return Handler.change(
+        return change_of(
             step, "replace", f"{label} failed to provision ({why}): recreated", desired, observed
         )
     if immutable:
-        return Handler.change(
+        return change_of(
             step, "replace", f"{label}: {', '.join(immutable)} cannot change in place", desired, observed
         )
     if mutable:
-        return Handler.change(step, "update", f"{label}: {', '.join(mutable)}", desired, observed)
+        return change_of(step, "update", f"{label}: {', '.join(mutable)}", desired, observed)
     if observed["tags"].get(TAG_HASH) != desired["tags"].get(TAG_HASH):
-        return Handler.change(
-            step, "update", f"{label}: desired properties changed (hash)", desired, observed
-        )
-    return Handler.change(step, "no-op", f"{label} is up to date", desired, observed)
+        return change_of(step, "update", f"{label}: desired properties changed (hash)", desired, observed)
+    return change_of(step, "no-op", f"{label} is up to date", desired, observed)
+
+
+def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Record], kind: str) -> Evaluation:
+    """One step that owns several resources of one type: the first conflict, else what is left to do."""
+    evaluations = [
+        compare_resource(step, ctx, d, obs.get(d["type"], d["resource_group"], d["name"]), [], [], kind)
+        for d in wanted
+    ]
+    for ev in evaluations:
+        if ev.change.action == "conflict":
+            return ev
+    pending = [ev for ev in evaluations if ev.change.action != "no-op"]
+    if not pending:
+        return change_of(step, "no-op", f"{len(wanted)} {kind}s are up to date")
+    names = ", ".join(ev.desired["name"] for ev in pending if ev.desired)
+    first = pending[0]
+    action = "replace" if any(ev.change.action == "replace" for ev in pending) else "create"
+    change = change_of(step, action, f"{kind} {names}", first.desired, first.observed).change
+    return Evaluation(change, first.desired, first.observed, {"pending": pending})
 
 
 def tag_drift(desired: r.Record, observed: r.Record) -> list[str]:

@@ -8,113 +8,35 @@ verified; deallocate only when the VM is not deallocated.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any
-
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import TAG_HASH, TAG_SPEC, Context, desired_record
-from imagepipe.plan.handlers import naming
-from imagepipe.plan.handlers.base import Evaluation, Handler, StepFailed, compare_resource
-from imagepipe.plan.handlers.resources import ResourceHandler
-from imagepipe.plan.observe import Observer
 from imagepipe.spec.model import Capture
-
-DEPROVISION_RUN_COMMAND = "imagepipe-deprovision"
-LINUX_DEPROVISION = "waagent -deprovision+user -force"
-WINDOWS_DEPROVISION = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown /quiet /mode:vm"
-STOP_TIMEOUT_S = 3600.0
-
-
-def deprovision_script(os_type: str) -> str:
-    return WINDOWS_DEPROVISION if os_type == "Windows" else LINUX_DEPROVISION
-
-
-@dataclass(frozen=True)
-class VmToGeneralize:
-    resource_group: str
-    name: str
-    os_type: str
-    owner: str | None  # the imagepipe-spec tag it must carry; None for an existing source
-
-
-def vm_to_generalize(ctx: Context, capture: Capture) -> VmToGeneralize:
-    """The source itself (preserveSource: false), or the temporary VM built from its snapshots."""
-    source: Any = ctx.document(capture.source)
-    if capture.preserve_source and capture.snapshots is not None:
-        return VmToGeneralize(
-            capture.snapshots.resource_group, f"{capture.name}-tmp", source.os_type, f"{capture.ref}/temp-vm"
-        )
-    return VmToGeneralize(
-        source.resource_group, source.vm_name, source.os_type, None if source.existing else f"{source.ref}/vm"
-    )
-
-
-def image_desired(ctx: Context, capture: Capture, obs: Observer | None = None) -> r.Record:
-    source: Any = ctx.document(capture.source)
-    image = capture.image
-    assert image is not None
-    hashed = naming.capture_hashed(ctx, capture)
-    if source.kind == "SourceVHD":
-        props: dict[str, Any] = {
-            "os_uri": source.os_disk_uri,
-            "data_uris": list(source.data_disk_uris),
-            "os_type": source.os_type,
-            "os_state": source.os_state,
-        }
-    else:
-        vm = vm_to_generalize(ctx, capture)
-        props = {"source_vm_id": ctx.resource_id(r.VM, vm.resource_group, vm.name)}
-    address = f"{capture.ref}/image"
-    return desired_record(
-        r.IMAGE,
-        image.resource_group,
-        image.name,
-        source.location_name,
-        ctx.tags(address, {"location": source.location_name, **hashed}),
-        props,
-    )
-
-
-def image_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
-    """The capture's image exists, is ours and was made from what the spec says now."""
-    desired = image_desired(ctx, capture)
-    observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
-    return (
-        observed is not None
-        and ctx.owns(observed)
-        and observed["tags"].get(TAG_HASH) == desired["tags"][TAG_HASH]
-        and (observed.get("provisioning_state") or "").lower() != "failed"
-    )
-
-
-def source_already_captured(ctx: Context, source_ref: str, obs: Observer) -> bool:
-    return any(
-        image_done(ctx, c, obs)
-        for c in ctx.specset.of_kind("Capture")
-        if isinstance(c, Capture) and c.source == source_ref and c.type == "generalized" and c.image
-    )
-
-
-def deprovision_verified(run_command: r.Record | None) -> bool:
-    if run_command is None:
-        return False
-    props = run_command["properties"]
-    return props.get("execution_state") == "Succeeded" and props.get("exit_code") in (0, None)
+from imagepipe.steps.base import Handler, ResourceHandler
+from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context
+from imagepipe.steps.desired.capture import (
+    DEPROVISION_RUN_COMMAND,
+    VmToGeneralize,
+    deprovision_script,
+    image_desired,
+    vm_to_generalize,
+)
+from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource
+from imagepipe.steps.facts import deprovision_verified, image_done
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.waits import verify_run_command, wait_run_command, wait_stopped
 
 
 class CaptureStepHandler(Handler):
     """Shared observation of the VM a generalized capture works on."""
 
     def source(self, step: Step, ctx: Context) -> tuple[Capture, VmToGeneralize]:
-        capture: Any = ctx.document(step.document)
+        capture = ctx.capture(step.document)
         return capture, vm_to_generalize(ctx, capture)
 
     def done_reason(self, step: Step, ctx: Context, obs: Observer) -> str | None:
         capture, vm_ref = self.source(step, ctx)
         if image_done(ctx, capture, obs):
+            assert capture.image is not None
             return (
                 f"image {capture.image.name} exists with this capture's hash: the source is not touched again"
             )
@@ -159,7 +81,7 @@ class DeprovisionHandler(CaptureStepHandler):
             reason = f"run {tool} on {source.name} through Run Command and verify it"
         return self.change(step, "action", reason, resource_id=rid)
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         _, source = self.source(step, ctx)
         rg, vm_name = source.resource_group, source.name
         vm = self.guard_identity(step, ctx, azure.get(r.VM, rg, vm_name), source)
@@ -176,42 +98,6 @@ class DeprovisionHandler(CaptureStepHandler):
         verify_run_command(step.address, rc, "deprovision")
         if source.os_type == "Windows":
             wait_stopped(azure, rg, vm_name, step.address)
-
-
-def wait_run_command(azure: Azure, rg: str, vm: str, name: str, address: str) -> r.Record:
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while True:
-        rc = azure.get_run_command(rg, vm, name)
-        if rc is None:
-            raise StepFailed(address, f"run command {name} on {vm} vanished")
-        if rc["properties"].get("execution_state") not in ("Running", "Pending", None):
-            return rc
-        if time.monotonic() > deadline:
-            raise StepFailed(address, f"run command {name} on {vm} did not finish")
-        time.sleep(max(azure.target.polling_interval, 0.05))
-
-
-def verify_run_command(address: str, rc: r.Record, what: str) -> None:
-    props = rc["properties"]
-    if props.get("execution_state") != "Succeeded" or props.get("exit_code") not in (0, None):
-        detail = (props.get("error") or props.get("output") or "").strip().splitlines()
-        tail = detail[-1] if detail else "no output"
-        raise StepFailed(
-            address,
-            f"{what} failed in the guest (state {props.get('execution_state')}, exit code {props.get('exit_code')}): {tail}",
-        )
-
-
-def wait_stopped(azure: Azure, rg: str, vm: str, address: str) -> None:
-    """sysprep /shutdown stops the VM when it is done: that is its verification."""
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while True:
-        rec = azure.get(r.VM, rg, vm)
-        if rec is not None and rec.get("power_state") in ("stopped", "deallocated"):
-            return
-        if time.monotonic() > deadline:
-            raise StepFailed(address, f"VM {vm} did not stop after sysprep")
-        time.sleep(max(azure.target.polling_interval, 0.05))
 
 
 class DeallocateHandler(CaptureStepHandler):
@@ -231,7 +117,7 @@ class DeallocateHandler(CaptureStepHandler):
             resource_id=ctx.resource_id(r.VM, source.resource_group, source.name),
         )
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         _, source = self.source(step, ctx)
         self.guard_identity(step, ctx, azure.get(r.VM, source.resource_group, source.name), source)
         azure.deallocate(source.resource_group, source.name).wait()
@@ -250,7 +136,7 @@ class GeneralizeHandler(CaptureStepHandler):
             resource_id=ctx.resource_id(r.VM, source.resource_group, source.name),
         )
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         _, source = self.source(step, ctx)
         rg, name = source.resource_group, source.name
         vm = self.guard_identity(step, ctx, azure.get(r.VM, rg, name), source)
@@ -267,7 +153,7 @@ class ImageHandler(ResourceHandler):
     kind = "image"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        capture: Any = ctx.document(step.document)
+        capture = ctx.capture(step.document)
         desired = image_desired(ctx, capture)
         observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
         if observed is not None and ctx.owns(observed):
@@ -291,7 +177,7 @@ class ImageHandler(ResourceHandler):
         return compare_resource(step, ctx, desired, observed, [], [], self.kind)
 
     def request(
-        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
     ) -> r.Record:
         if not desired["properties"].get("source_vm_id"):
             return desired  # an image from VHDs

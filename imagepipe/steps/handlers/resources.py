@@ -2,75 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
 from imagepipe.azure.errors import AzureOperationError
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import TAG_CUSTOMIZED, Context, desired_record
-from imagepipe.plan.handlers.base import (
-    TRANSITIONAL,
-    Evaluation,
-    Handler,
-    StepFailed,
-    compare_resource,
-    same_id,
-    tag_drift,
-)
-from imagepipe.plan.observe import Observer
-
-SETTLE_TIMEOUT_S = 3600.0
-
-
-def settle(azure: Azure, type_: str, rg: str, name: str, address: str) -> r.Record | None:
-    """Wait until a resource left in a transitional state by an earlier run settles."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    interval = max(azure.target.polling_interval, 0.05)
-    while True:
-        rec = azure.get(type_, rg, name)
-        if rec is None or (rec.get("provisioning_state") or "").lower() not in TRANSITIONAL:
-            return rec
-        if time.monotonic() > deadline:
-            raise StepFailed(address, f"{type_} {name} stayed {rec['provisioning_state']} for too long")
-        time.sleep(min(interval * 4, 2.0))
-
-
-class ResourceHandler(Handler):
-    """Create / replace / update / wait for one resource whose desired record evaluate built."""
-
-    kind = "resource"
-
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
-        desired = ev.desired
-        assert desired is not None
-        type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
-        if ev.extra.get("wait"):
-            settle(azure, type_, rg, name, step.address)
-            return  # the executor evaluates again: the settled state decides what is left
-        action = ev.change.action
-        if action == "replace":
-            self.delete(azure, ev.observed or desired)
-            action = "create"
-        if action == "create":
-            self.create(self.request(desired, ev, ctx, azure, obs), azure)
-        elif action == "update":
-            self.update(desired, ev, azure)
-
-    def request(
-        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
-    ) -> r.Record:
-        return desired
-
-    def create(self, desired: r.Record, azure: Azure) -> None:
-        azure.create(desired).wait()
-
-    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
-        azure.create(desired).wait()
-
-    def delete(self, azure: Azure, record: r.Record) -> None:
-        azure.delete(record["type"], record["resource_group"], record["name"]).wait()
+from imagepipe.steps.base import Handler, ResourceHandler
+from imagepipe.steps.context import TAG_CUSTOMIZED, Context, desired_record
+from imagepipe.steps.desired.names import nic_target
+from imagepipe.steps.desired.vm import vm_desired, with_image_disks
+from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
+from imagepipe.steps.facts import source_already_captured
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.waits import delete_vm, wait_for_replica
 
 
 class ResourceGroupHandler(ResourceHandler):
@@ -96,10 +40,10 @@ class ResourceGroupHandler(ResourceHandler):
             step, ctx, desired, observed, [], tag_drift(desired, observed or desired), self.kind
         )
 
-    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+    def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         azure.update_tags(r.RESOURCE_GROUP, desired["name"], desired["name"], desired["tags"]).wait()
 
-    def delete(self, azure: Azure, record: r.Record) -> None:
+    def delete(self, azure: Provider, record: r.Record) -> None:
         raise StepFailed(record["name"], "a resource group is never replaced")
 
 
@@ -129,11 +73,11 @@ class VirtualNetworkHandler(ResourceHandler):
         return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
 
     def request(
-        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
     ) -> r.Record:
         return self._merged(desired, ev.observed)
 
-    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+    def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         azure.create(self._merged(desired, ev.observed)).wait()
 
     @staticmethod
@@ -170,11 +114,9 @@ class NicHandler(ResourceHandler):
         return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
 
     def target(self, step: Step, ctx: Context) -> tuple[str, str, str, str, dict[str, str]]:
-        from imagepipe.plan.handlers import naming
+        return nic_target(step, ctx)
 
-        return naming.nic_target(step, ctx)
-
-    def delete(self, azure: Azure, record: r.Record) -> None:
+    def delete(self, azure: Provider, record: r.Record) -> None:
         azure.delete(r.NIC, record["resource_group"], record["name"]).wait()
 
 
@@ -184,9 +126,7 @@ class VmHandler(ResourceHandler):
     kind = "VM"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        from imagepipe.plan.handlers import naming
-
-        desired, hashed = naming.vm_desired(step, ctx, obs)
+        desired, hashed = vm_desired(step, ctx, obs)
         observed = obs.get(r.VM, desired["resource_group"], desired["name"])
         if observed is not None and (observed.get("provisioning_state") or "").lower() == "failed":
             observed = obs.vm(desired["resource_group"], desired["name"]) or observed  # for its error
@@ -237,18 +177,14 @@ class VmHandler(ResourceHandler):
         )
 
     def request(
-        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
     ) -> r.Record:
-        from imagepipe.plan.handlers import naming
-        from imagepipe.plan.handlers.gallery import wait_for_replica
-
         if "/galleries/" in desired["properties"]["image"].lower():  # its own region's replica only
-            wait_for_replica(
-                azure, desired["properties"]["image"], desired["location"], ev.change.address, obs
-            )
-        return naming.with_image_disks(desired, obs)
+            image, region = desired["properties"]["image"], desired["location"]
+            wait_for_replica(azure, image, region, ev.change.address, ctx.submitted, obs)
+        return with_image_disks(desired, obs)
 
-    def create(self, desired: r.Record, azure: Azure) -> None:
+    def create(self, desired: r.Record, azure: Provider) -> None:
         # Fan-outs create many VMs: their progress is followed by listing, not by a poller each.
         try:
             azure.submit(desired)
@@ -258,45 +194,25 @@ class VmHandler(ResourceHandler):
             return  # it appeared since it was observed: the next evaluation reads it and decides
         azure.watcher(r.VM).wait(desired["resource_group"], desired["name"])
 
-    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+    def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         tags = dict(desired["tags"])
         observed_tags = (ev.observed or {}).get("tags") or {}
         if TAG_CUSTOMIZED in observed_tags:  # what ran inside the guest stays recorded
             tags[TAG_CUSTOMIZED] = observed_tags[TAG_CUSTOMIZED]
         azure.update_vm({**desired, "tags": tags}).wait()
 
-    def delete(self, azure: Azure, record: r.Record) -> None:
+    def delete(self, azure: Provider, record: r.Record) -> None:
         delete_vm(azure, record["resource_group"], record["name"])
-
-
-def delete_vm(azure: Azure, rg: str, name: str) -> None:
-    """Delete a VM and then its disks (Azure deletes them too when deleteOption says so)."""
-    current = azure.get(r.VM, rg, name)
-    azure.delete(r.VM, rg, name).wait()
-    if current is None:
-        return
-    disks = [current["properties"]["os_disk"], *current["properties"]["data_disks"]]
-    owner = current["tags"].get("imagepipe-spec")
-    for disk in disks:
-        if disk.get("name"):
-            disk_rg = r.resource_group_of(disk.get("id") or "") or rg
-            found = azure.get(r.DISK, disk_rg, disk["name"])
-            made_by = (found or {}).get("tags", {}).get("imagepipe-spec")
-            if found is None or (made_by and made_by != owner):
-                continue  # an attached disk its own step made (restore, temporaries) outlives the VM
-            azure.delete(r.DISK, disk_rg, disk["name"]).wait()
 
 
 class ExistingVmHandler(Handler):
     """``existing: true``: observed only, never changed."""
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        source: Any = ctx.document(step.document)
+        source = ctx.source_vm(step.document)
         observed = obs.get(r.VM, source.resource_group, source.vm_name)
         if observed is None:
-            from imagepipe.plan.handlers import capture
-
-            if capture.source_already_captured(ctx, step.document, obs):
+            if source_already_captured(ctx, step.document, obs):
                 return self.change(
                     step, "no-op", f"existing VM {source.vm_name} is gone, but its capture exists", None, None
                 )
@@ -312,5 +228,5 @@ class ExistingVmHandler(Handler):
             step, "no-op", f"existing VM {source.vm_name}: observed only, never changed", None, observed
         )
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         raise StepFailed(step.address, ev.change.reason)

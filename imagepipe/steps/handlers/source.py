@@ -7,22 +7,16 @@ name, so a kill between the run and the tag update does not run it twice.
 
 from __future__ import annotations
 
-from typing import Any
-
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import TAG_CUSTOMIZED, Context
-from imagepipe.plan.handlers import capture as capture_flow
-from imagepipe.plan.handlers.base import Evaluation, Handler, StepFailed
-from imagepipe.plan.handlers.naming import script_hash
-from imagepipe.plan.observe import Observer
-from imagepipe.spec.model import SourceVM
-
-
-def ran_hashes(vm: r.Record | None) -> list[str]:
-    value = ((vm or {}).get("tags") or {}).get(TAG_CUSTOMIZED) or ""
-    return [h for h in value.split(",") if h]
+from imagepipe.spec.model import SourceVM, VMCreate
+from imagepipe.steps.base import Handler
+from imagepipe.steps.context import TAG_CUSTOMIZED, Context
+from imagepipe.steps.desired.names import script_hash
+from imagepipe.steps.evaluation import Evaluation, StepFailed
+from imagepipe.steps.facts import ran_hashes, source_already_captured
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.waits import verify_run_command, wait_run_command
 
 
 def run_command_name(index: int, digest: str) -> str:
@@ -30,16 +24,17 @@ def run_command_name(index: int, digest: str) -> str:
 
 
 class CustomizeHandler(Handler):
-    def _wanted(self, step: Step, ctx: Context) -> tuple[SourceVM, list[str], int]:
-        source: Any = ctx.document(step.document)
+    def _wanted(self, step: Step, ctx: Context) -> tuple[SourceVM, VMCreate, list[str], int]:
+        source = ctx.source_vm(step.document)
+        assert source.create is not None  # customize steps exist for created sources only
         hashes = [script_hash(s.script) for s in source.create.customize]
-        return source, hashes, step.index or 0
+        return source, source.create, hashes, step.index or 0
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        source, hashes, i = self._wanted(step, ctx)
+        source, create, hashes, i = self._wanted(step, ctx)
         first_line = (
-            source.create.customize[i].script.strip().splitlines()[0][:60]
-            if source.create.customize[i].script.strip()
+            create.customize[i].script.strip().splitlines()[0][:60]
+            if create.customize[i].script.strip()
             else ""
         )
         vm = obs.get(r.VM, source.resource_group, source.vm_name)
@@ -55,7 +50,7 @@ class CustomizeHandler(Handler):
                     f"script {i + 1} ran (recorded in the tag {TAG_CUSTOMIZED})",
                     resource_id=rid,
                 )
-            if capture_flow.source_already_captured(ctx, source.ref, obs) or (
+            if source_already_captured(ctx, source.ref, obs) or (
                 (obs.vm(source.resource_group, source.vm_name) or {}).get("os_state") == "generalized"
             ):
                 return self.change(
@@ -68,8 +63,8 @@ class CustomizeHandler(Handler):
             step, "action", f"run customize script {i + 1} on {source.vm_name}: {first_line}", resource_id=rid
         )
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer) -> None:
-        source, hashes, i = self._wanted(step, ctx)
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        source, create, hashes, i = self._wanted(step, ctx)
         rg, vm_name = source.resource_group, source.vm_name
         vm = azure.get(r.VM, rg, vm_name)
         if vm is None:
@@ -81,9 +76,9 @@ class CustomizeHandler(Handler):
             azure.delete_run_command(rg, vm_name, name).wait()
             rc = None
         if rc is None:
-            azure.run_command(rg, vm_name, name, vm["location"], source.create.customize[i].script).wait()
-        rc = capture_flow.wait_run_command(azure, rg, vm_name, name, step.address)
-        capture_flow.verify_run_command(step.address, rc, f"customize script {i + 1}")
+            azure.run_command(rg, vm_name, name, vm["location"], create.customize[i].script).wait()
+        rc = wait_run_command(azure, rg, vm_name, name, step.address)
+        verify_run_command(step.address, rc, f"customize script {i + 1}")
         tags = dict(vm["tags"])
         tags[TAG_CUSTOMIZED] = ",".join(hashes[: i + 1])
         azure.update_tags(r.VM, rg, vm_name, tags).wait()

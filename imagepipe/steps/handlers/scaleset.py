@@ -3,31 +3,29 @@ a count or size change is an update, another image a replacement."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from imagepipe.azure import records as r
-from imagepipe.azure.adapters import Azure
+from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
-from imagepipe.plan.context import Context, desired_record
-from imagepipe.plan.handlers import naming
-from imagepipe.plan.handlers.base import Evaluation, compare_resource, tag_drift
-from imagepipe.plan.handlers.resources import ResourceHandler
-from imagepipe.plan.observe import Observer
+from imagepipe.steps.base import ResourceHandler
+from imagepipe.steps.context import Context, desired_record
+from imagepipe.steps.desired.names import capture_image_id, capture_os_type, subnet_id_of
+from imagepipe.steps.evaluation import Evaluation, compare_resource, tag_drift
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.waits import wait_for_replica
 
 
 class ScaleSetHandler(ResourceHandler):
     kind = "scale set"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        dep: Any = ctx.document(step.document)
+        dep = ctx.deployment(step.document)
         props = {
             "size": dep.size,
             "capacity": dep.count,
-            "image": naming.capture_image_id(ctx, dep.image),
+            "image": capture_image_id(ctx, dep.image),
             "zones": list(dep.zones),
-            "subnet_id": naming.subnet_id_of(ctx, dep.resource_group, dep.subnet, dep.subnet_id),
+            "subnet_id": subnet_id_of(ctx, dep.resource_group, dep.subnet, dep.subnet_id),
             "admin_username": dep.admin_username,
-            "os_type": naming.capture_os_type(ctx, dep.image),
+            "os_type": capture_os_type(ctx, dep.image),
             "ssh_public_key": dep.ssh_public_key,
             "admin_password": dep.admin_password,
         }
@@ -57,13 +55,12 @@ class ScaleSetHandler(ResourceHandler):
         return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
 
     def request(
-        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Azure, obs: Observer
+        self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
     ) -> r.Record:
-        from imagepipe.plan.handlers.gallery import wait_for_replica
-
         if "/galleries/" in desired["properties"]["image"].lower():
-            wait_for_replica(azure, desired["properties"]["image"], desired["location"], ev.change.address)
+            image, region = desired["properties"]["image"], desired["location"]
+            wait_for_replica(azure, image, region, ev.change.address, ctx.submitted)
         return desired
 
-    def update(self, desired: r.Record, ev: Evaluation, azure: Azure) -> None:
+    def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         azure.update_vmss(desired).wait()

@@ -1,0 +1,63 @@
+"""Which steps a Capture expands into: decided here only (the graph builder stamps the kinds,
+the step registry maps each kind to its handler)."""
+
+from __future__ import annotations
+
+import enum
+
+from imagepipe.graph.step import address
+from imagepipe.spec.model import AnyDocument, Capture, SourceVHD
+from imagepipe.vocabulary import StepKind
+
+
+class CaptureFlow(enum.Enum):
+    IN_PLACE = "in-place"  # generalized, preserveSource: false: the source itself is generalized
+    PRESERVE = "preserve"  # generalized from a temporary VM built on snapshots of the source
+    SPECIALIZED = "specialized"  # snapshots of every disk of the source
+    VHD_IMAGE = "vhd image"  # generalized VHDs: an image from the blobs
+    VHD_SNAPSHOTS = "vhd snapshots"  # specialized VHDs: snapshots imported from the blobs
+
+
+GENERALIZE = ("deprovision", "deallocate", "generalize", "image")
+QUIESCE = ("quiesce", "snapshot-source-disks")
+RESTORE = "restore-source"
+TEMPORARIES = ("temp-disks", "temp-vm")
+GALLERY_DEFINITION = ("gallery", "gallery-image")
+GALLERY_VERSION = "gallery-version"
+CLEANUP = "cleanup"
+
+# Step name inside a Capture -> its kind.
+CAPTURE_STEP_KINDS: dict[str, StepKind] = {
+    "quiesce": StepKind.CAPTURE_QUIESCE,
+    "snapshot-source-disks": StepKind.CAPTURE_SNAPSHOT_SOURCE_DISKS,
+    "snapshots": StepKind.CAPTURE_SNAPSHOTS,
+    "restore-source": StepKind.CAPTURE_RESTORE_SOURCE,
+    "temp-disks": StepKind.CAPTURE_TEMP_DISKS,
+    "temp-vm": StepKind.CAPTURE_TEMP_VM,
+    "deprovision": StepKind.CAPTURE_DEPROVISION,
+    "deallocate": StepKind.CAPTURE_DEALLOCATE,
+    "generalize": StepKind.CAPTURE_GENERALIZE,
+    "image": StepKind.CAPTURE_IMAGE,
+    "cleanup": StepKind.CAPTURE_CLEANUP,
+    "gallery": StepKind.CAPTURE_GALLERY,
+    "gallery-image": StepKind.CAPTURE_GALLERY_IMAGE,
+    "gallery-version": StepKind.CAPTURE_GALLERY_VERSION,
+}
+
+
+def capture_flow(capture: Capture, source: AnyDocument | None) -> CaptureFlow:
+    """``source`` may be missing while invalid specs are validated: its reference still tells."""
+    if isinstance(source, SourceVHD) or (source is None and capture.source.startswith("SourceVHD/")):
+        return CaptureFlow.VHD_IMAGE if capture.type == "generalized" else CaptureFlow.VHD_SNAPSHOTS
+    if capture.type == "specialized":
+        return CaptureFlow.SPECIALIZED
+    return CaptureFlow.PRESERVE if capture.preserve_source else CaptureFlow.IN_PLACE
+
+
+def output_step_of(capture: Capture) -> str:
+    """The step a Deployment from this capture waits for."""
+    if capture.gallery is not None:
+        return address(capture.ref, GALLERY_VERSION)
+    if capture.type == "generalized":
+        return address(capture.ref, "image")
+    return address(capture.ref, "snapshots")

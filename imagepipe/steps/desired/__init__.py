@@ -1,0 +1,1 @@
+"""Desired records built from the documents: names, VMs, disks, capture outputs."""

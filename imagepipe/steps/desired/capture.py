@@ -1,0 +1,148 @@
+"""Desired records of what a capture makes: its image, its snapshots, its gallery version,
+and which VM a generalized capture works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from imagepipe import vocabulary as r
+from imagepipe.spec.model import Capture, SourceVHD, SourceVM
+from imagepipe.steps.context import Context, desired_record
+from imagepipe.steps.desired.names import capture_hashed, resolve_marketplace
+from imagepipe.steps.port import Observer
+
+DEPROVISION_RUN_COMMAND = "imagepipe-deprovision"
+LINUX_DEPROVISION = "waagent -deprovision+user -force"
+WINDOWS_DEPROVISION = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown /quiet /mode:vm"
+
+
+def deprovision_script(os_type: str) -> str:
+    return WINDOWS_DEPROVISION if os_type == "Windows" else LINUX_DEPROVISION
+
+
+@dataclass(frozen=True)
+class VmToGeneralize:
+    resource_group: str
+    name: str
+    os_type: str
+    owner: str | None  # the imagepipe-spec tag it must carry; None for an existing source
+
+
+def vm_to_generalize(ctx: Context, capture: Capture) -> VmToGeneralize:
+    """The source itself (preserveSource: false), or the temporary VM built from its snapshots."""
+    source = ctx.source_vm(capture.source)
+    if capture.preserve_source and capture.snapshots is not None:
+        return VmToGeneralize(
+            capture.snapshots.resource_group, f"{capture.name}-tmp", source.os_type, f"{capture.ref}/temp-vm"
+        )
+    return VmToGeneralize(
+        source.resource_group, source.vm_name, source.os_type, None if source.existing else f"{source.ref}/vm"
+    )
+
+
+def image_desired(ctx: Context, capture: Capture) -> r.Record:
+    source = ctx.source(capture.source)
+    image = capture.image
+    assert image is not None
+    hashed = capture_hashed(ctx, capture)
+    if isinstance(source, SourceVHD):
+        props: dict[str, Any] = {
+            "os_uri": source.os_disk_uri,
+            "data_uris": list(source.data_disk_uris),
+            "os_type": source.os_type,
+            "os_state": source.os_state,
+        }
+    else:
+        vm = vm_to_generalize(ctx, capture)
+        props = {"source_vm_id": ctx.resource_id(r.VM, vm.resource_group, vm.name)}
+    address = f"{capture.ref}/image"
+    return desired_record(
+        r.IMAGE,
+        image.resource_group,
+        image.name,
+        source.location_name,
+        ctx.tags(address, {"location": source.location_name, **hashed}),
+        props,
+    )
+
+
+def snapshot_prefix(capture: Capture) -> str:
+    return f"{capture.name}-src" if capture.type == "generalized" else capture.name
+
+
+def source_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[str, str | None]]:
+    """(suffix, disk id) of every disk of the source: ``os`` then ``data<lun>``."""
+    source = ctx.source(capture.source)
+    if isinstance(source, SourceVHD):
+        return [("os", source.os_disk_uri)] + [
+            (f"data{i}", uri) for i, uri in enumerate(source.data_disk_uris)
+        ]
+    vm = obs.vm(source.resource_group, source.vm_name)
+    if vm is not None:
+        props = vm["properties"]
+        disks = [("os", props["os_disk"].get("id"))]
+        disks += [
+            (f"data{d['lun']}", d.get("id")) for d in sorted(props["data_disks"], key=lambda d: d["lun"])
+        ]
+        return disks
+    luns = range(len(source.create.data_disks)) if source.create else []
+    return [("os", None)] + [(f"data{lun}", None) for lun in luns]
+
+
+def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str) -> list[r.Record]:
+    source = ctx.source(capture.source)
+    target = capture.snapshots
+    assert target is not None
+    hashed_base = capture_hashed(ctx, capture)
+    out = []
+    for suffix, disk_id in source_disks(ctx, capture, obs):
+        props: dict[str, Any] = {"source_id": disk_id, "incremental": target.incremental}
+        if suffix == "os" and isinstance(source, SourceVHD):
+            props["os_type"] = source.os_type
+        hashed = {
+            **hashed_base,
+            "disk": suffix,
+            "incremental": target.incremental,
+            "location": source.location_name,
+        }
+        out.append(
+            desired_record(
+                r.SNAPSHOT,
+                target.resource_group,
+                f"{snapshot_prefix(capture)}-{suffix}",
+                source.location_name,
+                ctx.tags(address, hashed),
+                props,
+            )
+        )
+    return out
+
+
+def version_desired(ctx: Context, capture: Capture) -> r.Record:
+    gallery, source = capture.gallery, ctx.source(capture.source)
+    image = capture.image
+    assert gallery is not None and image is not None
+    regions = {t.name.replace(" ", "").lower(): t.replicas for t in gallery.target_regions}
+    props = {"source_id": ctx.resource_id(r.IMAGE, image.resource_group, image.name), "regions": regions}
+    hashed = {**capture_hashed(ctx, capture), "regions": regions, "location": source.location_name}
+    name = f"{gallery.name}/{gallery.definition.name}/{gallery.version}"
+    return desired_record(
+        r.GALLERY_VERSION,
+        gallery.resource_group,
+        name,
+        source.location_name,
+        ctx.tags(f"{capture.ref}/gallery-version", hashed),
+        props,
+    )
+
+
+def hyper_v_generation(source: SourceVM | SourceVHD, obs: Observer) -> str:
+    """The source's VM generation: observed when the source exists, else from its marketplace image."""
+    if isinstance(source, SourceVM) and source.vm_name:
+        vm = obs.vm(source.resource_group, source.vm_name)
+        if vm is not None and vm.get("hyper_v_generation"):
+            return vm["hyper_v_generation"]
+    image = (source.create.image if isinstance(source, SourceVM) and source.create else "") or ""
+    urn = resolve_marketplace(image).lower() if image and not image.startswith("Capture/") else ""
+    return "V2" if ("gen2" in urn or "gensecond" in urn) else "V1"

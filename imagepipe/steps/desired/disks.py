@@ -1,0 +1,78 @@
+"""Managed disks copied from a capture's snapshots (a restored Deployment instance's ``disks[i]``,
+a preserved-source capture's ``temp-disks``), and the VM that attaches them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imagepipe import vocabulary as r
+from imagepipe.spec.model import Capture, Deployment
+from imagepipe.steps.context import Context, desired_record
+from imagepipe.steps.desired.capture import snapshot_prefix, source_disks
+from imagepipe.steps.desired.names import deployment_nic
+from imagepipe.steps.port import Observer
+
+
+def disk_name(vm_name: str, suffix: str) -> str:
+    return f"{vm_name}-osdisk" if suffix == "os" else f"{vm_name}-{suffix}"
+
+
+def restored_disks(
+    ctx: Context,
+    capture: Capture,
+    obs: Observer,
+    rg: str,
+    location: str,
+    vm_name: str,
+    address: str,
+    extra_tags: dict[str, str] | None = None,
+) -> list[r.Record]:
+    """One disk per snapshot of the capture, for the VM ``vm_name``."""
+    snapshots = capture.snapshots
+    assert snapshots is not None
+    out = []
+    for suffix, _ in source_disks(ctx, capture, obs):
+        snapshot_id = ctx.resource_id(
+            r.SNAPSHOT, snapshots.resource_group, f"{snapshot_prefix(capture)}-{suffix}"
+        )
+        props = {"source_id": snapshot_id, "suffix": suffix}
+        hashed = {"location": location, **props}
+        out.append(
+            desired_record(
+                r.DISK, rg, disk_name(vm_name, suffix), location, ctx.tags(address, hashed, extra_tags), props
+            )
+        )
+    return out
+
+
+def attach_properties(disks: list[r.Record]) -> dict[str, Any]:
+    os_disk = next(d for d in disks if d["properties"]["suffix"] == "os")
+    data = {
+        int(d["properties"]["suffix"].removeprefix("data")): d["id"]
+        for d in disks
+        if d["properties"]["suffix"] != "os"
+    }
+    return {"os": os_disk["id"], "data": data}
+
+
+def with_ids(ctx: Context, disks: list[r.Record]) -> list[r.Record]:
+    for d in disks:
+        d["id"] = ctx.resource_id(r.DISK, d["resource_group"], d["name"])
+    return disks
+
+
+def restored_vm_properties(ctx: Context, dep: Deployment, index: int, obs: Observer) -> dict[str, Any]:
+    capture = ctx.capture(dep.image)
+    vm = dep.vm_name(index)
+    disks = with_ids(ctx, restored_disks(ctx, capture, obs, dep.resource_group, dep.location_name, vm, ""))
+    return {
+        "size": dep.size,
+        "zones": [dep.zones[index % len(dep.zones)]] if dep.zones else [],
+        "image": "",
+        **deployment_nic(ctx, dep, vm),
+        "admin_username": None,
+        "os_type": ctx.source(capture.source).os_type,
+        "attach": attach_properties(disks),
+        "os_disk": {"name": f"{vm}-osdisk"},
+        "data_disks": [],
+    }

@@ -1,0 +1,80 @@
+"""Observed facts several steps decide on: is the capture's image done, are its snapshots,
+did the deprovision run, which temporaries are left, which scripts ran."""
+
+from __future__ import annotations
+
+from imagepipe import vocabulary as r
+from imagepipe.spec.model import Capture, SourceVM
+from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, Context
+from imagepipe.steps.desired.capture import image_desired, snapshot_desired, snapshot_prefix, source_disks
+from imagepipe.steps.desired.disks import disk_name
+from imagepipe.steps.port import Observer
+
+
+def image_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
+    """The capture's image exists, is ours and was made from what the spec says now."""
+    desired = image_desired(ctx, capture)
+    observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
+    return (
+        observed is not None
+        and ctx.owns(observed)
+        and observed["tags"].get(TAG_HASH) == desired["tags"][TAG_HASH]
+        and (observed.get("provisioning_state") or "").lower() != "failed"
+    )
+
+
+def source_already_captured(ctx: Context, source_ref: str, obs: Observer) -> bool:
+    return any(
+        image_done(ctx, c, obs)
+        for c in ctx.specset.of_kind("Capture")
+        if isinstance(c, Capture) and c.source == source_ref and c.type == "generalized" and c.image
+    )
+
+
+def snapshots_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
+    address = f"{capture.ref}/{'snapshot-source-disks' if capture.type == 'generalized' else 'snapshots'}"
+    for desired in snapshot_desired(ctx, capture, obs, address):
+        seen = obs.get(r.SNAPSHOT, desired["resource_group"], desired["name"])
+        if seen is None or not ctx.owns(seen) or seen["tags"].get(TAG_HASH) != desired["tags"][TAG_HASH]:
+            return False
+        if (seen.get("provisioning_state") or "").lower() != "succeeded":
+            return False
+    return True
+
+
+def deprovision_verified(run_command: r.Record | None) -> bool:
+    if run_command is None:
+        return False
+    props = run_command["properties"]
+    return props.get("execution_state") == "Succeeded" and props.get("exit_code") in (0, None)
+
+
+def ran_hashes(vm: r.Record | None) -> list[str]:
+    """The hashes of the customize scripts that ran on a VM, in order (its tag)."""
+    value = ((vm or {}).get("tags") or {}).get(TAG_CUSTOMIZED) or ""
+    return [h for h in value.split(",") if h]
+
+
+def source_subnet(ctx: Context, source: SourceVM, obs: Observer) -> str | None:
+    """The subnet of a source VM: from its spec, else from its observed NIC."""
+    if source.create is not None:
+        return ctx.subnet_id(source.resource_group, source.create.subnet.vnet, source.create.subnet.name)
+    vm = obs.get(r.VM, source.resource_group, source.vm_name)
+    nic_id = next(iter((vm or {}).get("properties", {}).get("nic_ids") or []), None)
+    if not nic_id:
+        return None
+    nic = obs.get(r.NIC, r.resource_group_of(nic_id), nic_id.rsplit("/", 1)[-1])
+    return (nic or {}).get("properties", {}).get("subnet_id")
+
+
+def temporaries(ctx: Context, capture: Capture, obs: Observer) -> list[r.Record]:
+    """Every temporary of a preserved-source capture that exists and is ours, in deletion order."""
+    assert capture.snapshots is not None
+    rg = capture.snapshots.resource_group
+    name = f"{capture.name}-tmp"
+    suffixes = [suffix for suffix, _ in source_disks(ctx, capture, obs)]
+    wanted = [(r.VM, name), (r.NIC, f"{name}-nic")]
+    wanted += [(r.DISK, disk_name(name, s)) for s in suffixes]
+    wanted += [(r.SNAPSHOT, f"{snapshot_prefix(capture)}-{s}") for s in suffixes]
+    found = [obs.get(type_, rg, n) for type_, n in wanted]
+    return [rec for rec in found if rec is not None and ctx.owns(rec)]

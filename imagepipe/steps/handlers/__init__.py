@@ -1,0 +1,1 @@
+"""One module per workflow; a handler imports the lower layers of steps/, never another handler."""

@@ -1,0 +1,58 @@
+"""Managed disks copied from a capture's snapshots: a restored Deployment instance's
+``disks[i]`` and a preserved-source capture's ``temp-disks``."""
+
+from __future__ import annotations
+
+from imagepipe import vocabulary as r
+from imagepipe.graph.step import Step
+from imagepipe.steps.base import Handler
+from imagepipe.steps.context import Context
+from imagepipe.steps.desired.disks import restored_disks
+from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
+from imagepipe.steps.facts import image_done
+from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.waits import multi_act
+
+
+class DeploymentDisksHandler(Handler):
+    def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
+        dep = ctx.deployment(step.document)
+        capture = ctx.capture(dep.image)
+        vm_name = dep.vm_name(step.index or 0)
+        return restored_disks(
+            ctx, capture, obs, dep.resource_group, dep.location_name, vm_name, step.address, dict(dep.tags)
+        )
+
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        multi_act(step, ev, azure)
+
+
+class TempDisksHandler(Handler):
+    def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
+        capture = ctx.capture(step.document)
+        if image_done(ctx, capture, obs):
+            assert capture.image is not None
+            return self.change(step, "no-op", f"image {capture.image.name} exists: no temporary disks needed")
+        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk")
+
+    def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
+        capture = ctx.capture(step.document)
+        source = ctx.source(capture.source)
+        assert capture.snapshots is not None
+        return restored_disks(
+            ctx,
+            capture,
+            obs,
+            capture.snapshots.resource_group,
+            source.location_name,
+            f"{capture.name}-tmp",
+            step.address,
+        )
+
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        if not ev.extra.get("pending"):
+            raise StepFailed(step.address, ev.change.reason)
+        multi_act(step, ev, azure)

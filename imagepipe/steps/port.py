@@ -1,0 +1,105 @@
+"""The ports of the engine: what it needs from a cloud (Provider) and from observed state (Observer).
+
+``imagepipe.azure.adapters.Azure`` implements Provider over the SDK clients (Azure or
+the emulator as a target); ``imagepipe.plan.observe`` implements Observer (a batched
+snapshot when planning, live reads when applying). Steps, plan and apply depend on
+these protocols only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from imagepipe.vocabulary import Record
+
+RecordSink = Callable[[Record], None]
+
+
+class Operation(Protocol):
+    """A started operation: wait() blocks until it ends (raising its error) and returns the record."""
+
+    def wait(self) -> Record | None: ...
+
+
+class Watcher(Protocol):
+    def wait(self, rg: str, name: str) -> Record:
+        """Block until a submitted create's provisioning state is final; raise its error if it failed."""
+        ...
+
+
+class Provider(Protocol):
+    """Reads and writes of a cloud, in neutral records."""
+
+    subscription_id: str
+
+    @property
+    def polling_interval(self) -> float:
+        """Seconds between two reads of an operation in progress (short against an emulator)."""
+        ...
+
+    # ---- reads
+    def list_resource_groups(self) -> list[Record]: ...
+
+    def list(self, type_: str, rg: str) -> list[Record]: ...
+
+    def list_all(self, type_: str) -> list[Record]: ...
+
+    def owned(self, stack: str) -> list[Record]: ...
+
+    def gallery_children(self, rg: str, gallery: str) -> list[Record]: ...
+
+    def group_is_empty(self, rg: str) -> bool: ...
+
+    def get(self, type_: str, rg: str, name: str) -> Record | None: ...
+
+    def get_run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
+
+    # ---- writes
+    def create(self, desired: Record) -> Operation: ...
+
+    def submit(self, desired: Record) -> None: ...
+
+    def watcher(self, type_: str) -> Watcher: ...
+
+    def follow_provisioned(self, sink: RecordSink) -> None:
+        """Where the records that a watcher listed once their create ended are reported."""
+        ...
+
+    def update_vm(self, desired: Record) -> Operation: ...
+
+    def update_vmss(self, desired: Record) -> Operation: ...
+
+    def update_tags(self, type_: str, rg: str, name: str, tags: dict[str, str]) -> Operation: ...
+
+    def delete(self, type_: str, rg: str, name: str) -> Operation: ...
+
+    # ---- VM actions
+    def run_command(self, rg: str, vm: str, name: str, location: str, script: str) -> Operation: ...
+
+    def delete_run_command(self, rg: str, vm: str, name: str) -> Operation: ...
+
+    def deallocate(self, rg: str, vm: str) -> Operation: ...
+
+    def power_off(self, rg: str, vm: str) -> Operation: ...
+
+    def start(self, rg: str, vm: str) -> Operation: ...
+
+    def generalize(self, rg: str, vm: str) -> None: ...
+
+
+class Observer(Protocol):
+    """Observed state, the same questions when planning and when applying."""
+
+    def get(self, type_: str, rg: str, name: str) -> Record | None: ...
+
+    def vm(self, rg: str, name: str) -> Record | None:
+        """A VM with its instance view (power state, generalized state, failure)."""
+        ...
+
+    def run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
+
+    def planned(self, type_: str, rg: str, name: str) -> Record | None:
+        """What planning saw, for checks only a plan makes (apply refuses a plan's conflicts
+        before acting): the snapshot's record when planning, None (no read) when applying."""
+        ...
