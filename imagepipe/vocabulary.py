@@ -33,7 +33,7 @@ class Listing(enum.Enum):
     GROUPS = "groups"  # the subscription's resource groups, one list
     PER_GROUP = "per group"  # one list per resource group (or one for the subscription)
     CHILDREN = "children"  # below its parent (gallery definitions, versions): listed with it
-    NOT_LISTED = "not listed"  # read one by one, when a step asks
+    NOT_LISTED = "not listed"  # read one by one, when a step asks (and by the stack's tag)
 
 
 class Reading(enum.Enum):
@@ -62,27 +62,30 @@ class ResourceType:
     watched: bool = False  # created by the hundred: followed by listing, not a poller each
 
 
+# In the order a plan lists them.
 RESOURCE_TYPES: dict[str, ResourceType] = {
     t.arm_type.lower(): t
     for t in (
-        ResourceType(VMSS, Listing.PER_GROUP, Reading.PLAIN, 0, Slot.IMAGE_SOURCE),
-        ResourceType(VM, Listing.PER_GROUP, Reading.INSTANCE_VIEW, 0, Slot.IMAGE_SOURCE, watched=True),
+        ResourceType(RESOURCE_GROUP, Listing.GROUPS, Reading.PLAIN, 7),
+        ResourceType(VNET, Listing.PER_GROUP, Reading.PLAIN, 6),
         ResourceType(NIC, Listing.PER_GROUP, Reading.PLAIN, 1, watched=True),
-        ResourceType(DISK, Listing.PER_GROUP, Reading.PLAIN, 1),
-        ResourceType(GALLERY_VERSION, Listing.CHILDREN, Reading.NESTED_REPLICATION, 2),
+        ResourceType(VM, Listing.PER_GROUP, Reading.INSTANCE_VIEW, 0, Slot.IMAGE_SOURCE, watched=True),
         ResourceType(IMAGE, Listing.PER_GROUP, Reading.PLAIN, 3),
         ResourceType(SNAPSHOT, Listing.PER_GROUP, Reading.PLAIN, 3),
-        ResourceType(GALLERY_IMAGE, Listing.CHILDREN, Reading.NESTED, 4),
+        ResourceType(DISK, Listing.PER_GROUP, Reading.PLAIN, 1),
+        ResourceType(VMSS, Listing.PER_GROUP, Reading.PLAIN, 0, Slot.IMAGE_SOURCE),
         ResourceType(GALLERY, Listing.NOT_LISTED, Reading.PLAIN, 5),
-        ResourceType(VNET, Listing.PER_GROUP, Reading.PLAIN, 6),
-        ResourceType(RESOURCE_GROUP, Listing.GROUPS, Reading.PLAIN, 7),
+        ResourceType(GALLERY_IMAGE, Listing.CHILDREN, Reading.NESTED, 4),
+        ResourceType(GALLERY_VERSION, Listing.CHILDREN, Reading.NESTED_REPLICATION, 2),
         ResourceType(RUN_COMMAND, Listing.NOT_LISTED, Reading.INSTANCE_VIEW, 0),
     )
 }
 UNKNOWN_DELETE_RANK = 2  # a type this table does not know: with the versions
 
-# The types a plan lists in every resource group the specs use, in the order it lists them.
-LISTED_TYPES: tuple[str, ...] = (VNET, NIC, VM, IMAGE, SNAPSHOT, DISK, VMSS)
+# The types a plan lists in every resource group the specs use.
+LISTED_TYPES: tuple[str, ...] = tuple(
+    t.arm_type for t in RESOURCE_TYPES.values() if t.listing is Listing.PER_GROUP
+)
 
 
 def resource_type(arm_type: str) -> ResourceType | None:

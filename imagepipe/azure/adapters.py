@@ -26,7 +26,7 @@ from imagepipe.azure import records as r
 from imagepipe.azure.errors import translated
 from imagepipe.azure.target import Target
 from imagepipe.azure.watch import ProvisioningWatcher
-from imagepipe.vocabulary import RESOURCE_TYPES
+from imagepipe.vocabulary import RESOURCE_TYPES, Reading, resource_type
 
 log = logging.getLogger("imagepipe.azure")
 
@@ -34,11 +34,21 @@ TAG_STACK = "imagepipe-stack"
 # Types created by the hundred in a fan-out: their creates are followed by listing their
 # groups (one read per group and round, see watch.py) instead of a poller each.
 WATCHED_CREATES = frozenset(t.arm_type for t in RESOURCE_TYPES.values() if t.watched)
-# Child resources addressed as "parent/child" names, and the extra read options of their GET.
-NESTED: dict[str, dict[str, Any]] = {
-    r.GALLERY_IMAGE: {},
-    r.GALLERY_VERSION: {"expand": "ReplicationStatus"},
+# The extra options of a GET, by how the resource table says a record is read.
+READ_OPTIONS: dict[Reading, dict[str, Any]] = {
+    Reading.INSTANCE_VIEW: {"expand": "instanceView"},
+    Reading.NESTED_REPLICATION: {"expand": "ReplicationStatus"},
 }
+
+
+def _reading(type_: str) -> Reading:
+    known = resource_type(type_)
+    return known.reading if known is not None else Reading.PLAIN
+
+
+def _nested(type_: str) -> bool:
+    """A child resource addressed as "parent/child" names."""
+    return _reading(type_) in (Reading.NESTED, Reading.NESTED_REPLICATION)
 
 
 # The SDK's own request builders of the list operations (one group, the whole
@@ -152,7 +162,7 @@ class Azure:
             r.VMSS: self.compute.virtual_machine_scale_sets,
         }[type_]
 
-    def _nested(self, type_: str) -> Any:
+    def _children(self, type_: str) -> Any:
         return {
             r.GALLERY_IMAGE: self.compute.gallery_images,
             r.GALLERY_VERSION: self.compute.gallery_image_versions,
@@ -236,13 +246,12 @@ class Azure:
             try:
                 if type_ == r.RESOURCE_GROUP:
                     return r.resource_group(r.wire(self.resources.resource_groups.get(name)))
-                if type_ == r.VM:
-                    return r.vm(r.wire(self.compute.virtual_machines.get(rg, name, expand="instanceView")))
-                if type_ in NESTED:
+                options = READ_OPTIONS.get(_reading(type_), {})
+                if _nested(type_):
                     return r.PARSERS[type_](
-                        r.wire(self._nested(type_).get(rg, *name.split("/"), **NESTED[type_]))
+                        r.wire(self._children(type_).get(rg, *name.split("/"), **options))
                     )
-                return r.PARSERS[type_](r.wire(self._ops(type_).get(rg, name)))
+                return r.PARSERS[type_](r.wire(self._ops(type_).get(rg, name, **options)))
             except ResourceNotFoundError:
                 return None
 
@@ -269,8 +278,8 @@ class Azure:
             if type_ in WATCHED_CREATES:
                 self._ops(type_).begin_create_or_update(rg, name, body, polling=False)
                 return Handle(resource, "create", watched=lambda: self.watcher(type_).wait(rg, name))
-            if type_ in NESTED or type_ == r.GALLERY:
-                ops = self._nested(type_) if type_ in NESTED else self.compute.galleries
+            if _nested(type_) or type_ == r.GALLERY:
+                ops = self._children(type_) if _nested(type_) else self.compute.galleries
                 poller = ops.begin_create_or_update(rg, *name.split("/"), body)
             else:
                 poller = self._ops(type_).begin_create_or_update(rg, name, body)
@@ -353,8 +362,8 @@ class Azure:
             try:
                 if type_ == r.RESOURCE_GROUP:
                     poller = self.resources.resource_groups.begin_delete(name)
-                elif type_ in NESTED:
-                    poller = self._nested(type_).begin_delete(rg, *name.split("/"))
+                elif _nested(type_):
+                    poller = self._children(type_).begin_delete(rg, *name.split("/"))
                 elif type_ == r.GALLERY:
                     poller = self.compute.galleries.begin_delete(rg, name)
                 else:

@@ -44,8 +44,8 @@ def resource_groups_of(ctx: Context) -> set[str]:
     for step in ctx.graph.steps():
         if step.params.get("resource_group"):
             groups.add(step.params["resource_group"])
-        elif step.document.startswith("ResourceGroup/"):
-            groups.add(step.params.get("name") or step.document.split("/", 1)[1])
+        elif step.kind is r.StepKind.RESOURCE_GROUP:
+            groups.add(step.params["name"])
     for doc in ctx.specset.documents.values():
         for attr in ("resource_group",):
             if getattr(doc, attr, ""):

@@ -18,11 +18,12 @@ from rich.text import Text
 
 from imagepipe.apply.events import Event
 from imagepipe.render.plan import SYMBOLS
+from imagepipe.vocabulary import Phase
 
 if TYPE_CHECKING:
     from imagepipe.apply.executor import ApplyResult
 
-PHASE_ORDER = ("network", "SourceVM", "SourceVHD", "Capture", "Deployment", "delete")
+PHASE_ORDER = tuple(phase.value for phase in Phase)  # the bars in the order steps run
 
 
 class PlainProgress:
