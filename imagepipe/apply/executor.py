@@ -23,7 +23,6 @@ from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
 from imagepipe.apply.schedule import AUTO_OTHER_STEPS, HeldSlots, Schedule, critical_path
-from imagepipe.azure.errors import AzureOperationError
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.plan.observe import ApplyObserver, LiveObserver
@@ -32,7 +31,7 @@ from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import StepFailed
 from imagepipe.steps.handlers.deletion import DeletionHandler
-from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.port import Observer, Provider, ProviderError
 from imagepipe.steps.registry import handler_for
 from imagepipe.vocabulary import StepKind
 
@@ -212,7 +211,7 @@ class Executor:
         """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""
         try:
             return run()
-        except AzureOperationError as exc:
+        except ProviderError as exc:
             return self._failed(step, str(exc), exc.to_json())
         except ImagepipeError as exc:
             return self._failed(step, str(exc).removeprefix(f"{step.address}: "))
@@ -257,7 +256,7 @@ class Executor:
                         held.release_images()
                 if not step.kind.deployment:
                     self.live.forget()  # it may have changed an image or a gallery version
-            except AzureOperationError as exc:
+            except ProviderError as exc:
                 # Only a step of the graph relies on groups it can bring back.
                 group_gone = exc.code in GROUP_GONE and step.kind is not StepKind.DELETION
                 if not (exc.retryable or group_gone) or retries >= MAX_RETRIES:
@@ -269,7 +268,7 @@ class Executor:
                 delay = min(self.retry_backoff * 2 ** (retries - 1), 30.0)
                 log.debug("%s: retryable %s, again in %.1fs", step.address, exc.code, delay)
                 message = (
-                    f"retry {retries}/{MAX_RETRIES} in {delay:.0f}s after {exc.code}: {exc.azure_message}"
+                    f"retry {retries}/{MAX_RETRIES} in {delay:.0f}s after {exc.code}: {exc.provider_message}"
                 )
                 self.emit(Event("retry", step.address, step.phase, change.action, message))
                 time.sleep(delay)

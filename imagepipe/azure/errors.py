@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from imagepipe.errors import ImagepipeError
+from imagepipe.steps.port import ProviderError
 
 T = TypeVar("T")
 
@@ -82,7 +82,7 @@ def is_retryable(code: str | None, status: int | None = None) -> bool:
     return status in TRANSIENT_STATUS
 
 
-class AzureOperationError(ImagepipeError):
+class AzureOperationError(ProviderError):
     """One failed call to Azure: which resource, which operation, ARM's code and message."""
 
     def __init__(
@@ -94,23 +94,12 @@ class AzureOperationError(ImagepipeError):
         status: int | None = None,
         retryable: bool | None = None,
     ):
-        self.resource = resource
-        self.operation = operation
-        self.code = code or "Unknown"
-        self.azure_message = message
-        self.status = status
-        self.retryable = is_retryable(code, status) if retryable is None else retryable
-        super().__init__(f"{operation} {resource}: {self.code}: {message}")
+        retryable = is_retryable(code, status) if retryable is None else retryable
+        super().__init__(resource, operation, code, message, status, retryable)
 
-    def to_json(self) -> dict:
-        return {
-            "resource": self.resource,
-            "operation": self.operation,
-            "code": self.code,
-            "message": self.azure_message,
-            "status": self.status,
-            "retryable": self.retryable,
-        }
+    @property
+    def azure_message(self) -> str:
+        return self.provider_message
 
 
 def from_sdk(exc: AzureError, resource: str, operation: str) -> AzureOperationError:

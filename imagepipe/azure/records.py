@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from imagepipe.azure.errors import is_retryable
 from imagepipe.vocabulary import (
     DISK,
     GALLERY,
@@ -152,7 +153,12 @@ def apply_instance_view(rec: Record, instance_view: Mapping[str, Any] | None) ->
         elif code.lower() == "osstate/generalized":
             rec["os_state"] = "generalized"
         elif code.startswith("ProvisioningState/failed"):
-            rec["error"] = {"code": code.split("/", 2)[-1], "message": status.get("message") or ""}
+            code = code.split("/", 2)[-1]
+            rec["error"] = {
+                "code": code,
+                "message": status.get("message") or "",
+                "retryable": is_retryable(code),
+            }
     return rec
 
 

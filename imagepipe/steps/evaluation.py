@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imagepipe import vocabulary as r
-from imagepipe.azure.errors import is_retryable
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.steps.change import Change, digest
@@ -135,7 +134,7 @@ def compare_resource(
         # policy) may have been fixed since, and if not, the new attempt reports it again.
         error = observed.get("error") or {}
         code = error.get("code") or "unknown error"
-        why = code if is_retryable(code) or not error else f"{code}: {error.get('message', '')}"
+        why = code if error.get("retryable") or not error else f"{code}: {error.get('message', '')}"
         return change_of(
             step, "replace", f"{label} failed to provision ({why}): recreated", desired, observed
         )

@@ -9,15 +9,49 @@ these protocols only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
+from imagepipe.errors import ImagepipeError
 from imagepipe.vocabulary import Record
 
 RecordSink = Callable[[Record], None]
 
 
+class ProviderError(ImagepipeError):
+    """One failed operation of a provider: which resource, which operation, the provider's code
+    and message, and whether trying again may help (the provider classifies its own codes)."""
+
+    def __init__(
+        self,
+        resource: str,
+        operation: str,
+        code: str | None,
+        message: str,
+        status: int | None,
+        retryable: bool,
+    ):
+        self.resource = resource
+        self.operation = operation
+        self.code = code or "Unknown"
+        self.provider_message = message
+        self.status = status
+        self.retryable = retryable
+        super().__init__(f"{operation} {resource}: {self.code}: {message}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.provider_message,
+            "status": self.status,
+            "retryable": self.retryable,
+        }
+
+
 class Operation(Protocol):
-    """A started operation: wait() blocks until it ends (raising its error) and returns the record."""
+    """A started operation: wait() blocks until it ends (raising its ProviderError) and returns
+    the record."""
 
     def wait(self) -> Record | None: ...
 
@@ -29,7 +63,9 @@ class Watcher(Protocol):
 
 
 class Provider(Protocol):
-    """Reads and writes of a cloud, in neutral records."""
+    """Reads and writes of a cloud, in neutral records; every failure is a ProviderError.
+
+    A failed resource's record carries ``error`` (``code``, ``message``, ``retryable``)."""
 
     subscription_id: str
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from imagepipe import vocabulary as r
-from imagepipe.azure.errors import AzureOperationError
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_CUSTOMIZED, Context, desired_record
@@ -13,7 +12,7 @@ from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
 from imagepipe.steps.facts import source_already_captured
-from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.port import Observer, Provider, ProviderError
 from imagepipe.steps.waits import delete_vm, wait_for_replica
 
 
@@ -188,7 +187,7 @@ class VmHandler(ResourceHandler):
         # Fan-outs create many VMs: their progress is followed by listing, not by a poller each.
         try:
             azure.submit(desired)
-        except AzureOperationError as exc:
+        except ProviderError as exc:
             if exc.code != "PreconditionFailed":
                 raise
             return  # it appeared since it was observed: the next evaluation reads it and decides
