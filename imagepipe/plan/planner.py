@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.model import Change, Plan, spec_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
@@ -57,7 +57,7 @@ def resource_groups_of(ctx: Context) -> set[str]:
 
 
 def make_plan(
-    specset: SpecSet, graph: Any, azure: Provider, *, paths: Iterable[str] = (), prune: bool = False
+    specset: SpecSet, graph: StepGraph, azure: Provider, *, paths: Iterable[str] = (), prune: bool = False
 ) -> PlanResult:
     ctx = Context(specset, graph, azure.subscription_id)
     inventory = Inventory(azure, specset.name).load(resource_groups_of(ctx))

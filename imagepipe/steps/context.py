@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from imagepipe import vocabulary as r
 from imagepipe.errors import ImagepipeError
+from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, SpecSet
 from imagepipe.steps.change import digest
 from imagepipe.steps.port import Operation
@@ -52,7 +53,7 @@ class SubmittedOperations:
 @dataclass
 class Context:
     specset: SpecSet
-    graph: Any  # imagepipe.graph.StepGraph
+    graph: StepGraph | None  # None for a destroy: it needs no steps
     subscription_id: str
     submitted: SubmittedOperations = field(default_factory=SubmittedOperations, compare=False)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
@@ -157,7 +157,7 @@ def wait_for_replica(
 
     ``obs`` (the apply's observer) shares one read of the version among a fan-out's VMs.
     """
-    reader: Any = obs if obs is not None else azure
+    reader: Observer | Provider = obs if obs is not None else azure
     rg = r.resource_group_of(version_id)
     parts = version_id.split("/")
     name = "/".join([parts[-5], parts[-3], parts[-1]])
