@@ -73,7 +73,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         ResourceType(IMAGE, Listing.PER_GROUP, Reading.PLAIN, 3),
         ResourceType(SNAPSHOT, Listing.PER_GROUP, Reading.PLAIN, 3),
         ResourceType(DISK, Listing.PER_GROUP, Reading.PLAIN, 1),
-        ResourceType(VMSS, Listing.PER_GROUP, Reading.PLAIN, 0, Slot.IMAGE_SOURCE),
+        ResourceType(VMSS, Listing.PER_GROUP, Reading.PLAIN, 0),  # one create, whatever its capacity
         ResourceType(GALLERY, Listing.NOT_LISTED, Reading.PLAIN, 5),
         ResourceType(GALLERY_IMAGE, Listing.CHILDREN, Reading.NESTED, 4),
         ResourceType(GALLERY_VERSION, Listing.CHILDREN, Reading.NESTED_REPLICATION, 2),
@@ -170,6 +170,17 @@ class StepKind(enum.Enum):
         return self.phase is Phase.DEPLOYMENT
 
     @property
+    def creates(self) -> str | None:
+        """The ARM type of the resource the step creates, if it creates one."""
+        return _CREATES.get(self)
+
+    @property
+    def image_slot(self) -> bool:
+        """A fan-out step whose create takes a slot of its image source (apply/limits.py)."""
+        made = resource_type(self.creates) if self.deployment and self.creates else None
+        return made is not None and made.slot is Slot.IMAGE_SOURCE
+
+    @property
     def duration_hint(self) -> float:
         """Rough seconds Azure takes for the step, for the critical path (others count 1)."""
         return _DURATIONS.get(self, 1.0)
@@ -187,6 +198,23 @@ _PHASES: dict[StepKind, Phase] = {
     StepKind.DEPLOYMENT_VMSS: Phase.DEPLOYMENT,
     StepKind.DELETION: Phase.DELETE,
     **{kind: Phase.CAPTURE for kind in StepKind if kind.value.startswith("capture-")},
+}
+_CREATES: dict[StepKind, str] = {
+    StepKind.RESOURCE_GROUP: RESOURCE_GROUP,
+    StepKind.VIRTUAL_NETWORK: VNET,
+    StepKind.SOURCE_NIC: NIC,
+    StepKind.SOURCE_VM: VM,
+    StepKind.CAPTURE_SNAPSHOT_SOURCE_DISKS: SNAPSHOT,
+    StepKind.CAPTURE_SNAPSHOTS: SNAPSHOT,
+    StepKind.CAPTURE_TEMP_DISKS: DISK,
+    StepKind.CAPTURE_TEMP_VM: VM,
+    StepKind.CAPTURE_IMAGE: IMAGE,
+    StepKind.CAPTURE_GALLERY: GALLERY,
+    StepKind.CAPTURE_GALLERY_IMAGE: GALLERY_IMAGE,
+    StepKind.CAPTURE_GALLERY_VERSION: GALLERY_VERSION,
+    StepKind.DEPLOYMENT_VM: VM,
+    StepKind.DEPLOYMENT_DISKS: DISK,
+    StepKind.DEPLOYMENT_VMSS: VMSS,
 }
 _DURATIONS: dict[StepKind, float] = {
     StepKind.SOURCE_VM: 60.0,

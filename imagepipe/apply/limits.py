@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from imagepipe.graph.step import Step
 from imagepipe.steps.context import Context
 from imagepipe.steps.desired.names import capture_image_id
-from imagepipe.vocabulary import StepKind
 
 PER_IMAGE_LIMIT = 20
 
@@ -43,7 +42,7 @@ def _norm(region: str) -> str:
 
 def slots_of(step: Step, ctx: Context) -> list[Slot]:
     """The limited capacities a step uses while it runs (none for most steps)."""
-    if step.kind is not StepKind.DEPLOYMENT_VM:
+    if not step.kind.image_slot:
         return []
     doc = ctx.deployment(step.document)
     capture = ctx.capture(doc.image)

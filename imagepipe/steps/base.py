@@ -46,7 +46,7 @@ class Handler:
 class ResourceHandler(Handler):
     """Create / replace / update / wait for one resource whose desired record evaluate built."""
 
-    kind = "resource"
+    label = "resource"  # how reasons name what the handler makes
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         desired = ev.desired

@@ -97,7 +97,7 @@ def compare_resource(
     observed: r.Record | None,
     immutable: list[str],
     mutable: list[str],
-    kind: str,
+    noun: str,
 ) -> Evaluation:
     """The common compare of a resource imagepipe owns: create, wait, conflict, replace, update or no-op.
 
@@ -105,7 +105,7 @@ def compare_resource(
     of the hash alone (an unobservable input changed) is an update of the tags.
     """
     desired["id"] = ctx.resource_id(desired["type"], desired["resource_group"], desired["name"])
-    label = f"{kind} {desired['name']}"
+    label = f"{noun} {desired['name']}"
     if observed is None:
         return change_of(step, "create", f"{label} does not exist", desired, None)
     if not ctx.owns(observed):
@@ -149,10 +149,10 @@ def compare_resource(
     return change_of(step, "no-op", f"{label} is up to date", desired, observed)
 
 
-def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Record], kind: str) -> Evaluation:
+def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Record], noun: str) -> Evaluation:
     """One step that owns several resources of one type: the first conflict, else what is left to do."""
     evaluations = [
-        compare_resource(step, ctx, d, obs.get(d["type"], d["resource_group"], d["name"]), [], [], kind)
+        compare_resource(step, ctx, d, obs.get(d["type"], d["resource_group"], d["name"]), [], [], noun)
         for d in wanted
     ]
     for ev in evaluations:
@@ -160,11 +160,11 @@ def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Recor
             return ev
     pending = [ev for ev in evaluations if ev.change.action != "no-op"]
     if not pending:
-        return change_of(step, "no-op", f"{len(wanted)} {kind}s are up to date")
+        return change_of(step, "no-op", f"{len(wanted)} {noun}s are up to date")
     names = ", ".join(ev.desired["name"] for ev in pending if ev.desired)
     first = pending[0]
     action = "replace" if any(ev.change.action == "replace" for ev in pending) else "create"
-    change = change_of(step, action, f"{kind} {names}", first.desired, first.observed).change
+    change = change_of(step, action, f"{noun} {names}", first.desired, first.observed).change
     return Evaluation(change, first.desired, first.observed, {"pending": pending})
 
 

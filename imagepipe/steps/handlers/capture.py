@@ -150,7 +150,7 @@ class GeneralizeHandler(CaptureStepHandler):
 
 
 class ImageHandler(ResourceHandler):
-    kind = "image"
+    label = "image"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         capture = ctx.capture(step.document)
@@ -174,7 +174,7 @@ class ImageHandler(ResourceHandler):
                     desired,
                     observed,
                 )
-        return compare_resource(step, ctx, desired, observed, [], [], self.kind)
+        return compare_resource(step, ctx, desired, observed, [], [], self.label)
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer

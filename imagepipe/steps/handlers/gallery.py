@@ -33,7 +33,7 @@ def gallery_of(ctx: Context, step: Step) -> tuple[Capture, GalleryTarget, Source
 
 
 class GalleryHandler(ResourceHandler):
-    kind = "gallery"
+    label = "gallery"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         _, gallery, source = gallery_of(ctx, step)
@@ -56,11 +56,11 @@ class GalleryHandler(ResourceHandler):
                 None,
                 observed,
             )
-        return compare_resource(step, ctx, desired, observed, [], [], self.kind)
+        return compare_resource(step, ctx, desired, observed, [], [], self.label)
 
 
 class GalleryImageHandler(ResourceHandler):
-    kind = "image definition"
+    label = "image definition"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         _, gallery, source = gallery_of(ctx, step)
@@ -98,7 +98,7 @@ class GalleryImageHandler(ResourceHandler):
                 return self.change(
                     step, "no-op", f"image definition {definition.name} exists: used as is", None, observed
                 )
-        return compare_resource(step, ctx, desired, observed, [], [], self.kind)
+        return compare_resource(step, ctx, desired, observed, [], [], self.label)
 
 
 class GalleryVersionHandler(Handler):

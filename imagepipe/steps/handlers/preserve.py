@@ -17,7 +17,7 @@ DEFAULT_TEMP_SIZE = "Standard_B2s"
 
 
 class TempVmHandler(ResourceHandler):
-    kind = "temporary VM"
+    label = "temporary VM"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         capture = ctx.capture(step.document)
@@ -62,7 +62,7 @@ class TempVmHandler(ResourceHandler):
         vm = desired_record(
             r.VM, rg, name, location, ctx.tags(step.address, {"location": location, **props}), props
         )
-        return compare_resource(step, ctx, vm, obs.get(r.VM, rg, name), [], [], self.kind)
+        return compare_resource(step, ctx, vm, obs.get(r.VM, rg, name), [], [], self.label)
 
     def delete(self, azure: Provider, record: r.Record) -> None:
         delete_resource(azure, record)

@@ -17,7 +17,7 @@ from imagepipe.steps.waits import delete_vm, wait_for_replica
 
 
 class ResourceGroupHandler(ResourceHandler):
-    kind = "resource group"
+    label = "resource group"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         name, location = step.params["name"], step.params["location"]
@@ -36,7 +36,7 @@ class ResourceGroupHandler(ResourceHandler):
                 observed,
             )
         return compare_resource(
-            step, ctx, desired, observed, [], tag_drift(desired, observed or desired), self.kind
+            step, ctx, desired, observed, [], tag_drift(desired, observed or desired), self.label
         )
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
@@ -47,7 +47,7 @@ class ResourceGroupHandler(ResourceHandler):
 
 
 class VirtualNetworkHandler(ResourceHandler):
-    kind = "virtual network"
+    label = "virtual network"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         p = step.params
@@ -69,7 +69,7 @@ class VirtualNetworkHandler(ResourceHandler):
             if missing:
                 mutable.append(f"subnets {', '.join(missing)} missing or different")
             mutable += tag_drift(desired, observed)
-        return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
+        return compare_resource(step, ctx, desired, observed, [], mutable, self.label)
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
@@ -91,7 +91,7 @@ class VirtualNetworkHandler(ResourceHandler):
 
 
 class NicHandler(ResourceHandler):
-    kind = "network interface"
+    label = "network interface"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         rg, name, location, subnet_id, extra_tags = self.target(step, ctx)
@@ -110,7 +110,7 @@ class NicHandler(ResourceHandler):
             if not same_id(observed["properties"]["subnet_id"], subnet_id):
                 mutable.append("subnet changed")
             mutable += tag_drift(desired, observed)
-        return compare_resource(step, ctx, desired, observed, [], mutable, self.kind)
+        return compare_resource(step, ctx, desired, observed, [], mutable, self.label)
 
     def target(self, step: Step, ctx: Context) -> tuple[str, str, str, str, dict[str, str]]:
         return nic_target(step, ctx)
@@ -122,7 +122,7 @@ class NicHandler(ResourceHandler):
 class VmHandler(ResourceHandler):
     """A VM imagepipe creates: a source VM (``create:``) or a deployment instance."""
 
-    kind = "VM"
+    label = "VM"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         desired, hashed = vm_desired(step, ctx, obs)
@@ -153,7 +153,7 @@ class VmHandler(ResourceHandler):
             if foreign:
                 vm_id = ctx.resource_id(r.VM, desired["resource_group"], desired["name"])
                 return self.change(step, "conflict", foreign, desired, None, resource_id=vm_id)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
 
     @staticmethod
     def _subnet_moved(seen: dict[str, Any], want: dict[str, Any]) -> bool:

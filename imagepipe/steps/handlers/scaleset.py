@@ -14,7 +14,7 @@ from imagepipe.steps.waits import wait_for_replica
 
 
 class ScaleSetHandler(ResourceHandler):
-    kind = "scale set"
+    label = "scale set"
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         dep = ctx.deployment(step.document)
@@ -52,7 +52,7 @@ class ScaleSetHandler(ResourceHandler):
             if seen.get("capacity") != dep.count:
                 mutable.append(f"capacity {seen.get('capacity')} -> {dep.count}")
             mutable += tag_drift(desired, observed)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.kind)
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
