@@ -1,7 +1,7 @@
 """Diagnostics and the error tree shared by every layer.
 
 A Diagnostic is one located finding about the specs (or a step) that the CLI
-prints as ``file:line:col: severity: message``. Errors raised by the layers
+prints as ``file:line:col: severity: message``, then one indented line per Note. Errors raised by the layers
 derive from ImagepipeError so the CLI can map them to exit codes without
 showing a traceback.
 """
