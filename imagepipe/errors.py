@@ -1,7 +1,7 @@
 """Diagnostics and the error tree shared by every layer.
 
 A Diagnostic is one located finding about the specs (or a step) that the CLI
-prints as ``file:line:col: severity: message``. Errors raised by the layers
+prints as ``file:line:col: severity: message``, then one indented line per Note. Errors raised by the layers
 derive from ImagepipeError so the CLI can map them to exit codes without
 showing a traceback.
 """
@@ -10,6 +10,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    """What the process exits with (DESIGN.md, command line)."""
+
+    SUCCESS = 0
+    FAILURE = 1  # a failed step, invalid specs, any error
+    USAGE = 2  # bad command-line usage
+    CHANGES_PENDING = 2  # plan --detailed-exitcode found changes (the same number as USAGE, as Terraform)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class Severity(enum.StrEnum):
@@ -30,11 +40,31 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A second place that explains a diagnostic (e.g. where a YAML parser noticed the problem)."""
+
+    message: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"{self.location}: note: {self.message}"
+
+    def to_json(self) -> dict:
+        return {
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "col": self.location.col,
+        }
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     severity: Severity
     message: str
     location: Location | None = None
     address: str | None = None  # step address or Kind/name, when there is one
+    notes: tuple[Note, ...] = ()  # printed on indented lines below the diagnostic
 
     @property
     def is_error(self) -> bool:
@@ -44,9 +74,14 @@ class Diagnostic:
         loc = self.location or Location("")
         return (loc.file, loc.line, loc.col, self.message)
 
-    def __str__(self) -> str:
+    @property
+    def headline(self) -> str:
+        """The first line: ``file:line:col: severity: message``."""
         where = f"{self.location}: " if self.location else (f"{self.address}: " if self.address else "")
         return f"{where}{self.severity.value}: {self.message}"
+
+    def __str__(self) -> str:
+        return "\n".join([self.headline, *(f"  {note}" for note in self.notes)])
 
     def to_json(self) -> dict:
         out: dict = {"severity": self.severity.value, "message": self.message}
@@ -54,11 +89,18 @@ class Diagnostic:
             out.update(file=self.location.file, line=self.location.line, col=self.location.col)
         if self.address:
             out["address"] = self.address
+        if self.notes:
+            out["notes"] = [note.to_json() for note in self.notes]
         return out
 
 
-def error(message: str, location: Location | None = None, address: str | None = None) -> Diagnostic:
-    return Diagnostic(Severity.ERROR, message, location, address)
+def error(
+    message: str,
+    location: Location | None = None,
+    address: str | None = None,
+    notes: tuple[Note, ...] = (),
+) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, message, location, address, notes)
 
 
 def warning(message: str, location: Location | None = None, address: str | None = None) -> Diagnostic:
@@ -68,7 +110,7 @@ def warning(message: str, location: Location | None = None, address: str | None 
 class ImagepipeError(Exception):
     """Base of every error the CLI reports as one clear line (exit 1)."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILURE
 
 
 class SpecError(ImagepipeError):
@@ -87,7 +129,7 @@ class SecretError(ImagepipeError):
 class UsageError(ImagepipeError):
     """Bad command-line usage (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class TargetError(ImagepipeError):

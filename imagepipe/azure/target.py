@@ -30,8 +30,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from imagepipe import __version__
-from imagepipe.cli.common import TargetConfig
 from imagepipe.errors import TargetError
+from imagepipe.target_config import TargetConfig
 
 log = logging.getLogger("imagepipe.azure")
 

@@ -9,21 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imagepipe.cli.common import (
-    EXIT_FAILURE,
-    handle_errors,
-    is_interactive,
-    output_option,
-    target_config,
-    target_options,
-)
-from imagepipe.errors import ImagepipeError, UsageError
+from imagepipe.cli.common import is_interactive, output_option, target_config, target_options
+from imagepipe.errors import ExitCode, UsageError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import summary_counts, summary_table
 
 if TYPE_CHECKING:
-    from imagepipe.apply.run import RunOutcome
+    from imagepipe.app.run import RunOutcome
 
 
 def confirmer(yes: bool, verb: str) -> Callable[[Plan], bool]:
@@ -37,17 +30,14 @@ def confirmer(yes: bool, verb: str) -> Callable[[Plan], bool]:
     return confirm
 
 
-def saved_plan(paths: tuple[Path, ...]) -> Plan | None:
+def saved_plan_file(paths: tuple[Path, ...]) -> Path | None:
     """A single .json file argument is a plan saved by `plan --out`."""
     if len(paths) != 1 or not paths[0].is_file() or paths[0].suffix.lower() != ".json":
         return None
-    try:
-        return Plan.from_json(json.loads(paths[0].read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImagepipeError(f"{paths[0]}: not a plan file saved by `imagepipe plan --out`: {exc}") from None
+    return paths[0]
 
 
-def report(outcome: RunOutcome, output: str) -> None:
+def report(outcome: RunOutcome, output: str) -> ExitCode:
     out = console()
     if outcome.result is None:
         if output == "json":
@@ -58,7 +48,7 @@ def report(outcome: RunOutcome, output: str) -> None:
             click.echo("Cancelled: nothing was changed.")
         else:
             click.echo("No changes. The infrastructure matches the specs.")
-        return
+        return ExitCode.SUCCESS
     result = outcome.result
     if output == "json":
         click.echo(
@@ -75,8 +65,7 @@ def report(outcome: RunOutcome, output: str) -> None:
         summary_table(result, out)
     for failure in result.failures:
         click.echo(f"error: {failure.address}: {failure.message}", err=True)
-    if not result.ok:
-        click.get_current_context().exit(EXIT_FAILURE)
+    return ExitCode.SUCCESS if result.ok else ExitCode.FAILURE
 
 
 @click.command(name="apply")
@@ -92,7 +81,6 @@ def report(outcome: RunOutcome, output: str) -> None:
 )
 @target_options
 @output_option
-@handle_errors
 def command(
     paths: tuple[Path, ...],
     yes: bool,
@@ -103,41 +91,28 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
-) -> None:
+) -> ExitCode:
     """Create, change and delete what the specs (or a saved PLANFILE) say, step by step."""
-    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
-    from imagepipe.apply.run import apply_saved_plan, apply_specs
-    from imagepipe.apply.session import open_session
-    from imagepipe.plan.planner import make_plan
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
-    saved = saved_plan(paths)
-    if saved is not None and prune:
-        raise UsageError("--prune comes from the saved plan: make it with `plan --prune --out FILE`")
-    confirm = confirmer(yes or saved is not None, "apply")
-    spec_paths = [Path(p) for p in saved.paths] if saved is not None else (list(paths) or [Path(".")])
+    plan_file = saved_plan_file(paths)
+    # A saved plan was shown when it was made: it runs without asking.
+    confirm = confirmer(yes or plan_file is not None, "apply")
     out = console()
     progress = progress_for(output, out)
-    with open_session(spec_paths, config) as session:
-        if saved is not None:
-            run = lambda: apply_saved_plan(  # noqa: E731
-                saved, session, parallelism=parallelism, on_event=progress, on_start=progress.start
-            )
+    hooks = usecases.Hooks(
+        show_plan=lambda plan: show_plan(plan, output, out),
+        confirm=confirm,
+        on_event=progress,
+        on_start=progress.start,
+    )
+    try:
+        if plan_file is not None:
+            request = usecases.SavedPlanRequest(plan_file, config, prune=prune, parallelism=parallelism)
+            outcome = usecases.apply_saved_plan(request, hooks)
         else:
-            planned = make_plan(
-                session.specset, session.graph, session.azure, paths=session.paths, prune=prune
-            )
-            show_plan(planned.plan, output, out)
-            run = lambda: apply_specs(  # noqa: E731
-                session,
-                parallelism=parallelism,
-                confirm=confirm,
-                on_event=progress,
-                on_start=progress.start,
-                planned=planned,
-            )
-        try:
-            outcome = run()
-        finally:
-            progress.stop()
-    report(outcome, output)
+            outcome = usecases.apply(usecases.ApplyRequest(paths, config, prune, parallelism), hooks)
+    finally:
+        progress.stop()
+    return report(outcome, output)

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from imagepipe.cli.apply import confirmer, report
-from imagepipe.cli.common import handle_errors, output_option, target_config, target_options
-from imagepipe.plan.model import Plan
+from imagepipe.cli.common import output_option, target_config, target_options
+from imagepipe.errors import ExitCode
 from imagepipe.render.console import console, progress_for, show_plan
 
 
@@ -24,7 +24,6 @@ from imagepipe.render.console import console, progress_for, show_plan
 )
 @target_options
 @output_option
-@handle_errors
 def command(
     paths: tuple[Path, ...],
     yes: bool,
@@ -34,30 +33,22 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
-) -> None:
+) -> ExitCode:
     """Delete what the stack owns; never an untagged resource or an `existing: true` source."""
-    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
-    from imagepipe.apply.run import destroy
-    from imagepipe.apply.session import open_session
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
     confirm = confirmer(yes, "destroy")
     out = console()
     progress = progress_for(output, out)
-    with open_session(list(paths) or [Path(".")], config) as session:
-
-        def confirm_after_showing(plan: Plan) -> bool:
-            show_plan(plan, output, out)
-            return confirm(plan)
-
-        try:
-            outcome = destroy(
-                session,
-                parallelism=parallelism,
-                confirm=confirm_after_showing,
-                on_event=progress,
-                on_start=progress.start,
-            )
-        finally:
-            progress.stop()
-    report(outcome, output)
+    hooks = usecases.Hooks(
+        show_plan=lambda plan: show_plan(plan, output, out),
+        confirm=confirm,
+        on_event=progress,
+        on_start=progress.start,
+    )
+    try:
+        outcome = usecases.destroy(usecases.DestroyRequest(paths, config, parallelism), hooks)
+    finally:
+        progress.stop()
+    return report(outcome, output)

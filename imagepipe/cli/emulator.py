@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from imagepipe.emulator import DEFAULT_CLIENT_SECRET
-from imagepipe.emulator.server import Emulator
 from imagepipe.emulator.store import DB_FILE
+from imagepipe.errors import ExitCode
 
 
 @click.group(name="emulator")
@@ -50,33 +50,32 @@ def group() -> None:
 )
 def serve(
     host: str, port: int, state_file: Path, speed: float, no_throttling: bool, client_secret: str
-) -> None:
+) -> ExitCode:
     """Serve the ARM emulator until Ctrl-C or SIGTERM.
 
     First prints `export NAME=value` lines for a shell (eval them), then serves.
     """
-    # Absolute, so the printed CA path still works after `cd` in the shell that evals it.
-    state_file = state_file.expanduser().resolve()
-    is_file = bool(state_file.suffix) and not state_file.is_dir()
-    state_dir = state_file.parent if is_file else state_file
-    try:
-        emulator = Emulator(
-            state_dir,
-            db_name=state_file.name if is_file else DB_FILE,
-            speed=speed,
-            throttling=not no_throttling,
-            host=host,
-            port=port,
-            client_secret=client_secret,
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
+
+    def announce(listening: usecases.Listening) -> None:
+        for name, value in listening.emulator.env().items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        sys.stdout.flush()
+        click.echo(
+            f"imagepipe emulator serving {listening.emulator.endpoint} (speed {speed:g}, "
+            f"throttling {'off' if no_throttling else 'on'}, state {listening.state_dir}); Ctrl-C to stop",
+            err=True,
         )
-    except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    for name, value in emulator.env().items():
-        click.echo(f"export {name}={shlex.quote(value)}")
-    sys.stdout.flush()
-    click.echo(
-        f"imagepipe emulator serving {emulator.endpoint} (speed {speed:g}, throttling {'off' if no_throttling else 'on'}, "
-        f"state {state_dir}); Ctrl-C to stop",
-        err=True,
+
+    request = usecases.ServeRequest(
+        state_file,
+        host=host,
+        port=port,
+        speed=speed,
+        throttling=not no_throttling,
+        client_secret=client_secret,
     )
-    emulator.serve_forever()
+    outcome = usecases.serve_emulator(request, on_listening=announce)
+    if isinstance(outcome, usecases.CannotListen):
+        raise click.ClickException(outcome.message)  # click's own "Error: ..." line, exit 1
+    return ExitCode.SUCCESS

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import handle_errors
-from imagepipe.graph import build_graph
+from imagepipe.errors import ExitCode
 from imagepipe.graph.export import to_dot, to_json, to_mermaid
-from imagepipe.spec import load_one
+from imagepipe.render.diagnostics import diagnostic_text
 
 _RENDERERS = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}
 
@@ -24,10 +23,12 @@ _RENDERERS = {"dot": to_dot, "mermaid": to_mermaid, "json": to_json}
     show_default=True,
     help="dot for Graphviz, mermaid for pull requests, json for scripts.",
 )
-@handle_errors
-def command(paths: tuple[Path, ...], output_format: str) -> None:
+def command(paths: tuple[Path, ...], output_format: str) -> ExitCode:
     """Print the dependency graph of one spec set's steps."""
-    specset = load_one(paths)
-    for warning in specset.warnings:
-        click.echo(str(warning), err=True)
-    click.echo(_RENDERERS[output_format](build_graph(specset)), nl=False)
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
+
+    outcome = usecases.graph(usecases.GraphRequest(paths))
+    for warning in outcome.warnings:
+        click.echo(diagnostic_text(warning), err=True)
+    click.echo(_RENDERERS[output_format](outcome.graph), nl=False)
+    return ExitCode.SUCCESS

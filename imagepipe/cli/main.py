@@ -1,11 +1,26 @@
-"""The ``imagepipe`` command group; each command lives in a module of its own."""
+"""The ``imagepipe`` command group, and the one place errors become messages and exit codes.
+
+Each command lives in a module of its own and returns an ExitCode. Errors
+derived from ImagepipeError become one clear line and their exit code; anything
+else is an internal error whose traceback goes to a debug log (or to stderr
+with --traceback).
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from imagepipe import __version__
 from imagepipe.cli import apply, destroy, emulator, graph, plan, validate
+from imagepipe.errors import ExitCode, ImagepipeError, SpecError
+from imagepipe.render.diagnostics import diagnostic_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -36,8 +51,62 @@ for command in (
     cli.add_command(command)
 
 
+def _debug_log(exc: BaseException) -> str:
+    log_dir = Path(os.environ.get("IMAGEPIPE_DEBUG_DIR", ".imagepipe"))
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "debug.log"
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "imagepipe-debug.log"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return str(path)
+
+
+def _internal_error(exc: Exception, show_traceback: bool) -> ExitCode:
+    if show_traceback:
+        traceback.print_exception(exc)
+    else:
+        where = _debug_log(exc)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (details in {where}; rerun with --traceback)",
+            err=True,
+        )
+    return ExitCode.FAILURE
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run one command line and return its exit code; never a traceback unless --traceback."""
+    ctx: click.Context | None = None
+    try:
+        with cli.make_context("imagepipe", list(sys.argv[1:] if args is None else args)) as ctx:
+            code = cli.invoke(ctx)
+        return ExitCode.SUCCESS if code is None else int(code)
+    except click.exceptions.Exit as stop:  # --help, --version
+        return stop.exit_code
+    except click.ClickException as exc:  # usage errors found by click: its own wording, exit 2
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:  # Ctrl-C or end of input at a confirmation prompt
+        click.echo("Aborted!", err=True)
+        return ExitCode.FAILURE
+    except SpecError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(diagnostic_text(diagnostic), err=True)
+        return exc.exit_code
+    except ImagepipeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # an internal error: one line, the details in a log
+        show_traceback = bool(ctx is not None and ctx.params.get("traceback"))
+        return _internal_error(exc, show_traceback)
+
+
 def main() -> None:
-    cli(prog_name="imagepipe")
+    sys.exit(run())
 
 
 if __name__ == "__main__":

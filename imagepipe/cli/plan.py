@@ -6,14 +6,8 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import (
-    EXIT_OK,
-    EXIT_USAGE,
-    handle_errors,
-    output_option,
-    target_config,
-    target_options,
-)
+from imagepipe.cli.common import output_option, target_config, target_options
+from imagepipe.errors import ExitCode
 from imagepipe.render.console import console
 from imagepipe.render.plan import plan_json, plan_text
 
@@ -32,7 +26,6 @@ from imagepipe.render.plan import plan_json, plan_text
 )
 @target_options
 @output_option
-@handle_errors
 def command(
     paths: tuple[Path, ...],
     out_file: Path | None,
@@ -43,17 +36,13 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
-) -> None:
+) -> ExitCode:
     """Show what `apply` would create, change, delete and run, without changing anything."""
-    # The engine loads the Azure SDK: only when the command runs, so --help and other commands stay quick.
-    from imagepipe.apply.run import refuse_conflicts
-    from imagepipe.apply.session import open_session
-    from imagepipe.plan.planner import make_plan
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
-    with open_session(list(paths) or [Path(".")], config) as session:
-        planned = make_plan(session.specset, session.graph, session.azure, paths=session.paths, prune=prune)
-    plan = planned.plan
+    outcome = usecases.plan(usecases.PlanRequest(paths, config, prune=prune))
+    plan = outcome.plan
     if output == "json":
         click.echo(plan_json(plan))
     else:
@@ -64,6 +53,5 @@ def command(
             click.echo(
                 f"Saved the plan to {out_file}; run `imagepipe apply {out_file}` to execute exactly it."
             )
-    refuse_conflicts(plan)
-    ctx = click.get_current_context()
-    ctx.exit(EXIT_USAGE if detailed_exitcode and plan.has_changes else EXIT_OK)
+    outcome.refuse_conflicts()
+    return ExitCode.CHANGES_PENDING if detailed_exitcode and plan.has_changes else ExitCode.SUCCESS

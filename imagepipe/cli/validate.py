@@ -1,4 +1,4 @@
-"""`imagepipe validate PATH...`: schema, references and domain rules, every problem at once."""
+"""`imagepipe validate PATH...`: every problem at once."""
 
 from __future__ import annotations
 
@@ -6,23 +6,24 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import EXIT_FAILURE, EXIT_OK, handle_errors, output_option
-from imagepipe.render.diagnostics import all_diagnostics, diagnostic_line, summary, validation_json
-from imagepipe.spec import load_spec_sets
+from imagepipe.cli.common import output_option
+from imagepipe.errors import ExitCode
+from imagepipe.render.diagnostics import all_diagnostics, diagnostic_text, summary, validation_json
 
 
 @click.command(name="validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @output_option
-@handle_errors
-def command(paths: tuple[Path, ...], output: str) -> None:
+def command(paths: tuple[Path, ...], output: str) -> ExitCode:
     """Check spec files and folders: exit 0 if valid (warnings allowed), 1 if not."""
-    results = load_spec_sets(paths)
+    from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
+
+    outcome = usecases.validate(usecases.ValidateRequest(paths))
     if output == "json":
-        click.echo(validation_json(results))
+        click.echo(validation_json(outcome.results))
     else:
         colour = click.get_text_stream("stdout").isatty()
-        for diagnostic in all_diagnostics(results):
-            click.echo(diagnostic_line(diagnostic, colour))
-        click.echo(summary(results), err=True)
-    click.get_current_context().exit(EXIT_OK if all(r.valid for r in results) else EXIT_FAILURE)
+        for diagnostic in all_diagnostics(outcome.results):
+            click.echo(diagnostic_text(diagnostic, colour))
+        click.echo(summary(outcome.results), err=True)
+    return ExitCode.SUCCESS if outcome.valid else ExitCode.FAILURE

@@ -16,12 +16,21 @@ _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
 
 
 def diagnostic_line(diagnostic: Diagnostic, colour: bool = False) -> str:
-    """The one line a diagnostic prints as; the severity is coloured on a terminal."""
-    text = str(diagnostic)
+    """The first line a diagnostic prints as; the severity is coloured on a terminal."""
+    text = diagnostic.headline
     if not colour:
         return text
     label = f"{diagnostic.severity.value}:"
     return text.replace(label, click.style(label, fg=_COLOURS[diagnostic.severity], bold=True), 1)
+
+
+def diagnostic_text(diagnostic: Diagnostic, colour: bool = False) -> str:
+    """The diagnostic's line, then one indented ``file:line:col: note: ...`` line per note."""
+    lines = [diagnostic_line(diagnostic, colour)]
+    for note in diagnostic.notes:
+        label = click.style("note:", bold=True) if colour else "note:"
+        lines.append(f"  {note.location}: {label} {note.message}")
+    return "\n".join(lines)
 
 
 def all_diagnostics(results: Sequence[LoadResult]) -> list[Diagnostic]:

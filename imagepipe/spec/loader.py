@@ -1,4 +1,4 @@
-"""Load spec sets: files -> documents -> schema -> model -> rules -> graph checks.
+"""Load spec sets: files -> documents -> schema -> model -> rules -> reference cycles.
 
 Every problem of every file is collected before anything is reported, so one
 run of ``imagepipe validate`` shows them all, sorted by file and line.
@@ -15,6 +15,7 @@ from imagepipe.spec import rules
 from imagepipe.spec.build import ModelBuilder, build_stack
 from imagepipe.spec.discover import Found, discover, display_path
 from imagepipe.spec.model import SpecSet
+from imagepipe.spec.references import cycle_diagnostics
 from imagepipe.spec.schema import check_document
 from imagepipe.spec.secrets import SecretRef
 from imagepipe.spec.yamlload import RawDocument, load_file
@@ -169,12 +170,7 @@ def _check_set(root: Path, files: list[_LoadedFile]) -> LoadResult:
         documents={stack.ref: stack, **model},
         files=tuple(f.found.path for f in files),
     )
-    # Imported here: graph depends on spec, not the other way round, except for this check.
-    from imagepipe.graph.build import expand
-
-    _, cycle = expand(specset)
-    if cycle is not None:
-        diagnostics.append(cycle)
+    diagnostics.extend(cycle_diagnostics(model, builder.raws))
     diagnostics.sort(key=Diagnostic.sort_key)
     specset.warnings = [d for d in diagnostics if not d.is_error]
     has_errors = any(d.is_error for d in diagnostics)

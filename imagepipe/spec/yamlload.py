@@ -18,7 +18,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from imagepipe.errors import Diagnostic, Location, error
+from imagepipe.errors import Diagnostic, Location, Note, error
 from imagepipe.spec.suggest import printable
 
 try:  # libyaml is much faster; the pure-Python composer gives the same marks
@@ -105,6 +105,23 @@ def _offset_location(file: str, text: bytes, offset: int) -> Location:
     return Location(file, line, col)
 
 
+# Errors found inside a construct that never ended: reported where it starts, since PyYAML
+# notices them only later (an unclosed quote at the end of the file).
+_UNCLOSED_CONTEXTS = ("while scanning ", "while parsing a flow sequence", "while parsing a flow mapping")
+
+
+def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    """Located where the unclosed construct starts, with where PyYAML noticed it as a note."""
+    message = exc.problem or "invalid YAML"
+    if exc.context:
+        message = f"{message} ({exc.context})"
+    noticed = _location(file, exc.problem_mark or exc.context_mark)
+    unclosed = exc.context_mark is not None and (exc.context or "").startswith(_UNCLOSED_CONTEXTS)
+    start = _location(file, exc.context_mark) if unclosed else noticed
+    notes = (Note("noticed here", noticed),) if start != noticed else ()
+    return error(f"YAML syntax error: {message}", start, notes=notes)
+
+
 def read_text(path: Path, file: str) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the one reason it cannot be used."""
     try:
@@ -152,12 +169,7 @@ def load_file(path: Path, file: str) -> FileLoad:
                 continue
             documents.append(doc)
     except yaml.MarkedYAMLError as exc:
-        message = exc.problem or "invalid YAML"
-        if exc.context:
-            message = f"{message} ({exc.context})"
-        diagnostics.append(
-            error(f"YAML syntax error: {message}", _location(file, exc.problem_mark or exc.context_mark))
-        )
+        diagnostics.append(_syntax_error(file, exc))
     except yaml.YAMLError as exc:
         position = getattr(exc, "position", None)
         location = (

@@ -67,7 +67,10 @@ def test_invalid_specs_print_diagnostics_and_exit_1() -> None:
     result = run("graph", "tests/cases/dependency-cycle")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert "tests/cases/dependency-cycle/specs.yaml:8:1: error: dependency cycle: " in result.stderr
+    assert (
+        "tests/cases/dependency-cycle/specs.yaml:35:12: error: spec.create.image: dependency cycle: "
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

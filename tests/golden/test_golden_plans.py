@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from imagepipe.apply.run import apply_specs
-from imagepipe.apply.session import open_session
+from imagepipe.app.run import apply_specs
+from imagepipe.app.session import open_session
 from imagepipe.azure.target import connect_emulator
-from imagepipe.cli.common import TargetConfig
 from imagepipe.emulator import start_emulator
 from imagepipe.plan.planner import make_plan
+from imagepipe.target_config import TargetConfig
 
 CASES = sorted(p for p in Path(__file__).parent.iterdir() if (p / "specs").is_dir())
 CONFIG = TargetConfig(target="local")

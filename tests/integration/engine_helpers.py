@@ -14,13 +14,13 @@ from typing import Any
 
 import requests
 
-from imagepipe.apply.run import RunOutcome, apply_specs, destroy
-from imagepipe.apply.session import open_session
+from imagepipe.app.run import RunOutcome, apply_specs, destroy
+from imagepipe.app.session import open_session
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
-from imagepipe.cli.common import TargetConfig
 from imagepipe.plan.model import Plan
 from imagepipe.plan.planner import make_plan
+from imagepipe.target_config import TargetConfig
 
 REPO = Path(__file__).resolve().parents[2]
 LEARN = REPO / "specs" / "learn-exercise"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from engine_helpers import CONFIG, make_untagged_vm, write_specs
 
-from imagepipe.apply.run import apply_specs
-from imagepipe.apply.session import open_session
+from imagepipe.app.run import apply_specs
+from imagepipe.app.session import open_session
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target

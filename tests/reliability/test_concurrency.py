@@ -152,10 +152,10 @@ def _dead_pid() -> int:
 def test_a_group_another_stack_removes_between_plan_and_act_is_made_again(tmp_path: Path) -> None:
     """The worst interleaving, made deterministic: stack two plans while stack one still owns
     the group, stack one's destroy then removes the group, and stack two acts on its plan."""
-    from imagepipe.apply.run import apply_specs
-    from imagepipe.apply.session import open_session
-    from imagepipe.cli.common import TargetConfig
+    from imagepipe.app.run import apply_specs
+    from imagepipe.app.session import open_session
     from imagepipe.plan.planner import make_plan
+    from imagepipe.target_config import TargetConfig
 
     with EmulatorProcess(tmp_path / "emulator", speed=1000.0) as em:
         one = copy_specs("learn-exercise", tmp_path / "one", {"name: learn-exercise": "name: stack-one"})

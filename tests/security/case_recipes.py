@@ -113,7 +113,8 @@ def drop_capabilities() -> None:
 
 
 MEMORY_LIMIT = 1 << 30  # RLIMIT_AS of each validate run: 1 GiB
-LOCATED = re.compile(r"^\S.*:\d+:\d+: (error|warning): \S.*$")
+# A diagnostic, or an indented note under it (a second place, e.g. where YAML noticed an error).
+LOCATED = re.compile(r"^(\S.*:\d+:\d+: (error|warning)|  \S.*:\d+:\d+: note): \S.*$")
 
 
 @dataclass

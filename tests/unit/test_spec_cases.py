@@ -50,7 +50,7 @@ def test_case_reports_exactly_the_expected_diagnostics(
     finally:
         if work != folder:
             recipes.cleanup_modes(folder, work)
-    lines = [str(d) for r in results for d in r.diagnostics]
+    lines = [line for r in results for d in r.diagnostics for line in str(d).splitlines()]
     assert lines == expected
     # Whether the set is usable follows from the severities alone.
     has_errors = any(": error: " in line for line in expected)

@@ -52,7 +52,7 @@ def _module(path: Path) -> str:
 
 
 ENGINE = [p for pkg in ("steps", "plan", "apply") for p in (ROOT / "imagepipe" / pkg).rglob("*.py")]
-COMPOSITION_ROOT = {"imagepipe.apply.session", "imagepipe.apply.lock"}  # they connect the target
+COMPOSITION_ROOT = {"imagepipe.apply.lock"}  # the stack lock keeps its lease in the target
 
 
 def test_the_engine_imports_no_module_of_the_wire_and_none_inside_functions() -> None:

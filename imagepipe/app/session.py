@@ -10,8 +10,10 @@ from typing import Any
 
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target, connect
-from imagepipe.cli.common import TargetConfig
+from imagepipe.graph import build_graph
+from imagepipe.spec import load_one
 from imagepipe.spec.model import SpecSet
+from imagepipe.target_config import TargetConfig
 
 
 @dataclass
@@ -24,9 +26,6 @@ class Session:
 
 
 def load_specs(paths: Sequence[Path]) -> tuple[SpecSet, Any]:
-    from imagepipe.graph import build_graph
-    from imagepipe.spec import load_one
-
     specset = load_one(list(paths))
     return specset, build_graph(specset)
 

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from imagepipe.app.session import Session
 from imagepipe.apply.events import EventSink, discard
 from imagepipe.apply.executor import ApplyResult, Executor
 from imagepipe.apply.lock import hold_stack
-from imagepipe.apply.session import Session
 from imagepipe.errors import ConflictError, StalePlanError
 from imagepipe.plan.model import Plan, spec_fingerprint
 from imagepipe.plan.planner import PlanResult, make_destroy_plan, make_plan

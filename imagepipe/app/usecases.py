@@ -1,0 +1,247 @@
+"""What imagepipe does, one function per command: validate, graph, plan, apply, destroy, serve.
+
+Each use case takes a typed request and returns a typed outcome; it neither
+parses options nor prints. Where a person takes part while it runs (see the plan,
+confirm, watch the progress) it calls the ``Hooks`` it is given. Errors are
+raised as ImagepipeError subclasses and become exit codes in ``cli/main.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagepipe.app import run
+from imagepipe.app.run import RunOutcome
+from imagepipe.app.session import open_session
+from imagepipe.apply.events import EventSink, discard
+from imagepipe.emulator import DEFAULT_CLIENT_SECRET
+from imagepipe.emulator.server import Emulator
+from imagepipe.emulator.store import DB_FILE
+from imagepipe.errors import Diagnostic, ImagepipeError, UsageError
+from imagepipe.graph import StepGraph, build_graph
+from imagepipe.plan.model import Plan
+from imagepipe.plan.planner import make_plan
+from imagepipe.spec import LoadResult, load_one, load_spec_sets
+from imagepipe.target_config import TargetConfig
+
+DEFAULT_PATHS = (Path("."),)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How a running use case shows its plan, asks for confirmation and reports progress."""
+
+    show_plan: Callable[[Plan], None] = lambda plan: None
+    confirm: Callable[[Plan], bool] = lambda plan: True
+    on_event: EventSink = discard
+    on_start: Callable[[dict[str, int]], None] = lambda totals: None
+
+
+# -- validate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ValidateOutcome:
+    results: list[LoadResult]
+
+    @property
+    def valid(self) -> bool:
+        return all(result.valid for result in self.results)
+
+
+def validate(request: ValidateRequest) -> ValidateOutcome:
+    """Every spec set under the paths with every finding about it."""
+    return ValidateOutcome(load_spec_sets(request.paths))
+
+
+# -- graph ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class GraphOutcome:
+    graph: StepGraph
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def graph(request: GraphRequest) -> GraphOutcome:
+    """The step graph of exactly one valid spec set."""
+    specset = load_one(request.paths)
+    return GraphOutcome(build_graph(specset), list(specset.warnings))
+
+
+# -- plan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: tuple[Path, ...]
+    target: TargetConfig
+    prune: bool = False
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    plan: Plan
+
+    def refuse_conflicts(self) -> None:
+        """Raise ConflictError when a wanted name is taken by a resource this stack does not own."""
+        run.refuse_conflicts(self.plan)
+
+
+def plan(request: PlanRequest) -> PlanOutcome:
+    """What apply would change, observed on the target; nothing is changed."""
+    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        planned = make_plan(
+            session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
+        )
+    return PlanOutcome(planned.plan)
+
+
+# -- apply ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: tuple[Path, ...]
+    target: TargetConfig
+    prune: bool = False
+    parallelism: int | None = None
+
+
+def apply(request: ApplyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
+    """Plan, show the plan, confirm, then make the target match the specs."""
+    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        planned = make_plan(
+            session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
+        )
+        hooks.show_plan(planned.plan)
+        return run.apply_specs(
+            session,
+            parallelism=request.parallelism,
+            confirm=hooks.confirm,
+            on_event=hooks.on_event,
+            on_start=hooks.on_start,
+            planned=planned,
+        )
+
+
+@dataclass(frozen=True)
+class SavedPlanRequest:
+    plan_file: Path
+    target: TargetConfig
+    prune: bool = False  # refused: a saved plan carries its own --prune
+    parallelism: int | None = None
+
+
+def read_plan_file(path: Path) -> Plan:
+    try:
+        return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImagepipeError(f"{path}: not a plan file saved by `imagepipe plan --out`: {exc}") from None
+
+
+def apply_saved_plan(request: SavedPlanRequest, hooks: Hooks = Hooks()) -> RunOutcome:
+    """Execute exactly a saved plan, after checking that neither the specs nor the target changed."""
+    saved = read_plan_file(request.plan_file)
+    if request.prune:
+        raise UsageError("--prune comes from the saved plan: make it with `plan --prune --out FILE`")
+    with open_session([Path(p) for p in saved.paths], request.target) as session:
+        return run.apply_saved_plan(
+            saved,
+            session,
+            parallelism=request.parallelism,
+            on_event=hooks.on_event,
+            on_start=hooks.on_start,
+        )
+
+
+# -- destroy -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DestroyRequest:
+    paths: tuple[Path, ...]
+    target: TargetConfig
+    parallelism: int = 10
+
+
+def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
+    """Delete what the stack owns; the plan is shown only when there is something to delete."""
+
+    def show_then_confirm(plan: Plan) -> bool:
+        hooks.show_plan(plan)
+        return hooks.confirm(plan)
+
+    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        return run.destroy(
+            session,
+            parallelism=request.parallelism,
+            confirm=show_then_confirm,
+            on_event=hooks.on_event,
+            on_start=hooks.on_start,
+        )
+
+
+# -- emulator serve ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServeRequest:
+    state_file: Path  # the SQLite file, or a folder for DB_FILE in it
+    host: str = "127.0.0.1"
+    port: int = 8443
+    speed: float = 100.0
+    throttling: bool = True
+    client_secret: str = DEFAULT_CLIENT_SECRET
+
+
+@dataclass(frozen=True)
+class Listening:
+    """The emulator is bound and about to serve."""
+
+    emulator: Emulator
+    state_dir: Path
+
+
+@dataclass(frozen=True)
+class CannotListen:
+    message: str
+
+
+def serve_emulator(
+    request: ServeRequest, on_listening: Callable[[Listening], None] = lambda listening: None
+) -> Listening | CannotListen:
+    """Bind, tell ``on_listening``, then serve in this thread until Ctrl-C or SIGTERM."""
+    # Absolute, so the printed CA path still works after `cd` in the shell that evals it.
+    state_file = request.state_file.expanduser().resolve()
+    is_file = bool(state_file.suffix) and not state_file.is_dir()
+    state_dir = state_file.parent if is_file else state_file
+    try:
+        emulator = Emulator(
+            state_dir,
+            db_name=state_file.name if is_file else DB_FILE,
+            speed=request.speed,
+            throttling=request.throttling,
+            host=request.host,
+            port=request.port,
+            client_secret=request.client_secret,
+        )
+    except OSError as error:
+        return CannotListen(f"cannot listen on {request.host}:{request.port}: {error.strerror or error}")
+    listening = Listening(emulator, state_dir)
+    on_listening(listening)
+    emulator.serve_forever()
+    return listening

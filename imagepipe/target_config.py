@@ -1,0 +1,21 @@
+"""Where the engine acts: the embedded emulator, Azure, or any ARM endpoint.
+
+A plain value below every layer that reads it: the command line fills it in, the
+application layer passes it on, and ``azure/target.py`` turns it into clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Where the commands act: the embedded emulator, Azure, or any ARM endpoint."""
+
+    target: str  # "local" or "azure"
+    subscription: str | None = None
+    endpoint: str | None = None
+    ca_file: str | None = None
+    state_dir: Path = Path(".imagepipe")
