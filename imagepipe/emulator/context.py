@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from starlette.responses import JSONResponse, Response
 
+from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.store import Store
 
@@ -15,7 +16,7 @@ from imagepipe.emulator.store import Store
 class Ctx:
     store: Store
     ops: Operations
-    speed: float
+    clock: SimClock
     base_url: str
     subscription: str
     api_version: str

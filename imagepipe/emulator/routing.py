@@ -264,7 +264,7 @@ def operation_status(ctx: Ctx, op_id: str) -> Response:
     status = ctx.ops.status(op)
     headers = {}
     if status == "InProgress":
-        headers["Retry-After"] = format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.speed))
+        headers["Retry-After"] = format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed))
     if ctx.query.get("monitor", "").lower() != "true":
         return JSONResponse(ctx.ops.body(op), headers=headers)
     if status == "InProgress":
@@ -291,7 +291,7 @@ def operation_result(ctx: Ctx, op_id: str) -> Response:
         return Response(
             status_code=202,
             headers={
-                "Retry-After": format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.speed)),
+                "Retry-After": format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed)),
                 "Location": f"{ctx.base_url}/subscriptions/{ctx.subscription}/operationresults/{op_id}?api-version={ctx.api_version}",
             },
         )

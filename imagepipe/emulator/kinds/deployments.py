@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import time
 import uuid
 from http import HTTPStatus
 
@@ -73,7 +72,7 @@ class Deployments(Kind):
         op = ctx.store.operations.get(emu.get("op") or "")
         if op is not None:
             running = ctx.ops.status(op) == "InProgress"
-            props["duration"] = _iso_duration((time.time() if running else op["end"]) - op["start"])
+            props["duration"] = _iso_duration((ctx.clock.now() if running else op["end"]) - op["start"])
             if not running:
                 props["timestamp"] = iso(op["end"])
                 props["outputResources"] = [
@@ -109,7 +108,7 @@ class Deployments(Kind):
     def _deploy(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Response:
         properties = _properties(body)
         plan = self._plan(ctx, doc["id"], properties)
-        started = time.time()
+        started = ctx.clock.now()
         outcomes = self._run(ctx, plan, started)
         failures = [o.error for o in outcomes.values() if o.error]
         error = None
@@ -122,7 +121,7 @@ class Deployments(Kind):
             }
         error = error or ctx.injected_error
         end = max([started, *(o.end for o in outcomes.values())])
-        duration = (end - started) * ctx.speed + ARM_OVERHEAD
+        duration = (end - started) * ctx.clock.speed + ARM_OVERHEAD
         doc["properties"] = {
             "provisioningState": "Running",
             "mode": "Incremental",
@@ -209,7 +208,7 @@ class Deployments(Kind):
             "start": ready,
         }
         try:
-            with ctx.ops.deferred(ready - time.time()):
+            with ctx.ops.deferred(ready - ctx.clock.now()):
                 response = kind.put(child_ctx, resource_id, copy.deepcopy(res.body))
         except ArmError as error:
             refused = error
@@ -255,7 +254,7 @@ class Deployments(Kind):
                     "mode": "Incremental",
                     "templateHash": plan.template_hash,
                     "parameters": plan.parameters,
-                    "timestamp": iso(time.time()),
+                    "timestamp": iso(ctx.clock.now()),
                     "correlationId": str(uuid.uuid4()),
                     "providers": _providers(plan),
                     "dependencies": _dependencies(plan),
@@ -395,8 +394,10 @@ def _render_operation(ctx: Ctx, deployment: dict, record: dict) -> dict:
     props: dict = {
         "provisioningOperation": record["provisioningOperation"],
         "provisioningState": state,
-        "timestamp": iso(record["end"] if state != "Running" else time.time()),
-        "duration": _iso_duration((record["end"] if state != "Running" else time.time()) - record["start"]),
+        "timestamp": iso(record["end"] if state != "Running" else ctx.clock.now()),
+        "duration": _iso_duration(
+            (record["end"] if state != "Running" else ctx.clock.now()) - record["start"]
+        ),
         "trackingId": record["operationId"].lower(),
         "targetResource": record["targetResource"],
     }

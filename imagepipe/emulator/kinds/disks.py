@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
 
 from starlette.responses import Response
@@ -29,13 +28,13 @@ def _sku(name: str) -> dict:
     return {"name": name, "tier": _TIERS.get(name, "Standard")}
 
 
-def _common_properties(size: int, creation: dict) -> dict:
+def _common_properties(size: int, creation: dict, created_at: float) -> dict:
     return {
         "creationData": creation,
         "diskSizeGB": size,
         "diskSizeBytes": size * 1024**3,
         "uniqueId": str(uuid.uuid4()),
-        "timeCreated": iso(time.time()),
+        "timeCreated": iso(created_at),
         "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
         "networkAccessPolicy": "AllowAll",
         "publicNetworkAccess": "Enabled",
@@ -49,6 +48,7 @@ def new_disk(
     size: int,
     sku: str,
     creation: dict,
+    created_at: float,
     *,
     os_type: str | None = None,
     hyper_v: str | None = None,
@@ -56,7 +56,7 @@ def new_disk(
     """A disk Azure makes while creating `vm`: same group and region, attached to it."""
     group = ids.split(vm["id"])
     disk_id = f"{ids.group_id(group['subscription'], group['group'])}/providers/{DISK}/{name}"
-    props = _common_properties(size, copy.deepcopy(creation))
+    props = _common_properties(size, copy.deepcopy(creation), created_at)
     props["diskState"] = "Attached"
     if os_type:
         props["osType"] = os_type
@@ -151,7 +151,7 @@ class _DiskLike(Kind):
                 f"The value '{creation.get('createOption')}' of parameter 'creationData.createOption' is invalid.",
                 "createOption",
             )
-        props = _common_properties(int(size), creation)
+        props = _common_properties(int(size), creation, ctx.clock.now())
         props["diskState"] = "Unattached"
         if os_type:
             props["osType"] = os_type

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 
 from starlette.responses import Response
 
@@ -103,7 +102,7 @@ def replica_state(ctx: Ctx, version: dict, region: str) -> str:
     entry = version["_emu"].get("replication", {}).get(normalize_location(region))
     if entry is None:
         return "Unknown"
-    if time.time() < entry["done"]:
+    if ctx.clock.now() < entry["done"]:
         return "Replicating"
     return "Failed" if entry.get("failed") else "Completed"
 
@@ -131,7 +130,7 @@ class GalleryImageVersions(Kind):
             for region in doc["properties"]["publishingProfile"]["targetRegions"]:
                 entry = doc["_emu"]["replication"].get(normalize_location(region["name"]))
                 state = replica_state(ctx, doc, region["name"])
-                progress = 100 if state == "Completed" else _progress(entry)
+                progress = 100 if state == "Completed" else _progress(entry, ctx.clock.now())
                 details = _failure_details(entry) if state == "Failed" else ""
                 summary.append(
                     {"region": region["name"], "state": state, "details": details, "progress": progress}
@@ -178,7 +177,7 @@ class GalleryImageVersions(Kind):
             )
         publishing = props_in.get("publishingProfile") or {}
         regions = self._target_regions(doc, publishing)
-        now = time.time()
+        now = ctx.clock.now()
         publishing = {**publishing, "targetRegions": regions, "publishedDate": iso(now)}
         publishing.setdefault("replicaCount", 1)
         publishing.setdefault("excludeFromLatest", False)
@@ -187,7 +186,9 @@ class GalleryImageVersions(Kind):
         error = ctx.injected_error
         if error:
             # The version itself fails before any replica is usable (e.g. QuotaExceeded).
-            replication = _fail_replication(replication, error, now + timing.GALLERY_VERSION_BASE / ctx.speed)
+            replication = _fail_replication(
+                replication, error, now + ctx.clock.span(timing.GALLERY_VERSION_BASE)
+            )
         doc["properties"] = {
             "publishingProfile": publishing,
             "storageProfile": {
@@ -277,13 +278,13 @@ class GalleryImageVersions(Kind):
                 + timing.REPLICATION_PER_REGION
                 + index * timing.REPLICATION_STAGGER
             )
-            out[name] = {"start": now, "done": now + simulated / ctx.speed}
+            out[name] = {"start": now, "done": now + ctx.clock.span(simulated)}
         return out
 
     def _duration(self, ctx: Ctx, replication: dict, now: float) -> float:
         """The version's LRO ends when the last replica completes (in simulated seconds)."""
         last = max(entry["done"] for entry in replication.values())
-        return max(timing.GALLERY_CREATE / ctx.speed, last - now) * ctx.speed
+        return max(ctx.clock.span(timing.GALLERY_CREATE), last - now) * ctx.clock.speed
 
     def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
         self.check_immutable(doc, body)
@@ -297,7 +298,7 @@ class GalleryImageVersions(Kind):
         new = copy.deepcopy(doc)
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
-        now = time.time()
+        now = ctx.clock.now()
         publishing_in = props_in.get("publishingProfile") or {}
         if publishing_in.get("targetRegions"):
             regions = self._target_regions(new, publishing_in)
@@ -309,7 +310,7 @@ class GalleryImageVersions(Kind):
                 new["properties"]["publishingProfile"][field] = publishing_in[field]
         error = ctx.injected_error
         if error:
-            failed_at = now + timing.GALLERY_CREATE / ctx.speed
+            failed_at = now + ctx.clock.span(timing.GALLERY_CREATE)
             new["_emu"]["replication"] = _fail_replication(new["_emu"]["replication"], error, failed_at)
         return self.start_provisioning(
             ctx, new, self._duration(ctx, new["_emu"]["replication"], now), created=False, error=error
@@ -327,11 +328,11 @@ def _failure_details(entry: dict | None) -> str:
     return f"{error.get('code', 'InternalError')}: {error.get('message', 'Replication failed.')}"
 
 
-def _progress(entry: dict | None) -> int:
+def _progress(entry: dict | None, now: float) -> int:
     if not entry:
         return 0
     span = max(entry["done"] - entry["start"], 1e-9)
-    return int(min(99, max(0, (time.time() - entry["start"]) / span * 100)))
+    return int(min(99, max(0, (now - entry["start"]) / span * 100)))
 
 
 register(Galleries())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 
 from starlette.responses import Response
 
@@ -65,13 +64,13 @@ class VirtualMachineRunCommands(Kind):
         props["treatFailureAsDeploymentFailure"] = fail_deployment
         props.pop("protectedParameters", None)  # secrets: Azure does not return them either
         doc["properties"] = props
-        now = time.time()
+        now = ctx.clock.now()
         doc["_emu"]["run"] = {
             "exit_code": run.exit_code,
             "stdout": run.stdout,
             "stderr": run.stderr,
             "start": now,
-            "end": now + timing.RUN_COMMAND / ctx.speed,
+            "end": now + ctx.clock.span(timing.RUN_COMMAND),
         }
         error = run.extension_error(os_type) if run.failed and fail_deployment else None
         duration = 1.0 if props["asyncExecution"] else timing.RUN_COMMAND
@@ -88,7 +87,7 @@ class VirtualMachineRunCommands(Kind):
         run = doc["_emu"].get("run") or {}
         if not run:
             return out
-        done = time.time() >= run["end"]
+        done = ctx.clock.now() >= run["end"]
         failed = run["exit_code"] != 0
         state = "Running" if not done else ("Failed" if failed else "Succeeded")
         view = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
 
 from starlette.responses import JSONResponse, Response
@@ -70,7 +69,7 @@ class VirtualMachines(Kind):
         emu = doc["_emu"]
         state = doc["properties"].get("provisioningState", "Succeeded")
         op = ctx.store.operations.get(emu.get("op") or "")
-        when = iso(op["end"] if op else time.time())
+        when = iso(op["end"] if op else ctx.clock.now())
         if state == "Failed" and op and op.get("error"):
             provisioning = {
                 "code": f"ProvisioningState/failed/{op['error']['code']}",
@@ -169,9 +168,10 @@ class VirtualMachines(Kind):
             else:
                 deprovisioned = source.deprovisioned
 
-        now = iso(time.time())
+        created_at = ctx.clock.now()
+        now = iso(created_at)
         created: list[dict] = []
-        os_disk = self._os_disk(doc, os_disk_in, os_type, hyper_v, source, attach_disk, created)
+        os_disk = self._os_disk(doc, os_disk_in, os_type, hyper_v, source, attach_disk, created, created_at)
         data_disks = self._data_disks(ctx, doc, storage.get("dataDisks") or [], source, created)
 
         props["storageProfile"] = {
@@ -257,6 +257,7 @@ class VirtualMachines(Kind):
         source: imagesource.ImageSource | None,
         attach: dict | None,
         created: list[dict],
+        created_at: float,
     ) -> dict:
         managed = copy.deepcopy(disk_in.get("managedDisk") or {})
         out = {
@@ -279,7 +280,7 @@ class VirtualMachines(Kind):
         name = disk_in.get("name") or f"{doc['name']}_OsDisk_1_{uuid.uuid4().hex}"
         size = int(disk_in.get("diskSizeGB") or source.os_disk_gb)
         sku = managed.get("storageAccountType") or "Premium_LRS"
-        disk = new_disk(doc, name, size, sku, source.creation, os_type=os_type, hyper_v=hyper_v)
+        disk = new_disk(doc, name, size, sku, source.creation, created_at, os_type=os_type, hyper_v=hyper_v)
         disk["_emu"]["deprovisioned"] = False
         created.append(disk)
         out.update(name=name, diskSizeGB=size, managedDisk={"id": disk["id"], "storageAccountType": sku})
@@ -323,7 +324,7 @@ class VirtualMachines(Kind):
                 name = disk_in.get("name") or f"{doc['name']}_disk{lun + 2}_{uuid.uuid4().hex}"
                 sku = managed.get("storageAccountType") or "Premium_LRS"
                 creation = {"createOption": "Empty"} if option == "empty" else {**source.creation, "lun": lun}  # type: ignore[union-attr]
-                disk = new_disk(doc, name, size, sku, creation)
+                disk = new_disk(doc, name, size, sku, creation, ctx.clock.now())
                 created.append(disk)
                 entry.update(
                     name=name, createOption="Empty" if option == "empty" else "FromImage", diskSizeGB=size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
 
 from starlette.responses import JSONResponse, Response
@@ -62,7 +61,7 @@ class VirtualMachineScaleSets(Kind):
         props.setdefault("orchestrationMode", "Uniform")
         props.setdefault("overprovision", True)
         props["uniqueId"] = str(uuid.uuid4())
-        props["timeCreated"] = iso(time.time())
+        props["timeCreated"] = iso(ctx.clock.now())
         doc["properties"] = props
         capacity = _capacity(body, 2)
         doc["sku"] = {
