@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, routing, timing
+from imagepipe.emulator import admin, identity, render, routing, timing
 from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
@@ -216,7 +216,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
     with backend.store.lock:
         try:
             backend.ops.settle()
-            return route.handler(ctx, body)
+            return render.response(ctx, route.handler(ctx, body))
         except ArmError as error:
             return _error(error)
         except (TypeError, AttributeError, KeyError, ValueError) as error:
@@ -240,4 +240,4 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
 
 
 def _error(error: ArmError) -> Response:
-    return JSONResponse(error.body(), status_code=error.status)
+    return render.error_response(error)

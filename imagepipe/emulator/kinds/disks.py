@@ -5,13 +5,12 @@ from __future__ import annotations
 import copy
 import uuid
 
-from starlette.responses import Response
-
 from imagepipe.emulator import ids, imagesource, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.replies import Answer
 
 DISK = "Microsoft.Compute/disks"
 SNAPSHOT = "Microsoft.Compute/snapshots"
@@ -112,7 +111,7 @@ class _DiskLike(Kind):
     create_status = 202
     delete_duration = timing.DISK_DELETE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props_in = body.get("properties") or {}
         creation = copy.deepcopy(props_in.get("creationData") or {})
         option = (creation.get("createOption") or "").lower()
@@ -168,7 +167,7 @@ class _DiskLike(Kind):
     def extra_properties(self, props: dict, props_in: dict) -> None:
         """Type-specific properties (snapshots: incremental)."""
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props_in = body.get("properties") or {}
         creation = props_in.get("creationData") or {}

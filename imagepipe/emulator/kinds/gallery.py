@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 
-from starlette.responses import Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, property_change
@@ -13,6 +11,7 @@ from imagepipe.emulator.imagesource import GALLERY_IMAGE, GALLERY_VERSION, IMAGE
 from imagepipe.emulator.kinds.base import Kind, normalize_location, register
 from imagepipe.emulator.kinds.vm import VM
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.replies import Answer
 
 GALLERY = "Microsoft.Compute/galleries"
 
@@ -42,7 +41,7 @@ class Galleries(Kind):
     create_duration = timing.GALLERY_CREATE
     update_duration = timing.GALLERY_CREATE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         props["identifier"] = {"uniqueName": f"{ctx.subscription}-{doc['name'].upper()}"}
         doc["properties"] = props
@@ -59,11 +58,11 @@ class GalleryImages(Kind):
     update_duration = timing.GALLERY_CREATE
     _fixed = ("osType", "osState", "hyperVGeneration")
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         _parent_or_404(ctx, resource_id)
         return super().put(ctx, resource_id, body)
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         if props.get("osType") not in ("Linux", "Windows"):
             raise invalid("Required parameter 'osType' is missing or invalid.", "osType")
@@ -119,7 +118,7 @@ class GalleryImageVersions(Kind):
     type_name = GALLERY_VERSION
     group = "GalleryImageVersions"
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         _parent_or_404(ctx, resource_id)
         return super().put(ctx, resource_id, body)
 
@@ -145,7 +144,7 @@ class GalleryImageVersions(Kind):
             }
         return out
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         definition = ctx.store.get(ids.parent_of(doc["id"]))
         assert definition is not None
         props_in = copy.deepcopy(body.get("properties") or {})
@@ -286,7 +285,7 @@ class GalleryImageVersions(Kind):
         last = max(entry["done"] for entry in replication.values())
         return max(ctx.clock.span(timing.GALLERY_CREATE), last - now) * ctx.clock.speed
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props_in = body.get("properties") or {}
         source_in = (props_in.get("storageProfile") or {}).get("source") or {}

@@ -6,13 +6,12 @@ import copy
 import ipaddress
 import uuid
 
-from starlette.responses import Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import on_delete
+from imagepipe.emulator.replies import Answer, Reply, Started
 from imagepipe.emulator.store import Store
 
 VNET = "Microsoft.Network/virtualNetworks"
@@ -49,12 +48,12 @@ class VirtualNetworks(NetworkKind):
     type_name = VNET
     group = "VirtualNetworks"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         doc["_emu"]["etag"] = _etag()
         doc["properties"] = self._properties(doc, body, None)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         doc = copy.deepcopy(doc)
         doc["_emu"]["etag"] = _etag()  # every change gets a new ETag (If-Match relies on it)
@@ -182,7 +181,7 @@ class Subnets(NetworkKind):
     def list_under(self, ctx: Ctx, parent: dict) -> list[dict]:
         return list(parent["properties"].get("subnets") or [])
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         vnet_id = ids.parent_of(resource_id)
         vnet = ctx.store.get(vnet_id)
         if vnet is None:
@@ -216,12 +215,12 @@ class Subnets(NetworkKind):
         )
         new["properties"]["provisioningState"] = "Succeeded"  # settles with the vnet; answers are fast
         ctx.store.put(vnet)
-        return ctx.lro(op, 200 if old else 201, new)
+        return Started(op, 200 if old else 201, new)
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         found = find_subnet(ctx, resource_id)
         if found is None:
-            return Response(status_code=204)
+            return Reply(status=204)
         vnet, subnet = found
         if subnet["properties"].get("ipConfigurations"):
             raise ArmError(
@@ -239,7 +238,7 @@ class Subnets(NetworkKind):
             namespace=self.namespace,
             location=vnet["location"],
         )
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
 
 def _subnet_usage(store: Store, subnet_id: str, ip_config_id: str, *, add: bool) -> None:
@@ -271,12 +270,12 @@ class NetworkInterfaces(NetworkKind):
     type_name = NIC
     group = "NetworkInterfaces"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         doc["_emu"]["etag"] = _etag()
         doc["properties"] = self._properties(ctx, doc, body)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         self.check_body(ctx, doc, body)  # before the old addresses are freed: a refusal changes nothing
         doc = copy.deepcopy(doc)
@@ -380,7 +379,7 @@ class NetworkInterfaces(NetworkKind):
                 "In order to delete the network interface, it must be dissociated from the resource.",
             )
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         doc = ctx.store.get(resource_id)
         if doc is not None:
             self.check_delete(ctx, doc)
@@ -400,7 +399,7 @@ class PublicIPAddresses(NetworkKind):
     type_name = "Microsoft.Network/publicIPAddresses"
     group = "PublicIPAddresses"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         doc["_emu"]["etag"] = _etag()
         props = copy.deepcopy(body.get("properties") or {})
         props.setdefault("publicIPAllocationMethod", "Static")
@@ -418,7 +417,7 @@ class NetworkSecurityGroups(NetworkKind):
     type_name = "Microsoft.Network/networkSecurityGroups"
     group = "NetworkSecurityGroups"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         doc["_emu"]["etag"] = _etag()
         props = copy.deepcopy(body.get("properties") or {})
         rules = []

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 
-from starlette.responses import Response
-
 from imagepipe.emulator import guest, ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.vm import VM, guest_effects
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.replies import Answer
 
 RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommands"
 
@@ -22,7 +21,7 @@ class VirtualMachineRunCommands(Kind):
     delete_duration = timing.DISK_DELETE
     needs_location = False
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         vm_id = ids.parent_of(resource_id)
         vm = ctx.store.get(vm_id)
         if vm is None or vm["type"] != VM:
@@ -34,17 +33,17 @@ class VirtualMachineRunCommands(Kind):
         body = {**body, "location": body.get("location") or vm["location"]}
         return super().put(ctx, resource_id, body)
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         return self._run(ctx, doc, body, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         new = copy.deepcopy(doc)
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
         return self._run(ctx, new, body, created=False)
 
-    def _run(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Response:
+    def _run(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Answer:
         from imagepipe.emulator.kinds.base import KINDS
 
         vm = ctx.store.get(ids.parent_of(doc["id"]))

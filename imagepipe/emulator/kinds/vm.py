@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import uuid
 
-from starlette.responses import JSONResponse, Response
-
 from imagepipe.emulator import guest, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
@@ -20,6 +18,7 @@ from imagepipe.emulator.osprofile import (
     same_reference,
     scrub_os_profile,
 )
+from imagepipe.emulator.replies import Answer, Reply, Started
 
 VM = "Microsoft.Compute/virtualMachines"
 _POWER_DISPLAY = {
@@ -128,13 +127,13 @@ class VirtualMachines(Kind):
             "statuses": statuses,
         }
 
-    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> Response:
+    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
         if segment.lower() == "instanceview":
-            return JSONResponse(self.instance_view(ctx, doc))
+            return self.instance_view(ctx, doc)
         return super().sub_get(ctx, doc, segment)
 
     # create ----------------------------------------------------------------------------------
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         vm_id, location = doc["id"], doc["location"]
         storage = props.get("storageProfile") or {}
@@ -334,7 +333,7 @@ class VirtualMachines(Kind):
         return out
 
     # update ----------------------------------------------------------------------------------
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props = body.get("properties") or {}
         reference = (props.get("storageProfile") or {}).get("imageReference")
@@ -361,7 +360,7 @@ class VirtualMachines(Kind):
             new["properties"]["hardwareProfile"]["vmSize"] = size
         if running is not None:  # the same desired state again while creating: join the running operation
             ctx.store.put(new)
-            return ctx.lro(running, 200, self.render(ctx, new))
+            return Started(running, 200, self.render(ctx, new))
         return self.start_provisioning(ctx, new, self.update_duration, created=False)
 
     # delete ----------------------------------------------------------------------------------
@@ -385,7 +384,7 @@ class VirtualMachines(Kind):
                 effects.append({"merge": ref["id"], "doc": {"properties": {"virtualMachine": None}}})
         return effects
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         doc = ctx.store.get(resource_id)
         if doc is not None:
             doc["_emu"]["power"] = (
@@ -404,7 +403,7 @@ class VirtualMachines(Kind):
         after: dict,
         result: dict | None = None,
         error: dict | None = None,
-    ) -> Response:
+    ) -> Answer:
         before = doc["_emu"].get("power")
         doc["_emu"]["power"] = during
         doc["properties"]["provisioningState"] = "Updating"
@@ -427,11 +426,11 @@ class VirtualMachines(Kind):
         )
         doc["_emu"]["op"] = op["id"]
         ctx.store.put(doc)
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
-    def _no_change(self, ctx: Ctx, doc: dict, verb: str) -> Response:
+    def _no_change(self, ctx: Ctx, doc: dict, verb: str) -> Answer:
         op = ctx.ops.start(f"VirtualMachines_{verb}", doc["id"], 1.0, location=doc["location"])
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
     def _check_idle(self, ctx: Ctx, doc: dict, display: str) -> None:
         if op_in_flight(ctx, doc) is not None:
@@ -444,7 +443,7 @@ class VirtualMachines(Kind):
                 "You can only retry the Delete operation (or wait for an ongoing one to complete)."
             )
 
-    def power_off(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def power_off(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "powerOff")
         power = doc["_emu"].get("power")
         if power == "deallocated":
@@ -455,7 +454,7 @@ class VirtualMachines(Kind):
             return self._no_change(ctx, doc, "PowerOff")
         return self._transition(ctx, doc, "PowerOff", timing.VM_POWER_OFF, "stopping", {"power": "stopped"})
 
-    def start(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def start(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         if doc["_emu"].get("generalized"):
             raise not_allowed(
                 f"Operation 'Start VM' is not allowed on VM '{doc['name']}' since the VM is generalized."
@@ -465,7 +464,7 @@ class VirtualMachines(Kind):
             return self._no_change(ctx, doc, "Start")
         return self._transition(ctx, doc, "Start", timing.VM_START, "starting", {"power": "running"})
 
-    def restart(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def restart(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         if doc["_emu"].get("generalized"):
             raise not_allowed(
                 f"Operation 'Restart VM' is not allowed on VM '{doc['name']}' since the VM is generalized."
@@ -475,7 +474,7 @@ class VirtualMachines(Kind):
             raise not_allowed("The operation requires the VM to be running (or set to run).")
         return self._transition(ctx, doc, "Restart", timing.VM_RESTART, "starting", {"power": "running"})
 
-    def deallocate(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def deallocate(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "deallocate")
         if doc["_emu"].get("power") == "deallocated":
             return self._no_change(ctx, doc, "Deallocate")
@@ -483,7 +482,7 @@ class VirtualMachines(Kind):
             ctx, doc, "Deallocate", timing.VM_DEALLOCATE, "deallocating", {"power": "deallocated"}
         )
 
-    def generalize(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def generalize(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "generalize")
         power = doc["_emu"].get("power")
         if power in ("running", "starting"):
@@ -494,9 +493,9 @@ class VirtualMachines(Kind):
         doc["_emu"]["generalized"] = True
         ctx.store.put(doc)
         ctx.ops.record("VirtualMachines_Generalize", doc["id"])
-        return Response(status_code=200)
+        return Reply(status=200)
 
-    def run_command(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def run_command(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         command_id = str(body.get("commandId") or "")
         guest.check_command(command_id, doc["_emu"].get("os_type", "Linux"))
         self.check_runnable(ctx, doc, "RunCommand")
@@ -514,7 +513,7 @@ class VirtualMachines(Kind):
         )
         doc["_emu"]["op"] = op["id"]
         ctx.store.put(doc)
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
     def check_runnable(self, ctx: Ctx, doc: dict, display: str) -> None:
         self._check_idle(ctx, doc, display)
