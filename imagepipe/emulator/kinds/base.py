@@ -10,6 +10,7 @@ from collections.abc import Callable
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, not_found
+from imagepipe.emulator.ids import normalize_location
 from imagepipe.emulator.operations import deep_merge
 from imagepipe.emulator.replies import Answer, Reply, Started
 
@@ -239,11 +240,6 @@ def check_preconditions(ctx: Ctx, existing: dict | None) -> None:
                 "PreconditionFailed",
                 "The condition specified using HTTP conditional header(s) is not met (If-Match).",
             )
-
-
-def normalize_location(location: str) -> str:
-    """ARM stores regions in their short form: 'West US 2' -> 'westus2'."""
-    return location.replace(" ", "").lower()
 
 
 def op_name(kind: Kind, verb: str) -> str:

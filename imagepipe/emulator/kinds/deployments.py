@@ -24,9 +24,8 @@ from imagepipe.emulator.ids import TENANT_ID
 from imagepipe.emulator.kinds.base import KINDS, Kind, register
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import DEPLOYMENT, DEPLOYMENT_OPERATION
 
-DEPLOYMENT = "Microsoft.Resources/deployments"
-DEPLOYMENT_OPERATION = "Microsoft.Resources/deployments/operations"
 ARM_OVERHEAD = 1.0  # simulated seconds Resource Manager adds around a deployment
 _FAILED_MESSAGE = (
     "At least one resource deployment operation failed. Please list deployment operations for details. "

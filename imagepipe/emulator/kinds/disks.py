@@ -11,9 +11,8 @@ from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import DISK, SNAPSHOT
 
-DISK = "Microsoft.Compute/disks"
-SNAPSHOT = "Microsoft.Compute/snapshots"
 _TIERS = {
     "Premium_LRS": "Premium",
     "StandardSSD_LRS": "Standard",

@@ -9,8 +9,8 @@ from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, group_not_found
 from imagepipe.emulator.kinds.base import normalize_location
 from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import RESOURCE_GROUP
 
-GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 _FILTER_TERM = re.compile(r"(\w+)\s+eq\s+'((?:[^']|'')*)'", re.IGNORECASE)
 _GROUP_NAME = re.compile(r"^[-\w._()]{1,90}$")
 
@@ -59,7 +59,7 @@ def put_group(ctx: Ctx, group: str, body: dict) -> Answer:
     doc = {
         "id": ids.group_id(ctx.subscription, group),
         "name": group,
-        "type": GROUP_TYPE,
+        "type": RESOURCE_GROUP,
         "location": normalize_location(body["location"]),
         "tags": dict(body.get("tags") or {}),
         "properties": {"provisioningState": "Succeeded"},
@@ -88,7 +88,9 @@ def head_group(ctx: Ctx, group: str) -> Answer:
 def list_groups(ctx: Ctx) -> Answer:
     prefix = f"/subscriptions/{ctx.subscription}/resourcegroups/"
     docs = [
-        d for d in ctx.store.all_of_type(ctx.subscription, GROUP_TYPE) if ids.key(d["id"]).startswith(prefix)
+        d
+        for d in ctx.store.all_of_type(ctx.subscription, RESOURCE_GROUP)
+        if ids.key(d["id"]).startswith(prefix)
     ]
     wanted = _filters(ctx.query.get("$filter", ""))
     return Reply({"value": [_render(d) for d in docs if _matches(d, wanted)]})
@@ -118,7 +120,7 @@ def delete_group(ctx: Ctx, group: str) -> Answer:
 def list_resources(ctx: Ctx, group: str | None) -> Answer:
     """ARM's generic resource list, with `$filter` on tags, type, name or location."""
     if group is None:
-        docs = [d for d in ctx.store.all_resources(ctx.subscription) if d["type"] != GROUP_TYPE]
+        docs = [d for d in ctx.store.all_resources(ctx.subscription) if d["type"] != RESOURCE_GROUP]
     else:
         require_group(ctx, group)
         docs = ctx.store.in_group(ctx.subscription, group)

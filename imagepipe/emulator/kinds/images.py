@@ -7,11 +7,9 @@ import copy
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
-from imagepipe.emulator.imagesource import IMAGE
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.disks import DISK, SNAPSHOT
-from imagepipe.emulator.kinds.vm import VM
 from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import DISK, IMAGE, SNAPSHOT, VM
 
 
 class Images(Kind):

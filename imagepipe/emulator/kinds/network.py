@@ -13,10 +13,7 @@ from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import on_delete
 from imagepipe.emulator.replies import Answer, Reply, Started
 from imagepipe.emulator.store import Store
-
-VNET = "Microsoft.Network/virtualNetworks"
-SUBNET = "Microsoft.Network/virtualNetworks/subnets"
-NIC = "Microsoft.Network/networkInterfaces"
+from imagepipe.emulator.types import NIC, NSG, PUBLIC_IP, SUBNET, VNET
 
 
 def invalid_reference(ref: str, by: str) -> ArmError:
@@ -396,7 +393,7 @@ def _next_address(subnet: dict) -> str:
 
 
 class PublicIPAddresses(NetworkKind):
-    type_name = "Microsoft.Network/publicIPAddresses"
+    type_name = PUBLIC_IP
     group = "PublicIPAddresses"
 
     def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
@@ -414,7 +411,7 @@ class PublicIPAddresses(NetworkKind):
 
 
 class NetworkSecurityGroups(NetworkKind):
-    type_name = "Microsoft.Network/networkSecurityGroups"
+    type_name = NSG
     group = "NetworkSecurityGroups"
 
     def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:

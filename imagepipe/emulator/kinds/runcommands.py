@@ -8,11 +8,10 @@ from imagepipe.emulator import guest, ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.vm import VM, guest_effects
+from imagepipe.emulator.kinds.vm import VIRTUAL_MACHINES, guest_effects
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer
-
-RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommands"
+from imagepipe.emulator.types import RUN_COMMAND, VM
 
 
 class VirtualMachineRunCommands(Kind):
@@ -44,8 +43,6 @@ class VirtualMachineRunCommands(Kind):
         return self._run(ctx, new, body, created=False)
 
     def _run(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Answer:
-        from imagepipe.emulator.kinds.base import KINDS
-
         vm = ctx.store.get(ids.parent_of(doc["id"]))
         assert vm is not None
         props = copy.deepcopy(body.get("properties") or {})
@@ -54,7 +51,7 @@ class VirtualMachineRunCommands(Kind):
             raise invalid(
                 "One of 'source.script', 'source.scriptUri' or 'source.commandId' must be set.", "source"
             )
-        KINDS[VM.lower()].check_runnable(ctx, vm, "RunCommand")  # type: ignore[attr-defined]
+        VIRTUAL_MACHINES.check_runnable(ctx, vm, "RunCommand")
         os_type = vm["_emu"].get("os_type", "Linux")
         run = guest.run(os_type, str(source.get("script") or ""))
         fail_deployment = bool(props.get("treatFailureAsDeploymentFailure"))

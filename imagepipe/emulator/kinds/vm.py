@@ -10,7 +10,7 @@ from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.disks import DISK, new_disk
+from imagepipe.emulator.kinds.disks import new_disk
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import (
     check_computer_name,
@@ -19,8 +19,8 @@ from imagepipe.emulator.osprofile import (
     scrub_os_profile,
 )
 from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import DISK, VM
 
-VM = "Microsoft.Compute/virtualMachines"
 _POWER_DISPLAY = {
     "running": "VM running",
     "starting": "VM starting",
@@ -538,4 +538,5 @@ def guest_effects(doc: dict, run: guest.GuestRun) -> list[dict]:
     return effects
 
 
-register(VirtualMachines())
+VIRTUAL_MACHINES = VirtualMachines()
+register(VIRTUAL_MACHINES)

@@ -14,9 +14,7 @@ from imagepipe.emulator.kinds.vm import op_in_flight
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import check_credentials, same_reference, scrub_os_profile
 from imagepipe.emulator.replies import Answer, Started
-
-VMSS = "Microsoft.Compute/virtualMachineScaleSets"
-VMSS_VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+from imagepipe.emulator.types import VMSS, VMSS_VM
 
 
 def _capacity(body: dict, default: int) -> int:
