@@ -12,7 +12,7 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from imagepipe.emulator import ids
+from imagepipe.emulator import azcli, ids
 from imagepipe.emulator.app import Backend, build_app
 from imagepipe.emulator.certs import ensure_certificates
 from imagepipe.emulator.clock import SimClock
@@ -62,7 +62,10 @@ class Emulator:
         client_secret: str = ids.DEFAULT_CLIENT_SECRET,
         db_name: str = DB_FILE,
         clock: SimClock | None = None,
+        az_cli: bool = True,
     ) -> None:
+        if az_cli:  # `az vm create` sends template deployments with public IPs and NSGs
+            azcli.register()
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         tls = ensure_certificates(self.state_dir)
@@ -179,10 +182,12 @@ def start_emulator(
     port: int = 0,
     client_secret: str = ids.DEFAULT_CLIENT_SECRET,
     clock: SimClock | None = None,
+    az_cli: bool = True,
 ) -> Emulator:
     """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread.
 
-    `clock` replaces the real-time clock of speed `speed` (a `ManualClock` for timing tests).
+    `clock` replaces the real-time clock of speed `speed` (a `ManualClock` for timing tests);
+    `az_cli` serves what `az vm create` needs as well (template deployments, public IPs, NSGs).
     """
     return Emulator(
         state_dir,
@@ -192,4 +197,5 @@ def start_emulator(
         port=port,
         client_secret=client_secret,
         clock=clock,
+        az_cli=az_cli,
     ).start()

@@ -13,7 +13,7 @@ from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import on_delete
 from imagepipe.emulator.replies import Answer, Reply, Started
 from imagepipe.emulator.store import Store
-from imagepipe.emulator.types import NIC, NSG, PUBLIC_IP, SUBNET, VNET
+from imagepipe.emulator.types import NIC, SUBNET, VNET
 
 
 def invalid_reference(ref: str, by: str) -> ArmError:
@@ -25,7 +25,7 @@ def invalid_reference(ref: str, by: str) -> ArmError:
     )
 
 
-def _etag() -> str:
+def etag() -> str:
     return f'W/"{uuid.uuid4()}"'
 
 
@@ -46,14 +46,14 @@ class VirtualNetworks(NetworkKind):
     group = "VirtualNetworks"
 
     def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
-        doc["_emu"]["etag"] = _etag()
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(doc, body, None)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
     def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         doc = copy.deepcopy(doc)
-        doc["_emu"]["etag"] = _etag()  # every change gets a new ETag (If-Match relies on it)
+        doc["_emu"]["etag"] = etag()  # every change gets a new ETag (If-Match relies on it)
         if "tags" in body:
             doc["tags"] = dict(body.get("tags") or {})
         doc["properties"] = self._properties(doc, body, doc)
@@ -139,7 +139,7 @@ def _subnet_doc(vnet_id: str, name: str, body: dict, networks: list, old: dict) 
         "id": f"{vnet_id}/subnets/{name}",
         "name": name,
         "type": SUBNET,
-        "etag": _etag(),
+        "etag": etag(),
         "properties": props,
     }
 
@@ -268,7 +268,7 @@ class NetworkInterfaces(NetworkKind):
     group = "NetworkInterfaces"
 
     def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
-        doc["_emu"]["etag"] = _etag()
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(ctx, doc, body)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
@@ -298,7 +298,7 @@ class NetworkInterfaces(NetworkKind):
             doc = {"id": nic_id, "name": ids.name_of(nic_id), "type": NIC, "location": body["location"]}
             doc["_emu"] = {}
         doc["tags"] = dict(body.get("tags") or {})
-        doc["_emu"]["etag"] = _etag()
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(ctx, doc, body)
         doc["properties"]["virtualMachine"] = {"id": vm_id}
         doc["properties"]["provisioningState"] = "Succeeded"
@@ -392,63 +392,6 @@ def _next_address(subnet: dict) -> str:
     return str(net.network_address + min(offset, net.num_addresses - 2))
 
 
-class PublicIPAddresses(NetworkKind):
-    type_name = PUBLIC_IP
-    group = "PublicIPAddresses"
-
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
-        doc["_emu"]["etag"] = _etag()
-        props = copy.deepcopy(body.get("properties") or {})
-        props.setdefault("publicIPAllocationMethod", "Static")
-        props.setdefault("publicIPAddressVersion", "IPv4")
-        props.setdefault("idleTimeoutInMinutes", 4)
-        props["resourceGuid"] = str(uuid.uuid4())
-        # Documentation range (RFC 5737): never a real address.
-        props["ipAddress"] = f"203.0.113.{uuid.uuid4().int % 254 + 1}"
-        doc["properties"] = props
-        doc["sku"] = copy.deepcopy(body.get("sku") or {"name": "Standard", "tier": "Regional"})
-        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
-
-
-class NetworkSecurityGroups(NetworkKind):
-    type_name = NSG
-    group = "NetworkSecurityGroups"
-
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
-        doc["_emu"]["etag"] = _etag()
-        props = copy.deepcopy(body.get("properties") or {})
-        rules = []
-        for rule in props.get("securityRules") or []:
-            rules.append(
-                {
-                    **rule,
-                    "id": f"{doc['id']}/securityRules/{rule.get('name', '')}",
-                    "type": f"{self.type_name}/securityRules",
-                }
-            )
-        props["securityRules"] = rules
-        props["defaultSecurityRules"] = [
-            {
-                "id": f"{doc['id']}/defaultSecurityRules/{name}",
-                "name": name,
-                "properties": {"access": access, "direction": direction, "priority": priority},
-            }
-            for name, access, direction, priority in (
-                ("AllowVnetInBound", "Allow", "Inbound", 65000),
-                ("AllowAzureLoadBalancerInBound", "Allow", "Inbound", 65001),
-                ("DenyAllInBound", "Deny", "Inbound", 65500),
-                ("AllowVnetOutBound", "Allow", "Outbound", 65000),
-                ("AllowInternetOutBound", "Allow", "Outbound", 65001),
-                ("DenyAllOutBound", "Deny", "Outbound", 65500),
-            )
-        ]
-        props["resourceGuid"] = str(uuid.uuid4())
-        doc["properties"] = props
-        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
-
-
-register(PublicIPAddresses())
-register(NetworkSecurityGroups())
 register(VirtualNetworks())
 register(Subnets())
 NETWORK_INTERFACES = NetworkInterfaces()

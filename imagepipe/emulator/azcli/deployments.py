@@ -17,11 +17,12 @@ import json
 import uuid
 from http import HTTPStatus
 
-from imagepipe.emulator import ids, template
+from imagepipe.emulator import ids
+from imagepipe.emulator.azcli import template
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.ids import TENANT_ID
-from imagepipe.emulator.kinds.base import KINDS, Kind, register
+from imagepipe.emulator.kinds.base import KINDS, Kind
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer, Reply, Started
 from imagepipe.emulator.types import DEPLOYMENT, DEPLOYMENT_OPERATION
@@ -413,7 +414,3 @@ def _render_operation(ctx: Ctx, deployment: dict, record: dict) -> dict:
         "operationId": record["operationId"],
         "properties": props,
     }
-
-
-register(Deployments())
-register(DeploymentOperations())
