@@ -1,4 +1,4 @@
-"""The admin API under /_emulator/: stats, faults, reset, journal, request log. Loopback clients only."""
+"""The admin API under /_emulator/: stats, faults, reset, journal, request log, clock. Loopback clients only."""
 
 from __future__ import annotations
 
@@ -70,6 +70,11 @@ async def handle(backend: Backend, request: Request, path: list[str]) -> Respons
             return JSONResponse(
                 {"enabled": backend.request_log.enabled, "path": str(backend.request_log.path)}
             )
+        if endpoint == ("GET", "clock"):
+            return JSONResponse(_clock(backend))
+        if endpoint == ("POST", "clock"):
+            _set_clock(backend, await _json(request))
+            return JSONResponse(_clock(backend))
         if endpoint == ("GET", "aliases.json"):
             return JSONResponse(_aliases())
         if endpoint == ("GET", "requestlog"):
@@ -87,6 +92,29 @@ async def handle(backend: Backend, request: Request, path: list[str]) -> Respons
         },
         status_code=404,
     )
+
+
+def _clock(backend: Backend) -> dict:
+    clock = backend.clock
+    return {"now": iso(clock.now()), "speed": clock.speed, "paused": clock.paused}
+
+
+def _set_clock(backend: Backend, payload: object) -> None:
+    """`{"paused": true|false}` stops or restarts time; `{"advance": s}` skips s simulated seconds."""
+    usage = 'Send {"advance": <simulated seconds, 0 or more>} and/or {"paused": true|false}.'
+    if not isinstance(payload, dict) or not payload or set(payload) - {"advance", "paused"}:
+        raise ValueError(usage)
+    paused = payload.get("paused")
+    seconds = payload.get("advance", 0)
+    if (paused is not None and not isinstance(paused, bool)) or isinstance(seconds, bool):
+        raise ValueError(usage)
+    if not isinstance(seconds, int | float) or seconds < 0:
+        raise ValueError(usage)
+    if paused is True:
+        backend.clock.pause()
+    backend.clock.advance(float(seconds))
+    if paused is False:
+        backend.clock.resume()
 
 
 def _aliases() -> dict:

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, routing, timing
+from imagepipe.emulator import admin, identity, render, routing, timing
+from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.faults import Faults
@@ -37,23 +38,26 @@ class Backend:
         self,
         state_dir: Path,
         *,
-        speed: float,
-        throttling: bool,
+        speed: float = 100.0,
+        throttling: bool = True,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         db_name: str = DB_FILE,
+        clock: SimClock | None = None,
     ) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
+        self.clock = clock or SimClock(speed)
         self.state_dir = state_dir
-        self.speed = speed
         self.client_secret = client_secret
         self.store = Store(state_dir, db_name)
-        self.ops = Operations(self.store, speed)
-        self.throttle = Throttle(speed, throttling)
+        self.ops = Operations(self.store, self.clock)
+        self.throttle = Throttle(enabled=throttling, clock=self.clock)
         self.tokens = TokenIssuer(state_dir)
         self.stats = Stats()
         self.faults = Faults()
         self.request_log = RequestLog(state_dir)
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
 
     def reset(self) -> None:
         with self.store.lock:
@@ -200,7 +204,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
     ctx = Ctx(
         store=backend.store,
         ops=backend.ops,
-        speed=backend.speed,
+        clock=backend.clock,
         base_url=_base_url(request),
         subscription=route.subscription,
         api_version=request.query_params.get("api-version") or _DEFAULT_API_VERSION,
@@ -212,7 +216,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
     with backend.store.lock:
         try:
             backend.ops.settle()
-            return route.handler(ctx, body)
+            return render.response(ctx, route.handler(ctx, body))
         except ArmError as error:
             return _error(error)
         except (TypeError, AttributeError, KeyError, ValueError) as error:
@@ -236,4 +240,4 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
 
 
 def _error(error: ArmError) -> Response:
-    return JSONResponse(error.body(), status_code=error.status)
+    return render.error_response(error)

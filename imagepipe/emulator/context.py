@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from starlette.responses import JSONResponse, Response
-
+from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.store import Store
 
@@ -15,7 +13,7 @@ from imagepipe.emulator.store import Store
 class Ctx:
     store: Store
     ops: Operations
-    speed: float
+    clock: SimClock
     base_url: str
     subscription: str
     api_version: str
@@ -23,36 +21,6 @@ class Ctx:
     injected_error: dict | None = None  # an LRO failure injected by a fault rule
     if_match: str | None = None  # conditional PUT headers (optimistic concurrency on ETags)
     if_none_match: str | None = None
-
-    def op_url(self, op: dict, *, monitor: bool = False) -> str:
-        extra = "monitor=true&" if monitor else ""
-        return (
-            f"{self.base_url}/subscriptions/{self.subscription}/providers/{op['namespace']}"
-            f"/locations/{op['location'] or 'global'}/operations/{op['id']}?{extra}api-version={self.api_version}"
-        )
-
-    def lro(
-        self,
-        op: dict,
-        status: int,
-        body: dict | None = None,
-        *,
-        async_header: bool = True,
-        location: bool = False,
-    ) -> Response:
-        """The first answer of a long-running operation, with the headers clients poll.
-
-        Retry-After is whole seconds here (the SDK parses this answer's header as an integer);
-        the poller polls once straight away, and the status answers carry the scaled delay.
-        """
-        headers = {"x-ms-request-id": op["id"], "Retry-After": str(max(1, math.ceil(self.ops.remaining(op))))}
-        if async_header:
-            headers["Azure-AsyncOperation"] = self.op_url(op)
-        if location:
-            headers["Location"] = self.op_url(op, monitor=True)
-        if body is None:
-            return Response(status_code=status, headers=headers)
-        return JSONResponse(body, status_code=status, headers=headers)
 
 
 def format_seconds(seconds: float) -> str:

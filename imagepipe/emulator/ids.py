@@ -45,3 +45,8 @@ def split(resource_id: str) -> dict[str, str]:
         out["type"] = namespace + "/" + "/".join(rest[0::2])
         out["name"] = rest[-1] if len(rest) % 2 == 0 else ""
     return out
+
+
+def normalize_location(location: str) -> str:
+    """ARM stores regions in their short form: 'West US 2' -> 'westus2'."""
+    return location.replace(" ", "").lower()

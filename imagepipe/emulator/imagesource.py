@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from imagepipe.emulator import catalogue, ids
+from imagepipe.emulator import catalogue, ids, replication
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
+from imagepipe.emulator.types import GALLERY_IMAGE, GALLERY_VERSION, IMAGE
 
-IMAGE = "Microsoft.Compute/images"
-GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
-GALLERY_VERSION = "Microsoft.Compute/galleries/images/versions"
 CONCURRENT_LIMIT = 20  # concurrent deployments one managed image (or one gallery replica) serves
 
 
@@ -126,8 +124,6 @@ def latest_version(ctx: Ctx, definition: dict) -> dict | None:
 
 
 def _gallery(ctx: Ctx, image_id: str, location: str) -> ImageSource:
-    from imagepipe.emulator.kinds.gallery import replica_state  # the gallery module owns replication
-
     doc = ctx.store.get(image_id)
     if doc is None:
         raise ArmError(404, "GalleryImageNotFound", f"The gallery image '{image_id}' is not found.")
@@ -168,7 +164,7 @@ def _gallery(ctx: Ctx, image_id: str, location: str) -> ImageSource:
         limit=CONCURRENT_LIMIT * replicas,
         creation={"createOption": "FromImage", "galleryImageReference": {"id": version["id"]}},
     )
-    state = replica_state(ctx, version, location)
+    state = replication.replica_state(ctx.clock, version, location)
     if state == "Failed" or version["properties"].get("provisioningState") == "Failed":
         raise ArmError(
             409,

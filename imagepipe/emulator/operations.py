@@ -1,7 +1,7 @@
 """Long-running operations over simulated time.
 
 An operation is decided when it starts (its outcome, its effects on resources, its
-end time = start + simulated duration / speed) and stored. Whenever a request comes
+end time on the clock's timeline, start + simulated duration / speed) and stored. Whenever a request comes
 in, operations whose end time has passed are settled: their effects are applied to
 the stored resources. Nothing runs in the background, and an operation in flight
 when the emulator stops finishes by time after a restart.
@@ -10,7 +10,6 @@ when the emulator stops finishes by time after a restart.
 from __future__ import annotations
 
 import heapq
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from imagepipe.emulator import ids
+from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.store import Store
 
 Effect = dict  # {"merge": id, "doc": {...}} | {"delete": id} | {"delete_group": id} | {"delete_tree": id}
@@ -52,12 +52,12 @@ def deep_merge(target: dict, patch: dict) -> None:
 
 
 class Operations:
-    def __init__(self, store: Store, speed: float) -> None:
+    def __init__(self, store: Store, clock: SimClock) -> None:
         self.store = store
-        self.speed = speed
+        self.clock = clock
         self._due: list[tuple[float, str]] = []
         self._image_load: dict[str, list[float]] = defaultdict(list)
-        self._delay = 0.0  # wall seconds before operations started now really begin
+        self._delay = 0.0  # timeline seconds before operations started now really begin
         for op in store.operations.values():
             self._track(op)
 
@@ -86,13 +86,13 @@ class Operations:
         final_get: str | None = None,
     ) -> dict:
         """Record an operation that ends after `duration` simulated seconds (failing when `error`)."""
-        now = time.time() + self._delay
+        now = self.clock.now() + self._delay
         op = {
             "id": str(uuid.uuid4()),
             "name": name,
             "resource_id": resource_id,
             "start": now,
-            "end": now + duration / self.speed,
+            "end": now + self.clock.span(duration),
             "outcome": "Failed" if error else "Succeeded",
             "error": error,
             "effects": (failure if error else success) or [],
@@ -109,7 +109,7 @@ class Operations:
 
     def record(self, name: str, resource_id: str, error: dict | None = None) -> dict:
         """Journal a synchronous operation (done as it was asked)."""
-        now = time.time()
+        now = self.clock.now()
         op = {
             "id": str(uuid.uuid4()),
             "name": name,
@@ -130,7 +130,7 @@ class Operations:
 
     def settle(self) -> None:
         """Apply the effects of every operation whose simulated time is over."""
-        now = time.time()
+        now = self.clock.now()
         if not self._due or self._due[0][0] > now:
             return
         with self.store.lock, self.store.transaction():
@@ -146,14 +146,14 @@ class Operations:
                 self.store.put_operation(op)
 
     def status(self, op: dict) -> str:
-        return "InProgress" if time.time() < op["end"] else op["outcome"]
+        return "InProgress" if self.clock.now() < op["end"] else op["outcome"]
 
     def remaining(self, op: dict) -> float:
-        return max(0.0, op["end"] - time.time())
+        return max(0.0, op["end"] - self.clock.now())
 
     def in_flight(self, image_key: str) -> int:
         """How many successful creates from one image (and region) are still in flight."""
-        now = time.time()
+        now = self.clock.now()
         ends = [end for end in self._image_load.get(image_key, ()) if end > now]
         self._image_load[image_key] = ends
         return len(ends)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.responses import JSONResponse, Response
-
 from imagepipe.emulator import catalogue, timing
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.ids import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
 from imagepipe.emulator.kinds import KINDS, groups
 from imagepipe.emulator.kinds.base import Kind
+from imagepipe.emulator.render import operation_results_url, operation_url
+from imagepipe.emulator.replies import Answer, Reply
 
-Handler = Callable[[Ctx, object], Response]
+Handler = Callable[[Ctx, object], Answer]
 LOCATIONS = (
     "eastus",
     "eastus2",
@@ -39,7 +39,7 @@ class Route:
 
 
 def _reject(status: int, code: str, message: str) -> Handler:
-    def handler(ctx: Ctx, body: object) -> Response:
+    def handler(ctx: Ctx, body: object) -> Answer:
         raise ArmError(status, code, message)
 
     return handler
@@ -61,7 +61,7 @@ def resolve(method: str, segments: list[str]) -> Route | None:
     sub = segments[1]
     rest, lrest = segments[2:], low[2:]
     if not rest:
-        return Route("Subscriptions_Get", lambda ctx, body: JSONResponse(_subscription(ctx)), sub)
+        return Route("Subscriptions_Get", lambda ctx, body: Reply(_subscription(ctx)), sub)
     if lrest == ["locations"]:
         return Route("Subscriptions_ListLocations", lambda ctx, body: _locations(ctx), sub)
     if lrest == ["resources"]:
@@ -79,14 +79,14 @@ def _provider_route(method: str, sub: str, rest: list[str], lrest: list[str]) ->
     if not rest:
         return Route(
             "Providers_List",
-            lambda ctx, body: JSONResponse({"value": [_provider(ctx, n) for n in _NAMESPACES]}),
+            lambda ctx, body: Reply({"value": [_provider(ctx, n) for n in _NAMESPACES]}),
             sub,
         )
     namespace = rest[0]
     if len(rest) == 1:
-        return Route("Providers_Get", lambda ctx, body: JSONResponse(_provider(ctx, namespace)), sub)
+        return Route("Providers_Get", lambda ctx, body: Reply(_provider(ctx, namespace)), sub)
     if len(rest) == 2 and lrest[1] == "register":
-        return Route("Providers_Register", lambda ctx, body: JSONResponse(_provider(ctx, namespace)), sub)
+        return Route("Providers_Register", lambda ctx, body: Reply(_provider(ctx, namespace)), sub)
     if len(lrest) == 5 and lrest[1] == "locations" and lrest[3] == "operations":
         return Route("OperationStatus_Get", lambda ctx, body: operation_status(ctx, rest[4]), sub)
     if len(lrest) >= 4 and lrest[1] == "locations" and lrest[3] == "publishers":
@@ -99,7 +99,9 @@ def _provider_route(method: str, sub: str, rest: list[str], lrest: list[str]) ->
             return None
         return Route(
             f"{kind.group}_ListAll",
-            lambda ctx, body: kind.listing(ctx, ctx.store.all_of_type(ctx.subscription, kind.type_name)),
+            lambda ctx, body: Reply(
+                kind.listing(ctx, ctx.store.all_of_type(ctx.subscription, kind.type_name))
+            ),
             sub,
         )
     return None
@@ -198,12 +200,12 @@ def _group_route(method: str, sub: str, rest: list[str], lrest: list[str]) -> Ro
     if method not in verbs:
         return None
 
-    def handler(ctx: Ctx, body: object) -> Response:
+    def handler(ctx: Ctx, body: object) -> Answer:
         resource_id = _resource_id(ctx, kind, group, namespace, parts)
         if method == "HEAD":
-            return Response(status_code=204 if ctx.store.get(resource_id) is not None else 404)
+            return Reply(status=204 if ctx.store.get(resource_id) is not None else 404)
         if method == "GET":
-            return kind.get(ctx, resource_id)
+            return Reply(kind.get(ctx, resource_id))
         if method == "PUT":
             return kind.put(ctx, resource_id, _object(body))
         if method == "PATCH":
@@ -236,27 +238,27 @@ def _resource_id(ctx: Ctx, kind: Kind, group: str, namespace: str, parts: list[s
     return f"{group_doc['id']}/providers/{canonical_namespace}/{path}"
 
 
-def _list_in_group(ctx: Ctx, kind: Kind, group: str) -> Response:
+def _list_in_group(ctx: Ctx, kind: Kind, group: str) -> Answer:
     group_doc = groups.require_group(ctx, group)
     docs = [d for d in ctx.store.children(group_doc["id"], kind.type_name)]
-    return kind.listing(ctx, docs)
+    return Reply(kind.listing(ctx, docs))
 
 
 def _list_children(
     ctx: Ctx, parent_kind: Kind, child_kind: Kind, group: str, namespace: str, parts: list[str]
-) -> Response:
+) -> Answer:
     parent_id = _resource_id(ctx, parent_kind, group, namespace, parts)
     parent = parent_kind.require(ctx, parent_id)
-    return child_kind.listing(ctx, child_kind.list_under(ctx, parent))
+    return Reply(child_kind.listing(ctx, child_kind.list_under(ctx, parent)))
 
 
-def _sub_get(ctx: Ctx, kind: Kind, group: str, namespace: str, parts: list[str], segment: str) -> Response:
+def _sub_get(ctx: Ctx, kind: Kind, group: str, namespace: str, parts: list[str], segment: str) -> Answer:
     doc = kind.require(ctx, _resource_id(ctx, kind, group, namespace, parts))
-    return kind.sub_get(ctx, doc, segment)
+    return Reply(kind.sub_get(ctx, doc, segment))
 
 
 # operation status -------------------------------------------------------------------------------
-def operation_status(ctx: Ctx, op_id: str) -> Response:
+def operation_status(ctx: Ctx, op_id: str) -> Answer:
     """Azure-AsyncOperation (status body) or, with monitor=true, Location semantics."""
     op = ctx.store.operations.get(op_id)
     if op is None:
@@ -264,40 +266,40 @@ def operation_status(ctx: Ctx, op_id: str) -> Response:
     status = ctx.ops.status(op)
     headers = {}
     if status == "InProgress":
-        headers["Retry-After"] = format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.speed))
+        headers["Retry-After"] = format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed))
     if ctx.query.get("monitor", "").lower() != "true":
-        return JSONResponse(ctx.ops.body(op), headers=headers)
+        return Reply(ctx.ops.body(op), headers=headers)
     if status == "InProgress":
-        return Response(status_code=202, headers={**headers, "Location": ctx.op_url(op, monitor=True)})
+        return Reply(status=202, headers={**headers, "Location": operation_url(ctx, op, monitor=True)})
     if status == "Failed":
-        return JSONResponse({"error": op["error"]}, status_code=409)
+        return Reply({"error": op["error"]}, status=409)
     if op.get("result") is not None:
-        return JSONResponse(op["result"])
+        return Reply(op["result"])
     if op.get("final_get"):
         doc = ctx.store.get(op["final_get"])
         kind = KINDS.get(doc["type"].lower()) if doc else None
         if doc is not None and kind is not None:
-            return JSONResponse(kind.render(ctx, doc))
-    return Response(status_code=200)
+            return Reply(kind.render(ctx, doc))
+    return Reply(status=200)
 
 
-def operation_result(ctx: Ctx, op_id: str) -> Response:
+def operation_result(ctx: Ctx, op_id: str) -> Answer:
     """Resource Manager's own Location URL (resource group delete): 202 until done, then 200."""
     op = ctx.store.operations.get(op_id)
     if op is None:
         raise ArmError(404, "NotFound", f"The operation '{op_id}' was not found.")
     status = ctx.ops.status(op)
     if status == "InProgress":
-        return Response(
-            status_code=202,
+        return Reply(
+            status=202,
             headers={
-                "Retry-After": format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.speed)),
-                "Location": f"{ctx.base_url}/subscriptions/{ctx.subscription}/operationresults/{op_id}?api-version={ctx.api_version}",
+                "Retry-After": format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed)),
+                "Location": operation_results_url(ctx, op_id),
             },
         )
     if status == "Failed":
-        return JSONResponse({"error": op["error"]}, status_code=409)
-    return Response(status_code=200)
+        return Reply({"error": op["error"]}, status=409)
+    return Reply(status=200)
 
 
 # subscription-level answers -----------------------------------------------------------------------
@@ -332,12 +334,12 @@ def _subscription(ctx: Ctx) -> dict:
     }
 
 
-def _subscriptions(ctx: Ctx) -> Response:
-    return JSONResponse({"value": [_subscription(ctx)], "count": {"type": "Total", "value": 1}})
+def _subscriptions(ctx: Ctx) -> Answer:
+    return Reply({"value": [_subscription(ctx)], "count": {"type": "Total", "value": 1}})
 
 
-def _tenants(ctx: Ctx) -> Response:
-    return JSONResponse(
+def _tenants(ctx: Ctx) -> Answer:
+    return Reply(
         {
             "value": [
                 {
@@ -351,7 +353,7 @@ def _tenants(ctx: Ctx) -> Response:
     )
 
 
-def _locations(ctx: Ctx) -> Response:
+def _locations(ctx: Ctx) -> Answer:
     value = [
         {
             "id": f"/subscriptions/{ctx.subscription}/locations/{name}",
@@ -362,7 +364,7 @@ def _locations(ctx: Ctx) -> Response:
         }
         for name in LOCATIONS
     ]
-    return JSONResponse({"value": value})
+    return Reply({"value": value})
 
 
 def _provider(ctx: Ctx, namespace: str) -> dict:
@@ -389,7 +391,7 @@ def _provider(ctx: Ctx, namespace: str) -> dict:
     }
 
 
-def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Response:
+def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Answer:
     """publishers/{p}/artifacttypes/vmimage/offers/{o}/skus/{s}/versions[/{v}] (and the lists above it)."""
     low = [p.lower() for p in path]
 
@@ -402,20 +404,18 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Response:
 
     publisher = path[0]
     if len(low) == 1:
-        return JSONResponse(
-            [entry(publisher, f"Publishers/{publisher}")] if catalogue.find(publisher) else []
-        )
+        return Reply([entry(publisher, f"Publishers/{publisher}")] if catalogue.find(publisher) else [])
     if len(low) >= 3 and low[1] == "artifacttypes" and low[2] == "vmimage":
         tail = path[3:]
         ltail = low[3:]
         if ltail == ["offers"]:
             offers = sorted({i.offer for i in catalogue.find(publisher)})
-            return JSONResponse(
+            return Reply(
                 [entry(o, f"Publishers/{publisher}/ArtifactTypes/VMImage/Offers/{o}") for o in offers]
             )
         if len(ltail) == 3 and ltail[2] == "skus":
             skus = sorted({i.sku for i in catalogue.find(publisher, tail[1])})
-            return JSONResponse(
+            return Reply(
                 [
                     entry(s, f"Publishers/{publisher}/ArtifactTypes/VMImage/Offers/{tail[1]}/Skus/{s}")
                     for s in skus
@@ -425,7 +425,7 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Response:
             images = catalogue.find(publisher, tail[1], tail[3])
             prefix = f"Publishers/{publisher}/ArtifactTypes/VMImage/Offers/{tail[1]}/Skus/{tail[3]}/Versions"
             if len(ltail) == 5:
-                return JSONResponse([entry(v, f"{prefix}/{v}") for i in images for v in i.versions])
+                return Reply([entry(v, f"{prefix}/{v}") for i in images for v in i.versions])
             image, version = catalogue.resolve(
                 {"publisher": publisher, "offer": tail[1], "sku": tail[3], "version": tail[5]}
             )
@@ -436,5 +436,5 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Response:
                 "architecture": "x64",
                 "dataDiskImages": [],
             }
-            return JSONResponse(body)
+            return Reply(body)
     raise ArmError(404, "NotFound", f"Artifact '{'/'.join(path)}' not found.")

@@ -12,9 +12,10 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from imagepipe.emulator import ids
+from imagepipe.emulator import azcli, ids
 from imagepipe.emulator.app import Backend, build_app
 from imagepipe.emulator.certs import ensure_certificates
+from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.store import DB_FILE
 
 
@@ -60,13 +61,22 @@ class Emulator:
         port: int = 0,
         client_secret: str = ids.DEFAULT_CLIENT_SECRET,
         db_name: str = DB_FILE,
+        clock: SimClock | None = None,
+        az_cli: bool = True,
     ) -> None:
+        if az_cli:  # `az vm create` sends template deployments with public IPs and NSGs
+            azcli.register()
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         tls = ensure_certificates(self.state_dir)
         self.ca_file = tls.ca_file
         self.backend = Backend(
-            self.state_dir, speed=speed, throttling=throttling, client_secret=client_secret, db_name=db_name
+            self.state_dir,
+            speed=speed,
+            throttling=throttling,
+            client_secret=client_secret,
+            db_name=db_name,
+            clock=clock,
         )
         self._socket = _bind(host, port)
         self.host = host
@@ -97,6 +107,11 @@ class Emulator:
     @property
     def speed(self) -> float:
         return self.backend.speed
+
+    @property
+    def clock(self) -> SimClock:
+        """The emulator's clock: `em.clock.advance(300)` skips 300 simulated seconds."""
+        return self.backend.clock
 
     def url(self, path: str) -> str:
         return self.endpoint + (path if path.startswith("/") else "/" + path)
@@ -166,8 +181,21 @@ def start_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     client_secret: str = ids.DEFAULT_CLIENT_SECRET,
+    clock: SimClock | None = None,
+    az_cli: bool = True,
 ) -> Emulator:
-    """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread."""
+    """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread.
+
+    `clock` replaces the real-time clock of speed `speed` (a `ManualClock` for timing tests);
+    `az_cli` serves what `az vm create` needs as well (template deployments, public IPs, NSGs).
+    """
     return Emulator(
-        state_dir, speed=speed, throttling=throttling, host=host, port=port, client_secret=client_secret
+        state_dir,
+        speed=speed,
+        throttling=throttling,
+        host=host,
+        port=port,
+        client_secret=client_secret,
+        clock=clock,
+        az_cli=az_cli,
     ).start()

@@ -1,10 +1,14 @@
-"""ARM's per-subscription token buckets (reads, writes, deletes), refilled at speed x the real rates."""
+"""ARM's per-subscription token buckets (reads, writes, deletes), refilled at speed x the real rates.
+
+Buckets read the emulator's clock, so advancing it refills them as the time would have.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
+
+from imagepipe.emulator.clock import SimClock
 
 # capacity, refill per second (ARM's documented subscription limits)
 LIMITS = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
@@ -35,9 +39,11 @@ class _Bucket:
 
 
 class Throttle:
-    def __init__(self, speed: float, enabled: bool = True) -> None:
+    def __init__(
+        self, speed: float | None = None, enabled: bool = True, *, clock: SimClock | None = None
+    ) -> None:
         self.enabled = enabled
-        self._speed = speed
+        self._clock = clock or SimClock(speed or 100.0)
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
@@ -79,11 +85,11 @@ class Throttle:
             self._buckets.clear()
 
     def _bucket(self, subscription: str, kind: str) -> _Bucket:
-        now = time.monotonic()
+        now = self._clock.now()
         bucket = self._buckets.get((subscription, kind))
         if bucket is None:
             capacity, rate = LIMITS[kind]
-            bucket = _Bucket(capacity, rate * self._speed, capacity, now)
+            bucket = _Bucket(capacity, rate * self._clock.speed, capacity, now)
             self._buckets[(subscription, kind)] = bucket
         else:
             bucket.refill(now)

@@ -160,6 +160,16 @@ def admin(em: Any, method: str, path: str, body: Any = None) -> requests.Respons
     )
 
 
+def set_clock(em: Any, *, advance: float = 0.0, paused: bool | None = None) -> dict[str, Any]:
+    """Move the emulator's clock through the admin API: skip `advance` simulated seconds, pause or resume."""
+    body: dict[str, Any] = {"advance": advance}
+    if paused is not None:
+        body["paused"] = paused
+    answer = admin(em, "POST", "clock", body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def stats(em: Any) -> dict[str, Any]:
     response = admin(em, "GET", "stats")
     response.raise_for_status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imagepipe.emulator import guest, timing
+from imagepipe.emulator.clock import ManualClock, SimClock
 from imagepipe.emulator.faults import FaultError, Faults, parse_rules
 from imagepipe.emulator.throttle import Throttle
 
@@ -19,6 +20,29 @@ def test_a_bucket_grants_its_capacity_then_spreads_throttled_clients_apart() -> 
     gaps = [later - earlier for earlier, later in zip(waits, waits[1:], strict=False)]
     assert all(gap == pytest.approx(10.0, abs=1.0) for gap in gaps)
     assert throttle.remaining("sub")["reads"] == 250  # buckets are per kind
+
+
+def test_advancing_the_clock_refills_the_buckets() -> None:
+    clock = ManualClock(speed=1.0)
+    throttle = Throttle(clock=clock)
+    assert all(throttle.take("sub", "writes") == 0.0 for _ in range(200))
+    assert throttle.take("sub", "writes") > 0
+    clock.advance(20.0)  # writes refill 10 per second
+    assert throttle.remaining("sub")["writes"] == 200
+
+
+def test_simulated_durations_scale_with_the_speed_and_a_paused_clock_stands_still() -> None:
+    clock = SimClock(speed=40.0)
+    assert clock.span(timing.VM_CREATE) == pytest.approx(1.5)
+    clock.pause()
+    stopped = clock.now()
+    assert clock.now() == stopped
+    clock.advance(40.0)  # one second of the timeline at speed 40
+    assert clock.now() == pytest.approx(stopped + 1.0)
+    clock.resume()
+    assert clock.now() >= stopped + 1.0  # nothing jumps back
+    with pytest.raises(ValueError):
+        clock.advance(-1.0)
 
 
 def test_throttling_off_never_refuses() -> None:

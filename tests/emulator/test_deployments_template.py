@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from imagepipe.emulator.template import Scope, TemplateError, plan
+from imagepipe.emulator.azcli.template import Scope, TemplateError, plan
 
 SCOPE = Scope(subscription="sub-1", tenant="tenant-1", group="Group-A", group_location="westeurope")
 GROUP_ID = "/subscriptions/sub-1/resourceGroups/Group-A"

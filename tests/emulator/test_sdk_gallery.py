@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
+from imagepipe.emulator import timing
+
 from .helpers import (
     ADMIN_USER,
     SSH_PUBLIC_KEY,
     Clients,
-    create_resource_group,
     image_from_blob,
-    make_clients,
-    unique,
+    set_clock,
     wait_until,
 )
 
@@ -89,30 +89,36 @@ def test_gallery_definition_and_version_with_target_regions(clients: Clients, rg
     assert all(entry.state == "Completed" and entry.progress == 100 for entry in by_region.values())
 
 
-def test_replication_status_progresses_over_simulated_time(start_other: Any) -> None:
-    # Replication takes ~5 simulated minutes per region: about a second at speed 300.
-    em = start_other(speed=300.0)
-    slow = make_clients(em)
-    rg = create_resource_group(slow, unique("rg"))
-    create_gallery_image(slow, rg)
-    image = image_from_blob(slow, rg, "img")
-    slow.compute.gallery_image_versions.begin_create_or_update(
-        rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 1, "westus": 1}), polling=False
-    )
-    early = replication(slow, rg)
-    assert early.aggregated_state == "InProgress"
-    assert any(entry.state == "Replicating" and (entry.progress or 0) < 100 for entry in early.summary)
-    assert slow.compute.gallery_image_versions.get(
-        rg, "gal", "web", "1.0.0"
-    ).properties.provisioning_state in {
-        "Creating",
-        "Updating",
-    }
+def test_replication_status_progresses_over_simulated_time(emulator: Any, clients: Clients, rg: str) -> None:
+    """Replication takes 60 + 300 simulated seconds (the second region 30 more): the clock says when."""
+    create_gallery_image(clients, rg)
+    image = image_from_blob(clients, rg, "img")
+    set_clock(emulator, paused=True)  # time moves only when the test says so
+    try:
+        clients.compute.gallery_image_versions.begin_create_or_update(
+            rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 1, "westus": 1}), polling=False
+        )
+        early = replication(clients, rg)
+        assert early.aggregated_state == "InProgress"
+        assert all(entry.state == "Replicating" and (entry.progress or 0) < 100 for entry in early.summary)
+        assert clients.compute.gallery_image_versions.get(
+            rg, "gal", "web", "1.0.0"
+        ).properties.provisioning_state in {"Creating", "Updating"}
 
-    done = wait_until(lambda: (s := replication(slow, rg)) and s.aggregated_state == "Completed" and s)
-    assert all(entry.state == "Completed" for entry in done.summary)
-    final = slow.compute.gallery_image_versions.get(rg, "gal", "web", "1.0.0")
-    assert final.properties.provisioning_state == "Succeeded"
+        set_clock(emulator, advance=timing.GALLERY_VERSION_BASE + timing.REPLICATION_PER_REGION)
+        halfway = {
+            entry.region.replace(" ", "").lower(): entry.state for entry in replication(clients, rg).summary
+        }
+        assert halfway == {"eastus": "Completed", "westus": "Replicating"}  # westus starts 30 s later
+
+        set_clock(emulator, advance=timing.REPLICATION_STAGGER)
+        done = replication(clients, rg)
+        assert done.aggregated_state == "Completed"
+        assert all(entry.state == "Completed" and entry.progress == 100 for entry in done.summary)
+        final = clients.compute.gallery_image_versions.get(rg, "gal", "web", "1.0.0")
+        assert final.properties.provisioning_state == "Succeeded"
+    finally:
+        set_clock(emulator, paused=False)
 
 
 def scale_set_body(image_id: str, subnet_id: str, capacity: int) -> dict[str, Any]:

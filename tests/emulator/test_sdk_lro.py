@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from imagepipe.emulator import start_emulator
+from imagepipe.emulator import timing
 
 from .helpers import (
     API,
@@ -16,12 +16,10 @@ from .helpers import (
     Clients,
     bearer_token,
     create_nic,
-    create_resource_group,
     create_subnet,
     create_vm,
-    make_clients,
     power_state,
-    unique,
+    set_clock,
     vm_body,
     wait_until,
 )
@@ -91,7 +89,10 @@ def test_create_action_and_delete_answer_as_arm_lros(
 
     deleted = arm.request("DELETE", vm_path)
     assert deleted.status_code == 202, deleted.text
-    assert deleted.headers.get("Location") or deleted.headers.get("Azure-AsyncOperation")
+    # A DELETE answers with both headers (the swagger's long-running DELETE, as ARM's RPC says).
+    assert_operation_url(deleted.headers["Azure-AsyncOperation"], API["compute"])
+    assert_operation_url(deleted.headers["Location"], API["compute"])
+    assert "monitor=true" in deleted.headers["Location"]
     wait_until(lambda: arm.request("GET", vm_path).status_code == 404)
     # Deleting what does not exist is not an error.
     assert arm.request("DELETE", vm_path).status_code == 204
@@ -130,51 +131,55 @@ def test_an_unknown_api_version_and_segment_case_are_accepted(
     assert response.json()["value"] == []
 
 
-@pytest.fixture(scope="module")
-def real_time_ish(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Speed 40: a VM create takes a second and a half."""
-    with start_emulator(tmp_path_factory.mktemp("slow"), speed=40.0, throttling=False) as em:
-        yield em
-
-
-def test_provisioning_state_moves_from_creating_to_succeeded(real_time_ish: Any) -> None:
-    clients = make_clients(real_time_ish)
-    rg = create_resource_group(clients, unique("rg"))
+def test_provisioning_state_moves_from_creating_to_succeeded(
+    emulator: Any, clients: Clients, rg: str
+) -> None:
     nic = create_nic(clients, rg, "vm-nic", create_subnet(clients, rg))
-    poller = clients.compute.virtual_machines.begin_create_or_update(
-        rg, "vm", vm_body("vm", nic, UBUNTU_2204)
-    )
-    assert clients.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Creating"
-    assert poller.status() == "InProgress"
-    assert poller.result().properties.provisioning_state == "Succeeded"
-    assert clients.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Succeeded"
+    set_clock(emulator, paused=True)  # the create is in flight until the clock is moved past it
+    try:
+        poller = clients.compute.virtual_machines.begin_create_or_update(
+            rg, "vm", vm_body("vm", nic, UBUNTU_2204)
+        )
+        assert clients.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Creating"
+        assert poller.status() == "InProgress"
+        set_clock(emulator, advance=timing.VM_CREATE)
+        assert poller.result().properties.provisioning_state == "Succeeded"
+        assert clients.compute.virtual_machines.get(rg, "vm").properties.provisioning_state == "Succeeded"
 
-    deallocation = clients.compute.virtual_machines.begin_deallocate(rg, "vm")
-    assert power_state(clients, rg, "vm") == "PowerState/deallocating"
-    deallocation.result()
-    assert power_state(clients, rg, "vm") == "PowerState/deallocated"
+        deallocation = clients.compute.virtual_machines.begin_deallocate(rg, "vm")
+        assert power_state(clients, rg, "vm") == "PowerState/deallocating"
+        set_clock(emulator, advance=timing.VM_DEALLOCATE, paused=False)
+        deallocation.result()
+        assert power_state(clients, rg, "vm") == "PowerState/deallocated"
+    finally:
+        set_clock(emulator, paused=False)
 
 
-def test_duration_scales_with_speed(real_time_ish: Any, start_other: Any) -> None:
-    """The same create is still running right after it starts at speed 40, and already done at a huge speed."""
-    outcomes: dict[str, Any] = {}
-    for name, em in (("slow", real_time_ish), ("instant", start_other(speed=1_000_000.0))):
-        clients = make_clients(em)
-        arm = Arm(em, bearer_token(clients.credential))
-        rg = create_resource_group(clients, unique("rg"))
-        nic = create_nic(clients, rg, "vm-nic", create_subnet(clients, rg))
+def test_an_operation_lasts_its_simulated_duration(emulator: Any, clients: Clients, rg: str) -> None:
+    """A VM create runs 60 simulated seconds: in progress a second before, done at 60."""
+    arm = Arm(emulator, bearer_token(clients.credential))
+    nic = create_nic(clients, rg, "vm-nic", create_subnet(clients, rg))
+    set_clock(emulator, paused=True)
+    try:
         created = arm.request(
             "PUT",
             f"{rg_path(clients, rg)}/providers/Microsoft.Compute/virtualMachines/vm",
             body=vm_body("vm", nic, UBUNTU_2204),
         )
         assert created.status_code == 201, created.text
-        outcomes[name] = arm.request("GET", created.headers["Azure-AsyncOperation"], api_version=None)
-    slow = outcomes["slow"]
-    assert slow.json()["status"] == "InProgress"
-    # Clients are told when to poll again, in (possibly fractional) seconds scaled by the speed.
-    assert float(slow.headers["Retry-After"]) > 0
-    assert outcomes["instant"].json()["status"] == "Succeeded"
+        status_url = created.headers["Azure-AsyncOperation"]
+        running = arm.request("GET", status_url, api_version=None)
+        assert running.json()["status"] == "InProgress"
+        # Clients are told when to poll again: about 10 simulated seconds, in (fractional) seconds.
+        assert float(running.headers["Retry-After"]) == pytest.approx(
+            max(0.01, 10.0 / emulator.speed), abs=0.001
+        )
+        set_clock(emulator, advance=timing.VM_CREATE - 1)
+        assert arm.request("GET", status_url, api_version=None).json()["status"] == "InProgress"
+        set_clock(emulator, advance=1)
+        assert arm.request("GET", status_url, api_version=None).json()["status"] == "Succeeded"
+    finally:
+        set_clock(emulator, paused=False)
 
 
 def test_sdk_pollers_finish_with_the_final_resource(clients: Clients, rg: str, subnet_id: str) -> None:

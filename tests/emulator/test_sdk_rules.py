@@ -1,6 +1,7 @@
 """Azure's rules, each answered with the status code and ARM error code Azure uses.
 
-References: /work/shared/reference/azure-compute/docs/azure-docs_virtual-machines_troubleshooting_error-messages.md
+References: Azure's VM error-message table (MicrosoftDocs/azure-docs,
+articles/virtual-machines/troubleshooting/error-messages.md)
 (codes and messages), DESIGN.md section 5 (the rules the emulator enforces).
 """
 

@@ -1,9 +1,11 @@
-"""Resource types the emulator serves, one module per family; importing registers them."""
+"""Resource types the emulator serves, one module per family; importing registers them.
+
+The az CLI's extra types (template deployments, public IPs, NSGs) are in `emulator/azcli/`.
+"""
 
 from __future__ import annotations
 
 from imagepipe.emulator.kinds import (  # noqa: F401
-    deployments,
     disks,
     gallery,
     groups,

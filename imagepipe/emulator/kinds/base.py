@@ -7,14 +7,14 @@ import re
 import uuid
 from collections.abc import Callable
 
-from starlette.responses import JSONResponse, Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, not_found
+from imagepipe.emulator.ids import normalize_location
 from imagepipe.emulator.operations import deep_merge
+from imagepipe.emulator.replies import Answer, Reply, Started
 
-Action = Callable[[Ctx, dict, dict], Response]
+Action = Callable[[Ctx, dict, dict], Answer]
 
 KINDS: dict[str, Kind] = {}
 _BAD_NAME = re.compile(r"[<>%&:\\?/#*]")
@@ -45,8 +45,9 @@ class Kind:
         return public(doc)
 
     # reads -------------------------------------------------------------------------------------
-    def get(self, ctx: Ctx, resource_id: str) -> Response:
-        return JSONResponse(self.render(ctx, self.require(ctx, resource_id)))
+    def get(self, ctx: Ctx, resource_id: str) -> dict:
+        """The record a GET shows."""
+        return self.render(ctx, self.require(ctx, resource_id))
 
     def require(self, ctx: Ctx, resource_id: str) -> dict:
         doc = ctx.store.get(resource_id)
@@ -54,18 +55,19 @@ class Kind:
             raise not_found(resource_id, self.type_name)
         return doc
 
-    def listing(self, ctx: Ctx, docs: list[dict]) -> Response:
-        return JSONResponse({"value": [self.render(ctx, d) for d in docs]})
+    def listing(self, ctx: Ctx, docs: list[dict]) -> dict:
+        return {"value": [self.render(ctx, d) for d in docs]}
 
     def list_under(self, ctx: Ctx, parent: dict) -> list[dict]:
         """The resources of this (child) type inside `parent`."""
         return ctx.store.children(parent["id"], self.type_name)
 
-    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> Response:
+    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
+        """What GET answers for `{resource}/{segment}` (an instance view, ...)."""
         raise ArmError(404, "NotFound", f"'{segment}' is not a property of {self.type_name}.")
 
     # writes ------------------------------------------------------------------------------------
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         existing = ctx.store.get(resource_id)
         if existing is None:
             check_resource_name(ids.name_of(resource_id))
@@ -95,7 +97,7 @@ class Kind:
 
     needs_location = True
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         """Default create: copy the writable properties; provisioning takes `create_duration`."""
         doc["properties"] = copy.deepcopy(body.get("properties") or {})
         for extra in ("sku", "zones", "kind", "identity", "plan", "extendedLocation"):
@@ -103,7 +105,7 @@ class Kind:
                 doc[extra] = copy.deepcopy(body[extra])
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         """Default update (PUT on an existing resource): replace tags and writable properties."""
         self.check_immutable(doc, body)
         doc = copy.deepcopy(doc)
@@ -126,7 +128,7 @@ class Kind:
                 f"A resource with the same name cannot be created in location '{normalize_location(location)}'.",
             )
 
-    def patch(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def patch(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         doc = self.require(ctx, resource_id)
         merged = copy.deepcopy(public(doc))
         if "tags" in body:
@@ -137,9 +139,7 @@ class Kind:
                 merged[extra] = copy.deepcopy(body[extra])
         return self.update(ctx, doc, merged)
 
-    def start_provisioning(
-        self, ctx: Ctx, doc: dict, duration: float, *, created: bool, **op_args
-    ) -> Response:
+    def start_provisioning(self, ctx: Ctx, doc: dict, duration: float, *, created: bool, **op_args) -> Answer:
         """Store `doc` as Creating/Updating and answer the LRO that turns it Succeeded (or Failed)."""
         doc["properties"]["provisioningState"] = "Creating" if created else "Updating"
         doc["_emu"]["etag"] = f'"{uuid.uuid4()}"'  # every write is a new version (If-Match relies on it)
@@ -163,12 +163,12 @@ class Kind:
         doc["_emu"]["op"] = op["id"]
         ctx.store.put(doc)
         status = self.create_status if created else 200
-        return ctx.lro(op, status, self.render(ctx, doc), location=status == 202)
+        return Started(op, status, self.render(ctx, doc), location=status == 202)
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         doc = ctx.store.get(resource_id)
         if doc is None:
-            return Response(status_code=204)
+            return Reply(status=204)
         self.check_delete(ctx, doc)
         effects = [*self.delete_effects(ctx, doc), {"delete_tree": doc["id"]}]
         doc["properties"]["provisioningState"] = "Deleting"
@@ -183,7 +183,7 @@ class Kind:
             namespace=self.namespace,
             location=doc["location"],
         )
-        return ctx.lro(op, 202, location=self.delete_location)
+        return Started(op, 202, location=self.delete_location)
 
     def check_delete(self, ctx: Ctx, doc: dict) -> None:
         """Raise when Azure refuses to delete `doc` in its current state."""
@@ -192,7 +192,7 @@ class Kind:
         """Changes to other resources when `doc` is gone (detaching disks, freeing NICs...)."""
         return []
 
-    def action(self, ctx: Ctx, resource_id: str, name: str, body: dict) -> Response:
+    def action(self, ctx: Ctx, resource_id: str, name: str, body: dict) -> Answer:
         handler = self.actions.get(name.lower())
         if handler is None:
             raise ArmError(
@@ -240,11 +240,6 @@ def check_preconditions(ctx: Ctx, existing: dict | None) -> None:
                 "PreconditionFailed",
                 "The condition specified using HTTP conditional header(s) is not met (If-Match).",
             )
-
-
-def normalize_location(location: str) -> str:
-    """ARM stores regions in their short form: 'West US 2' -> 'westus2'."""
-    return location.replace(" ", "").lower()
 
 
 def op_name(kind: Kind, verb: str) -> str:

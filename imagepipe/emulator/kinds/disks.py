@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
-
-from starlette.responses import Response
 
 from imagepipe.emulator import ids, imagesource, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import DISK, SNAPSHOT
 
-DISK = "Microsoft.Compute/disks"
-SNAPSHOT = "Microsoft.Compute/snapshots"
 _TIERS = {
     "Premium_LRS": "Premium",
     "StandardSSD_LRS": "Standard",
@@ -29,13 +26,13 @@ def _sku(name: str) -> dict:
     return {"name": name, "tier": _TIERS.get(name, "Standard")}
 
 
-def _common_properties(size: int, creation: dict) -> dict:
+def _common_properties(size: int, creation: dict, created_at: float) -> dict:
     return {
         "creationData": creation,
         "diskSizeGB": size,
         "diskSizeBytes": size * 1024**3,
         "uniqueId": str(uuid.uuid4()),
-        "timeCreated": iso(time.time()),
+        "timeCreated": iso(created_at),
         "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
         "networkAccessPolicy": "AllowAll",
         "publicNetworkAccess": "Enabled",
@@ -49,6 +46,7 @@ def new_disk(
     size: int,
     sku: str,
     creation: dict,
+    created_at: float,
     *,
     os_type: str | None = None,
     hyper_v: str | None = None,
@@ -56,7 +54,7 @@ def new_disk(
     """A disk Azure makes while creating `vm`: same group and region, attached to it."""
     group = ids.split(vm["id"])
     disk_id = f"{ids.group_id(group['subscription'], group['group'])}/providers/{DISK}/{name}"
-    props = _common_properties(size, copy.deepcopy(creation))
+    props = _common_properties(size, copy.deepcopy(creation), created_at)
     props["diskState"] = "Attached"
     if os_type:
         props["osType"] = os_type
@@ -112,7 +110,7 @@ class _DiskLike(Kind):
     create_status = 202
     delete_duration = timing.DISK_DELETE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props_in = body.get("properties") or {}
         creation = copy.deepcopy(props_in.get("creationData") or {})
         option = (creation.get("createOption") or "").lower()
@@ -151,7 +149,7 @@ class _DiskLike(Kind):
                 f"The value '{creation.get('createOption')}' of parameter 'creationData.createOption' is invalid.",
                 "createOption",
             )
-        props = _common_properties(int(size), creation)
+        props = _common_properties(int(size), creation, ctx.clock.now())
         props["diskState"] = "Unattached"
         if os_type:
             props["osType"] = os_type
@@ -168,7 +166,7 @@ class _DiskLike(Kind):
     def extra_properties(self, props: dict, props_in: dict) -> None:
         """Type-specific properties (snapshots: incremental)."""
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props_in = body.get("properties") or {}
         creation = props_in.get("creationData") or {}

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import copy
-import time
 
-from starlette.responses import Response
-
-from imagepipe.emulator import ids, timing
+from imagepipe.emulator import ids, replication, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, property_change
-from imagepipe.emulator.imagesource import GALLERY_IMAGE, GALLERY_VERSION, IMAGE
 from imagepipe.emulator.kinds.base import Kind, normalize_location, register
-from imagepipe.emulator.kinds.vm import VM
 from imagepipe.emulator.operations import iso
-
-GALLERY = "Microsoft.Compute/galleries"
+from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import GALLERY, GALLERY_IMAGE, GALLERY_VERSION, IMAGE, VM
 
 
 def _parent_or_404(ctx: Ctx, resource_id: str) -> dict:
@@ -43,7 +38,7 @@ class Galleries(Kind):
     create_duration = timing.GALLERY_CREATE
     update_duration = timing.GALLERY_CREATE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         props["identifier"] = {"uniqueName": f"{ctx.subscription}-{doc['name'].upper()}"}
         doc["properties"] = props
@@ -60,11 +55,11 @@ class GalleryImages(Kind):
     update_duration = timing.GALLERY_CREATE
     _fixed = ("osType", "osState", "hyperVGeneration")
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         _parent_or_404(ctx, resource_id)
         return super().put(ctx, resource_id, body)
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         if props.get("osType") not in ("Linux", "Windows"):
             raise invalid("Required parameter 'osType' is missing or invalid.", "osType")
@@ -94,59 +89,22 @@ class GalleryImages(Kind):
         _refuse_if_nested(ctx, doc, GALLERY_VERSION)
 
 
-def replica_state(ctx: Ctx, version: dict, region: str) -> str:
-    """Replicating until the region's simulated replication time is over, then Completed.
-
-    A version whose operation was decided Failed never completes a replica: its regions
-    report Failed from the moment the operation fails, as Azure's do.
-    """
-    entry = version["_emu"].get("replication", {}).get(normalize_location(region))
-    if entry is None:
-        return "Unknown"
-    if time.time() < entry["done"]:
-        return "Replicating"
-    return "Failed" if entry.get("failed") else "Completed"
-
-
-def _fail_replication(replication: dict, error: dict, failed_at: float) -> dict:
-    """Every region of a version whose operation fails ends Failed (never Completed) when it fails."""
-    return {
-        region: {**entry, "done": min(entry["done"], failed_at), "failed": True, "error": error}
-        for region, entry in replication.items()
-    }
-
-
 class GalleryImageVersions(Kind):
     type_name = GALLERY_VERSION
     group = "GalleryImageVersions"
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         _parent_or_404(ctx, resource_id)
         return super().put(ctx, resource_id, body)
 
     def render(self, ctx: Ctx, doc: dict) -> dict:
         out = public(doc)
         if "replicationstatus" in ctx.query.get("$expand", "").lower():
-            summary = []
-            for region in doc["properties"]["publishingProfile"]["targetRegions"]:
-                entry = doc["_emu"]["replication"].get(normalize_location(region["name"]))
-                state = replica_state(ctx, doc, region["name"])
-                progress = 100 if state == "Completed" else _progress(entry)
-                details = _failure_details(entry) if state == "Failed" else ""
-                summary.append(
-                    {"region": region["name"], "state": state, "details": details, "progress": progress}
-                )
-            aggregated = _aggregated([s["state"] for s in summary])
-            out = {
-                **out,
-                "properties": {
-                    **out["properties"],
-                    "replicationStatus": {"aggregatedState": aggregated, "summary": summary},
-                },
-            }
+            status = replication.status(ctx.clock, doc)
+            out = {**out, "properties": {**out["properties"], "replicationStatus": status}}
         return out
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         definition = ctx.store.get(ids.parent_of(doc["id"]))
         assert definition is not None
         props_in = copy.deepcopy(body.get("properties") or {})
@@ -178,16 +136,18 @@ class GalleryImageVersions(Kind):
             )
         publishing = props_in.get("publishingProfile") or {}
         regions = self._target_regions(doc, publishing)
-        now = time.time()
+        now = ctx.clock.now()
         publishing = {**publishing, "targetRegions": regions, "publishedDate": iso(now)}
         publishing.setdefault("replicaCount", 1)
         publishing.setdefault("excludeFromLatest", False)
         publishing.setdefault("storageAccountType", "Standard_LRS")
-        replication = self._schedule(ctx, regions, {}, now)
+        regions_done = replication.schedule(ctx.clock, regions, {}, now)
         error = ctx.injected_error
         if error:
             # The version itself fails before any replica is usable (e.g. QuotaExceeded).
-            replication = _fail_replication(replication, error, now + timing.GALLERY_VERSION_BASE / ctx.speed)
+            regions_done = replication.fail_all(
+                regions_done, error, now + ctx.clock.span(timing.GALLERY_VERSION_BASE)
+            )
         doc["properties"] = {
             "publishingProfile": publishing,
             "storageProfile": {
@@ -202,9 +162,9 @@ class GalleryImageVersions(Kind):
             },
             "safetyProfile": props_in.get("safetyProfile") or {"allowDeletionOfReplicatedLocations": True},
         }
-        doc["_emu"].update(storage=storage, deprovisioned=deprovisioned, replication=replication)
+        doc["_emu"].update(storage=storage, deprovisioned=deprovisioned, replication=regions_done)
         return self.start_provisioning(
-            ctx, doc, self._duration(ctx, replication, now), created=True, error=error
+            ctx, doc, replication.version_duration(ctx.clock, regions_done, now), created=True, error=error
         )
 
     def _capture(self, source: dict, definition: dict) -> tuple[dict, str, bool]:
@@ -264,28 +224,7 @@ class GalleryImageVersions(Kind):
             )
         return regions
 
-    def _schedule(self, ctx: Ctx, regions: list[dict], old: dict, now: float) -> dict:
-        """When each region's replica completes (regions already replicated keep their times)."""
-        out = {}
-        for index, region in enumerate(regions):
-            name = normalize_location(region["name"])
-            if name in old:
-                out[name] = old[name]
-                continue
-            simulated = (
-                timing.GALLERY_VERSION_BASE
-                + timing.REPLICATION_PER_REGION
-                + index * timing.REPLICATION_STAGGER
-            )
-            out[name] = {"start": now, "done": now + simulated / ctx.speed}
-        return out
-
-    def _duration(self, ctx: Ctx, replication: dict, now: float) -> float:
-        """The version's LRO ends when the last replica completes (in simulated seconds)."""
-        last = max(entry["done"] for entry in replication.values())
-        return max(timing.GALLERY_CREATE / ctx.speed, last - now) * ctx.speed
-
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props_in = body.get("properties") or {}
         source_in = (props_in.get("storageProfile") or {}).get("source") or {}
@@ -297,41 +236,27 @@ class GalleryImageVersions(Kind):
         new = copy.deepcopy(doc)
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
-        now = time.time()
+        now = ctx.clock.now()
         publishing_in = props_in.get("publishingProfile") or {}
         if publishing_in.get("targetRegions"):
             regions = self._target_regions(new, publishing_in)
             new["properties"]["publishingProfile"]["targetRegions"] = regions
             kept = {k: v for k, v in new["_emu"]["replication"].items() if not v.get("failed")}
-            new["_emu"]["replication"] = self._schedule(ctx, regions, kept, now)
+            new["_emu"]["replication"] = replication.schedule(ctx.clock, regions, kept, now)
         for field in ("excludeFromLatest", "endOfLifeDate", "replicaCount"):
             if field in publishing_in:
                 new["properties"]["publishingProfile"][field] = publishing_in[field]
         error = ctx.injected_error
         if error:
-            failed_at = now + timing.GALLERY_CREATE / ctx.speed
-            new["_emu"]["replication"] = _fail_replication(new["_emu"]["replication"], error, failed_at)
+            failed_at = now + ctx.clock.span(timing.GALLERY_CREATE)
+            new["_emu"]["replication"] = replication.fail_all(new["_emu"]["replication"], error, failed_at)
         return self.start_provisioning(
-            ctx, new, self._duration(ctx, new["_emu"]["replication"], now), created=False, error=error
+            ctx,
+            new,
+            replication.version_duration(ctx.clock, new["_emu"]["replication"], now),
+            created=False,
+            error=error,
         )
-
-
-def _aggregated(states: list[str]) -> str:
-    if any(state == "Failed" for state in states):
-        return "Failed"
-    return "Completed" if all(state == "Completed" for state in states) else "InProgress"
-
-
-def _failure_details(entry: dict | None) -> str:
-    error = (entry or {}).get("error") or {}
-    return f"{error.get('code', 'InternalError')}: {error.get('message', 'Replication failed.')}"
-
-
-def _progress(entry: dict | None) -> int:
-    if not entry:
-        return 0
-    span = max(entry["done"] - entry["start"], 1e-9)
-    return int(min(99, max(0, (time.time() - entry["start"]) / span * 100)))
 
 
 register(Galleries())

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from starlette.responses import JSONResponse, Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, group_not_found
 from imagepipe.emulator.kinds.base import normalize_location
+from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import RESOURCE_GROUP
 
-GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 _FILTER_TERM = re.compile(r"(\w+)\s+eq\s+'((?:[^']|'')*)'", re.IGNORECASE)
 _GROUP_NAME = re.compile(r"^[-\w._()]{1,90}$")
 
@@ -27,7 +26,7 @@ def require_group(ctx: Ctx, group: str) -> dict:
     return doc
 
 
-def put_group(ctx: Ctx, group: str, body: dict) -> Response:
+def put_group(ctx: Ctx, group: str, body: dict) -> Answer:
     if not _GROUP_NAME.match(group) or group.endswith("."):
         raise ArmError(
             400,
@@ -54,13 +53,13 @@ def put_group(ctx: Ctx, group: str, body: dict) -> Response:
             existing["tags"] = dict(body.get("tags") or {})
             ctx.store.put(existing)
         ctx.ops.record("ResourceGroups_CreateOrUpdate", existing["id"])
-        return JSONResponse(_render(existing), status_code=200)
+        return Reply(_render(existing), status=200)
     if not body.get("location"):
         raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
     doc = {
         "id": ids.group_id(ctx.subscription, group),
         "name": group,
-        "type": GROUP_TYPE,
+        "type": RESOURCE_GROUP,
         "location": normalize_location(body["location"]),
         "tags": dict(body.get("tags") or {}),
         "properties": {"provisioningState": "Succeeded"},
@@ -69,33 +68,35 @@ def put_group(ctx: Ctx, group: str, body: dict) -> Response:
         doc["managedBy"] = body["managedBy"]
     ctx.store.put(doc)
     ctx.ops.record("ResourceGroups_CreateOrUpdate", doc["id"])
-    return JSONResponse(_render(doc), status_code=201)
+    return Reply(_render(doc), status=201)
 
 
-def patch_group(ctx: Ctx, group: str, body: dict) -> Response:
+def patch_group(ctx: Ctx, group: str, body: dict) -> Answer:
     existing = require_group(ctx, group)
     return put_group(ctx, group, {**body, "location": existing["location"]})
 
 
-def get_group(ctx: Ctx, group: str) -> Response:
-    return JSONResponse(_render(require_group(ctx, group)))
+def get_group(ctx: Ctx, group: str) -> Answer:
+    return Reply(_render(require_group(ctx, group)))
 
 
-def head_group(ctx: Ctx, group: str) -> Response:
+def head_group(ctx: Ctx, group: str) -> Answer:
     exists = ctx.store.get(ids.group_id(ctx.subscription, group)) is not None
-    return Response(status_code=204 if exists else 404)
+    return Reply(status=204 if exists else 404)
 
 
-def list_groups(ctx: Ctx) -> Response:
+def list_groups(ctx: Ctx) -> Answer:
     prefix = f"/subscriptions/{ctx.subscription}/resourcegroups/"
     docs = [
-        d for d in ctx.store.all_of_type(ctx.subscription, GROUP_TYPE) if ids.key(d["id"]).startswith(prefix)
+        d
+        for d in ctx.store.all_of_type(ctx.subscription, RESOURCE_GROUP)
+        if ids.key(d["id"]).startswith(prefix)
     ]
     wanted = _filters(ctx.query.get("$filter", ""))
-    return JSONResponse({"value": [_render(d) for d in docs if _matches(d, wanted)]})
+    return Reply({"value": [_render(d) for d in docs if _matches(d, wanted)]})
 
 
-def delete_group(ctx: Ctx, group: str) -> Response:
+def delete_group(ctx: Ctx, group: str) -> Answer:
     doc = ctx.store.get(ids.group_id(ctx.subscription, group))
     if doc is None:
         raise group_not_found(group)
@@ -113,17 +114,13 @@ def delete_group(ctx: Ctx, group: str) -> Response:
         location=doc["location"],
     )
     # ARM answers a group delete with Location only; polling it gives 202 until done, then 200.
-    response = ctx.lro(op, 202, async_header=False, location=False)
-    response.headers["Location"] = (
-        f"{ctx.base_url}/subscriptions/{ctx.subscription}/operationresults/{op['id']}?api-version={ctx.api_version}"
-    )
-    return response
+    return Started(op, 202, async_header=False, operation_results=True)
 
 
-def list_resources(ctx: Ctx, group: str | None) -> Response:
+def list_resources(ctx: Ctx, group: str | None) -> Answer:
     """ARM's generic resource list, with `$filter` on tags, type, name or location."""
     if group is None:
-        docs = [d for d in ctx.store.all_resources(ctx.subscription) if d["type"] != GROUP_TYPE]
+        docs = [d for d in ctx.store.all_resources(ctx.subscription) if d["type"] != RESOURCE_GROUP]
     else:
         require_group(ctx, group)
         docs = ctx.store.in_group(ctx.subscription, group)
@@ -141,7 +138,7 @@ def list_resources(ctx: Ctx, group: str | None) -> Response:
         if "provisioningstate" in ctx.query.get("$expand", "").lower():
             item["provisioningState"] = d.get("properties", {}).get("provisioningState", "Succeeded")
         items.append(item)
-    return JSONResponse({"value": items})
+    return Reply({"value": items})
 
 
 def _is_listed(doc: dict) -> bool:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from starlette.responses import Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
-from imagepipe.emulator.imagesource import IMAGE
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.disks import DISK, SNAPSHOT
-from imagepipe.emulator.kinds.vm import VM
+from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import DISK, IMAGE, SNAPSHOT, VM
 
 
 class Images(Kind):
@@ -21,7 +18,7 @@ class Images(Kind):
     create_duration = timing.IMAGE_CREATE
     update_duration = timing.DISK_CREATE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props_in = copy.deepcopy(body.get("properties") or {})
         source_vm = (props_in.get("sourceVirtualMachine") or {}).get("id")
         if source_vm:
@@ -133,7 +130,7 @@ class Images(Kind):
             return True  # an uploaded VHD is trusted to be prepared as its osState says
         raise invalid(f"One of 'snapshot', 'managedDisk' or 'blobUri' must be set in '{where}'.", where)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props_in = body.get("properties") or {}
         source_vm = (props_in.get("sourceVirtualMachine") or {}).get("id")

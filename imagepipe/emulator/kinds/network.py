@@ -6,18 +6,14 @@ import copy
 import ipaddress
 import uuid
 
-from starlette.responses import Response
-
 from imagepipe.emulator import ids, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.operations import on_delete
+from imagepipe.emulator.replies import Answer, Reply, Started
 from imagepipe.emulator.store import Store
-
-VNET = "Microsoft.Network/virtualNetworks"
-SUBNET = "Microsoft.Network/virtualNetworks/subnets"
-NIC = "Microsoft.Network/networkInterfaces"
+from imagepipe.emulator.types import NIC, SUBNET, VNET
 
 
 def invalid_reference(ref: str, by: str) -> ArmError:
@@ -29,7 +25,7 @@ def invalid_reference(ref: str, by: str) -> ArmError:
     )
 
 
-def _etag() -> str:
+def etag() -> str:
     return f'W/"{uuid.uuid4()}"'
 
 
@@ -49,15 +45,15 @@ class VirtualNetworks(NetworkKind):
     type_name = VNET
     group = "VirtualNetworks"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
-        doc["_emu"]["etag"] = _etag()
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(doc, body, None)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         doc = copy.deepcopy(doc)
-        doc["_emu"]["etag"] = _etag()  # every change gets a new ETag (If-Match relies on it)
+        doc["_emu"]["etag"] = etag()  # every change gets a new ETag (If-Match relies on it)
         if "tags" in body:
             doc["tags"] = dict(body.get("tags") or {})
         doc["properties"] = self._properties(doc, body, doc)
@@ -143,7 +139,7 @@ def _subnet_doc(vnet_id: str, name: str, body: dict, networks: list, old: dict) 
         "id": f"{vnet_id}/subnets/{name}",
         "name": name,
         "type": SUBNET,
-        "etag": _etag(),
+        "etag": etag(),
         "properties": props,
     }
 
@@ -182,7 +178,7 @@ class Subnets(NetworkKind):
     def list_under(self, ctx: Ctx, parent: dict) -> list[dict]:
         return list(parent["properties"].get("subnets") or [])
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         vnet_id = ids.parent_of(resource_id)
         vnet = ctx.store.get(vnet_id)
         if vnet is None:
@@ -216,12 +212,12 @@ class Subnets(NetworkKind):
         )
         new["properties"]["provisioningState"] = "Succeeded"  # settles with the vnet; answers are fast
         ctx.store.put(vnet)
-        return ctx.lro(op, 200 if old else 201, new)
+        return Started(op, 200 if old else 201, new)
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         found = find_subnet(ctx, resource_id)
         if found is None:
-            return Response(status_code=204)
+            return Reply(status=204)
         vnet, subnet = found
         if subnet["properties"].get("ipConfigurations"):
             raise ArmError(
@@ -239,7 +235,7 @@ class Subnets(NetworkKind):
             namespace=self.namespace,
             location=vnet["location"],
         )
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
 
 def _subnet_usage(store: Store, subnet_id: str, ip_config_id: str, *, add: bool) -> None:
@@ -271,12 +267,12 @@ class NetworkInterfaces(NetworkKind):
     type_name = NIC
     group = "NetworkInterfaces"
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
-        doc["_emu"]["etag"] = _etag()
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(ctx, doc, body)
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         self.check_body(ctx, doc, body)  # before the old addresses are freed: a refusal changes nothing
         doc = copy.deepcopy(doc)
@@ -302,7 +298,7 @@ class NetworkInterfaces(NetworkKind):
             doc = {"id": nic_id, "name": ids.name_of(nic_id), "type": NIC, "location": body["location"]}
             doc["_emu"] = {}
         doc["tags"] = dict(body.get("tags") or {})
-        doc["_emu"]["etag"] = _etag()
+        doc["_emu"]["etag"] = etag()
         doc["properties"] = self._properties(ctx, doc, body)
         doc["properties"]["virtualMachine"] = {"id": vm_id}
         doc["properties"]["provisioningState"] = "Succeeded"
@@ -380,7 +376,7 @@ class NetworkInterfaces(NetworkKind):
                 "In order to delete the network interface, it must be dissociated from the resource.",
             )
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         doc = ctx.store.get(resource_id)
         if doc is not None:
             self.check_delete(ctx, doc)
@@ -396,63 +392,6 @@ def _next_address(subnet: dict) -> str:
     return str(net.network_address + min(offset, net.num_addresses - 2))
 
 
-class PublicIPAddresses(NetworkKind):
-    type_name = "Microsoft.Network/publicIPAddresses"
-    group = "PublicIPAddresses"
-
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
-        doc["_emu"]["etag"] = _etag()
-        props = copy.deepcopy(body.get("properties") or {})
-        props.setdefault("publicIPAllocationMethod", "Static")
-        props.setdefault("publicIPAddressVersion", "IPv4")
-        props.setdefault("idleTimeoutInMinutes", 4)
-        props["resourceGuid"] = str(uuid.uuid4())
-        # Documentation range (RFC 5737): never a real address.
-        props["ipAddress"] = f"203.0.113.{uuid.uuid4().int % 254 + 1}"
-        doc["properties"] = props
-        doc["sku"] = copy.deepcopy(body.get("sku") or {"name": "Standard", "tier": "Regional"})
-        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
-
-
-class NetworkSecurityGroups(NetworkKind):
-    type_name = "Microsoft.Network/networkSecurityGroups"
-    group = "NetworkSecurityGroups"
-
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
-        doc["_emu"]["etag"] = _etag()
-        props = copy.deepcopy(body.get("properties") or {})
-        rules = []
-        for rule in props.get("securityRules") or []:
-            rules.append(
-                {
-                    **rule,
-                    "id": f"{doc['id']}/securityRules/{rule.get('name', '')}",
-                    "type": f"{self.type_name}/securityRules",
-                }
-            )
-        props["securityRules"] = rules
-        props["defaultSecurityRules"] = [
-            {
-                "id": f"{doc['id']}/defaultSecurityRules/{name}",
-                "name": name,
-                "properties": {"access": access, "direction": direction, "priority": priority},
-            }
-            for name, access, direction, priority in (
-                ("AllowVnetInBound", "Allow", "Inbound", 65000),
-                ("AllowAzureLoadBalancerInBound", "Allow", "Inbound", 65001),
-                ("DenyAllInBound", "Deny", "Inbound", 65500),
-                ("AllowVnetOutBound", "Allow", "Outbound", 65000),
-                ("AllowInternetOutBound", "Allow", "Outbound", 65001),
-                ("DenyAllOutBound", "Deny", "Outbound", 65500),
-            )
-        ]
-        props["resourceGuid"] = str(uuid.uuid4())
-        doc["properties"] = props
-        return self.start_provisioning(ctx, doc, self.create_duration, created=True)
-
-
-register(PublicIPAddresses())
-register(NetworkSecurityGroups())
 register(VirtualNetworks())
 register(Subnets())
 NETWORK_INTERFACES = NetworkInterfaces()

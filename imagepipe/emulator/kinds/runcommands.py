@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import copy
-import time
-
-from starlette.responses import Response
 
 from imagepipe.emulator import guest, ids, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.vm import VM, guest_effects
+from imagepipe.emulator.kinds.vm import VIRTUAL_MACHINES, guest_effects
 from imagepipe.emulator.operations import iso
-
-RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommands"
+from imagepipe.emulator.replies import Answer
+from imagepipe.emulator.types import RUN_COMMAND, VM
 
 
 class VirtualMachineRunCommands(Kind):
@@ -23,7 +20,7 @@ class VirtualMachineRunCommands(Kind):
     delete_duration = timing.DISK_DELETE
     needs_location = False
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         vm_id = ids.parent_of(resource_id)
         vm = ctx.store.get(vm_id)
         if vm is None or vm["type"] != VM:
@@ -35,19 +32,17 @@ class VirtualMachineRunCommands(Kind):
         body = {**body, "location": body.get("location") or vm["location"]}
         return super().put(ctx, resource_id, body)
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         return self._run(ctx, doc, body, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         new = copy.deepcopy(doc)
         if "tags" in body:
             new["tags"] = dict(body.get("tags") or {})
         return self._run(ctx, new, body, created=False)
 
-    def _run(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Response:
-        from imagepipe.emulator.kinds.base import KINDS
-
+    def _run(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Answer:
         vm = ctx.store.get(ids.parent_of(doc["id"]))
         assert vm is not None
         props = copy.deepcopy(body.get("properties") or {})
@@ -56,7 +51,7 @@ class VirtualMachineRunCommands(Kind):
             raise invalid(
                 "One of 'source.script', 'source.scriptUri' or 'source.commandId' must be set.", "source"
             )
-        KINDS[VM.lower()].check_runnable(ctx, vm, "RunCommand")  # type: ignore[attr-defined]
+        VIRTUAL_MACHINES.check_runnable(ctx, vm, "RunCommand")
         os_type = vm["_emu"].get("os_type", "Linux")
         run = guest.run(os_type, str(source.get("script") or ""))
         fail_deployment = bool(props.get("treatFailureAsDeploymentFailure"))
@@ -65,13 +60,13 @@ class VirtualMachineRunCommands(Kind):
         props["treatFailureAsDeploymentFailure"] = fail_deployment
         props.pop("protectedParameters", None)  # secrets: Azure does not return them either
         doc["properties"] = props
-        now = time.time()
+        now = ctx.clock.now()
         doc["_emu"]["run"] = {
             "exit_code": run.exit_code,
             "stdout": run.stdout,
             "stderr": run.stderr,
             "start": now,
-            "end": now + timing.RUN_COMMAND / ctx.speed,
+            "end": now + ctx.clock.span(timing.RUN_COMMAND),
         }
         error = run.extension_error(os_type) if run.failed and fail_deployment else None
         duration = 1.0 if props["asyncExecution"] else timing.RUN_COMMAND
@@ -88,7 +83,7 @@ class VirtualMachineRunCommands(Kind):
         run = doc["_emu"].get("run") or {}
         if not run:
             return out
-        done = time.time() >= run["end"]
+        done = ctx.clock.now() >= run["end"]
         failed = run["exit_code"] != 0
         state = "Running" if not done else ("Failed" if failed else "Succeeded")
         view = {

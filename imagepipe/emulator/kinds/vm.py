@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
-
-from starlette.responses import JSONResponse, Response
 
 from imagepipe.emulator import guest, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
-from imagepipe.emulator.kinds.disks import DISK, new_disk
+from imagepipe.emulator.kinds.disks import new_disk
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import (
     check_computer_name,
@@ -21,8 +18,9 @@ from imagepipe.emulator.osprofile import (
     same_reference,
     scrub_os_profile,
 )
+from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import DISK, VM
 
-VM = "Microsoft.Compute/virtualMachines"
 _POWER_DISPLAY = {
     "running": "VM running",
     "starting": "VM starting",
@@ -70,7 +68,7 @@ class VirtualMachines(Kind):
         emu = doc["_emu"]
         state = doc["properties"].get("provisioningState", "Succeeded")
         op = ctx.store.operations.get(emu.get("op") or "")
-        when = iso(op["end"] if op else time.time())
+        when = iso(op["end"] if op else ctx.clock.now())
         if state == "Failed" and op and op.get("error"):
             provisioning = {
                 "code": f"ProvisioningState/failed/{op['error']['code']}",
@@ -129,13 +127,13 @@ class VirtualMachines(Kind):
             "statuses": statuses,
         }
 
-    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> Response:
+    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
         if segment.lower() == "instanceview":
-            return JSONResponse(self.instance_view(ctx, doc))
+            return self.instance_view(ctx, doc)
         return super().sub_get(ctx, doc, segment)
 
     # create ----------------------------------------------------------------------------------
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         vm_id, location = doc["id"], doc["location"]
         storage = props.get("storageProfile") or {}
@@ -169,9 +167,10 @@ class VirtualMachines(Kind):
             else:
                 deprovisioned = source.deprovisioned
 
-        now = iso(time.time())
+        created_at = ctx.clock.now()
+        now = iso(created_at)
         created: list[dict] = []
-        os_disk = self._os_disk(doc, os_disk_in, os_type, hyper_v, source, attach_disk, created)
+        os_disk = self._os_disk(doc, os_disk_in, os_type, hyper_v, source, attach_disk, created, created_at)
         data_disks = self._data_disks(ctx, doc, storage.get("dataDisks") or [], source, created)
 
         props["storageProfile"] = {
@@ -257,6 +256,7 @@ class VirtualMachines(Kind):
         source: imagesource.ImageSource | None,
         attach: dict | None,
         created: list[dict],
+        created_at: float,
     ) -> dict:
         managed = copy.deepcopy(disk_in.get("managedDisk") or {})
         out = {
@@ -279,7 +279,7 @@ class VirtualMachines(Kind):
         name = disk_in.get("name") or f"{doc['name']}_OsDisk_1_{uuid.uuid4().hex}"
         size = int(disk_in.get("diskSizeGB") or source.os_disk_gb)
         sku = managed.get("storageAccountType") or "Premium_LRS"
-        disk = new_disk(doc, name, size, sku, source.creation, os_type=os_type, hyper_v=hyper_v)
+        disk = new_disk(doc, name, size, sku, source.creation, created_at, os_type=os_type, hyper_v=hyper_v)
         disk["_emu"]["deprovisioned"] = False
         created.append(disk)
         out.update(name=name, diskSizeGB=size, managedDisk={"id": disk["id"], "storageAccountType": sku})
@@ -323,7 +323,7 @@ class VirtualMachines(Kind):
                 name = disk_in.get("name") or f"{doc['name']}_disk{lun + 2}_{uuid.uuid4().hex}"
                 sku = managed.get("storageAccountType") or "Premium_LRS"
                 creation = {"createOption": "Empty"} if option == "empty" else {**source.creation, "lun": lun}  # type: ignore[union-attr]
-                disk = new_disk(doc, name, size, sku, creation)
+                disk = new_disk(doc, name, size, sku, creation, ctx.clock.now())
                 created.append(disk)
                 entry.update(
                     name=name, createOption="Empty" if option == "empty" else "FromImage", diskSizeGB=size
@@ -333,7 +333,7 @@ class VirtualMachines(Kind):
         return out
 
     # update ----------------------------------------------------------------------------------
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         props = body.get("properties") or {}
         reference = (props.get("storageProfile") or {}).get("imageReference")
@@ -360,7 +360,7 @@ class VirtualMachines(Kind):
             new["properties"]["hardwareProfile"]["vmSize"] = size
         if running is not None:  # the same desired state again while creating: join the running operation
             ctx.store.put(new)
-            return ctx.lro(running, 200, self.render(ctx, new))
+            return Started(running, 200, self.render(ctx, new))
         return self.start_provisioning(ctx, new, self.update_duration, created=False)
 
     # delete ----------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ class VirtualMachines(Kind):
                 effects.append({"merge": ref["id"], "doc": {"properties": {"virtualMachine": None}}})
         return effects
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         doc = ctx.store.get(resource_id)
         if doc is not None:
             doc["_emu"]["power"] = (
@@ -403,7 +403,7 @@ class VirtualMachines(Kind):
         after: dict,
         result: dict | None = None,
         error: dict | None = None,
-    ) -> Response:
+    ) -> Answer:
         before = doc["_emu"].get("power")
         doc["_emu"]["power"] = during
         doc["properties"]["provisioningState"] = "Updating"
@@ -426,11 +426,11 @@ class VirtualMachines(Kind):
         )
         doc["_emu"]["op"] = op["id"]
         ctx.store.put(doc)
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
-    def _no_change(self, ctx: Ctx, doc: dict, verb: str) -> Response:
+    def _no_change(self, ctx: Ctx, doc: dict, verb: str) -> Answer:
         op = ctx.ops.start(f"VirtualMachines_{verb}", doc["id"], 1.0, location=doc["location"])
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
     def _check_idle(self, ctx: Ctx, doc: dict, display: str) -> None:
         if op_in_flight(ctx, doc) is not None:
@@ -443,7 +443,7 @@ class VirtualMachines(Kind):
                 "You can only retry the Delete operation (or wait for an ongoing one to complete)."
             )
 
-    def power_off(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def power_off(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "powerOff")
         power = doc["_emu"].get("power")
         if power == "deallocated":
@@ -454,7 +454,7 @@ class VirtualMachines(Kind):
             return self._no_change(ctx, doc, "PowerOff")
         return self._transition(ctx, doc, "PowerOff", timing.VM_POWER_OFF, "stopping", {"power": "stopped"})
 
-    def start(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def start(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         if doc["_emu"].get("generalized"):
             raise not_allowed(
                 f"Operation 'Start VM' is not allowed on VM '{doc['name']}' since the VM is generalized."
@@ -464,7 +464,7 @@ class VirtualMachines(Kind):
             return self._no_change(ctx, doc, "Start")
         return self._transition(ctx, doc, "Start", timing.VM_START, "starting", {"power": "running"})
 
-    def restart(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def restart(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         if doc["_emu"].get("generalized"):
             raise not_allowed(
                 f"Operation 'Restart VM' is not allowed on VM '{doc['name']}' since the VM is generalized."
@@ -474,7 +474,7 @@ class VirtualMachines(Kind):
             raise not_allowed("The operation requires the VM to be running (or set to run).")
         return self._transition(ctx, doc, "Restart", timing.VM_RESTART, "starting", {"power": "running"})
 
-    def deallocate(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def deallocate(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "deallocate")
         if doc["_emu"].get("power") == "deallocated":
             return self._no_change(ctx, doc, "Deallocate")
@@ -482,7 +482,7 @@ class VirtualMachines(Kind):
             ctx, doc, "Deallocate", timing.VM_DEALLOCATE, "deallocating", {"power": "deallocated"}
         )
 
-    def generalize(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def generalize(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._check_idle(ctx, doc, "generalize")
         power = doc["_emu"].get("power")
         if power in ("running", "starting"):
@@ -493,9 +493,9 @@ class VirtualMachines(Kind):
         doc["_emu"]["generalized"] = True
         ctx.store.put(doc)
         ctx.ops.record("VirtualMachines_Generalize", doc["id"])
-        return Response(status_code=200)
+        return Reply(status=200)
 
-    def run_command(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def run_command(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         command_id = str(body.get("commandId") or "")
         guest.check_command(command_id, doc["_emu"].get("os_type", "Linux"))
         self.check_runnable(ctx, doc, "RunCommand")
@@ -513,7 +513,7 @@ class VirtualMachines(Kind):
         )
         doc["_emu"]["op"] = op["id"]
         ctx.store.put(doc)
-        return ctx.lro(op, 202, location=True)
+        return Started(op, 202, location=True)
 
     def check_runnable(self, ctx: Ctx, doc: dict, display: str) -> None:
         self._check_idle(ctx, doc, display)
@@ -538,4 +538,5 @@ def guest_effects(doc: dict, run: guest.GuestRun) -> list[dict]:
     return effects
 
 
-register(VirtualMachines())
+VIRTUAL_MACHINES = VirtualMachines()
+register(VIRTUAL_MACHINES)

@@ -16,7 +16,8 @@ from imagepipe.emulator import ids
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import check_resource_name
-from imagepipe.emulator.kinds.network import NETWORK_INTERFACES, NIC, invalid_reference
+from imagepipe.emulator.kinds.network import NETWORK_INTERFACES, invalid_reference
+from imagepipe.emulator.types import NIC
 
 NETWORK_API_VERSIONS = ("2020-11-01", "2022-11-01")
 _DELETE_OPTIONS = {"delete": "Delete", "detach": "Detach"}

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
-
-from starlette.responses import JSONResponse, Response
 
 from imagepipe.emulator import ids, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
@@ -16,9 +13,8 @@ from imagepipe.emulator.kinds.network import find_subnet, invalid_reference
 from imagepipe.emulator.kinds.vm import op_in_flight
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import check_credentials, same_reference, scrub_os_profile
-
-VMSS = "Microsoft.Compute/virtualMachineScaleSets"
-VMSS_VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+from imagepipe.emulator.replies import Answer, Started
+from imagepipe.emulator.types import VMSS, VMSS_VM
 
 
 def _capacity(body: dict, default: int) -> int:
@@ -38,7 +34,7 @@ class VirtualMachineScaleSets(Kind):
     update_duration = timing.VM_UPDATE
     delete_duration = timing.VM_DELETE
 
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         props = copy.deepcopy(body.get("properties") or {})
         profile = props.get("virtualMachineProfile") or {}
         reference = (profile.get("storageProfile") or {}).get("imageReference")
@@ -62,7 +58,7 @@ class VirtualMachineScaleSets(Kind):
         props.setdefault("orchestrationMode", "Uniform")
         props.setdefault("overprovision", True)
         props["uniqueId"] = str(uuid.uuid4())
-        props["timeCreated"] = iso(time.time())
+        props["timeCreated"] = iso(ctx.clock.now())
         doc["properties"] = props
         capacity = _capacity(body, 2)
         doc["sku"] = {
@@ -102,7 +98,7 @@ class VirtualMachineScaleSets(Kind):
         created: bool,
         error: dict | None = None,
         image_key: str | None = None,
-    ) -> Response:
+    ) -> Answer:
         instances = [i for i in doc["_emu"]["instances"]][:capacity]
         added = 0
         while len(instances) < capacity:
@@ -125,7 +121,7 @@ class VirtualMachineScaleSets(Kind):
             image_key=image_key,
         )
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self.check_immutable(doc, body)
         profile = (body.get("properties") or {}).get("virtualMachineProfile") or {}
         reference = (profile.get("storageProfile") or {}).get("imageReference")
@@ -144,30 +140,28 @@ class VirtualMachineScaleSets(Kind):
         capacity = _capacity(body, new["sku"]["capacity"])
         if running is not None and capacity == doc["sku"]["capacity"]:
             ctx.store.put(new)
-            return ctx.lro(running, 200, self.render(ctx, new))
+            return Started(running, 200, self.render(ctx, new))
         return self._resize(ctx, new, capacity, created=False)
 
-    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> Response:
+    def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
         if segment.lower() == "virtualmachines":
-            return JSONResponse({"value": [instance_doc(doc, i) for i in doc["_emu"]["instances"]]})
+            return {"value": [instance_doc(doc, i) for i in doc["_emu"]["instances"]]}
         if segment.lower() == "instanceview":
             states = [i["state"] for i in doc["_emu"]["instances"]]
-            return JSONResponse(
-                {
-                    "virtualMachine": {
-                        "statusesSummary": [
-                            {"code": f"ProvisioningState/{s.lower()}", "count": states.count(s)}
-                            for s in sorted(set(states))
-                        ]
-                    },
-                    "statuses": [
-                        {
-                            "code": f"ProvisioningState/{doc['properties']['provisioningState'].lower()}",
-                            "level": "Info",
-                        }
-                    ],
-                }
-            )
+            return {
+                "virtualMachine": {
+                    "statusesSummary": [
+                        {"code": f"ProvisioningState/{s.lower()}", "count": states.count(s)}
+                        for s in sorted(set(states))
+                    ]
+                },
+                "statuses": [
+                    {
+                        "code": f"ProvisioningState/{doc['properties']['provisioningState'].lower()}",
+                        "level": "Info",
+                    }
+                ],
+            }
         return super().sub_get(ctx, doc, segment)
 
 
@@ -199,16 +193,16 @@ class ScaleSetVMs(Kind):
     type_name = VMSS_VM
     group = "VirtualMachineScaleSetVMs"
 
-    def get(self, ctx: Ctx, resource_id: str) -> Response:
+    def get(self, ctx: Ctx, resource_id: str) -> dict:
         vmss = ctx.store.get(ids.parent_of(resource_id))
         name = ids.name_of(resource_id)
         if vmss is not None:
             for instance in vmss["_emu"]["instances"]:
                 if str(instance["id"]) == name:
-                    return JSONResponse(instance_doc(vmss, instance))
+                    return instance_doc(vmss, instance)
         raise ArmError(404, "NotFound", f"The entity was not found in this Azure location: {resource_id}.")
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         raise ArmError(
             405, "MethodNotAllowed", "Scale set instances are created by changing the scale set's capacity."
         )

@@ -14,21 +14,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import time
 import uuid
 from http import HTTPStatus
 
-from starlette.responses import JSONResponse, Response
-
-from imagepipe.emulator import ids, template
+from imagepipe.emulator import ids
+from imagepipe.emulator.azcli import template
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.ids import TENANT_ID
-from imagepipe.emulator.kinds.base import KINDS, Kind, register
+from imagepipe.emulator.kinds.base import KINDS, Kind
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.types import DEPLOYMENT, DEPLOYMENT_OPERATION
 
-DEPLOYMENT = "Microsoft.Resources/deployments"
-DEPLOYMENT_OPERATION = "Microsoft.Resources/deployments/operations"
 ARM_OVERHEAD = 1.0  # simulated seconds Resource Manager adds around a deployment
 _FAILED_MESSAGE = (
     "At least one resource deployment operation failed. Please list deployment operations for details. "
@@ -73,7 +71,7 @@ class Deployments(Kind):
         op = ctx.store.operations.get(emu.get("op") or "")
         if op is not None:
             running = ctx.ops.status(op) == "InProgress"
-            props["duration"] = _iso_duration((time.time() if running else op["end"]) - op["start"])
+            props["duration"] = _iso_duration((ctx.clock.now() if running else op["end"]) - op["start"])
             if not running:
                 props["timestamp"] = iso(op["end"])
                 props["outputResources"] = [
@@ -87,10 +85,10 @@ class Deployments(Kind):
         return out
 
     # create / redeploy ---------------------------------------------------------------------------
-    def create(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def create(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         return self._deploy(ctx, doc, body, created=True)
 
-    def update(self, ctx: Ctx, doc: dict, body: dict) -> Response:
+    def update(self, ctx: Ctx, doc: dict, body: dict) -> Answer:
         self._refuse_active(ctx, doc, "edit or replace")
         fresh = {k: doc[k] for k in ("id", "name", "type", "location")}
         fresh.update(tags=dict(body.get("tags") or {}), properties={}, _emu={})
@@ -106,10 +104,10 @@ class Deployments(Kind):
                 "Please see https://aka.ms/arm-deploy for usage details.",
             )
 
-    def _deploy(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Response:
+    def _deploy(self, ctx: Ctx, doc: dict, body: dict, *, created: bool) -> Answer:
         properties = _properties(body)
         plan = self._plan(ctx, doc["id"], properties)
-        started = time.time()
+        started = ctx.clock.now()
         outcomes = self._run(ctx, plan, started)
         failures = [o.error for o in outcomes.values() if o.error]
         error = None
@@ -122,7 +120,7 @@ class Deployments(Kind):
             }
         error = error or ctx.injected_error
         end = max([started, *(o.end for o in outcomes.values())])
-        duration = (end - started) * ctx.speed + ARM_OVERHEAD
+        duration = (end - started) * ctx.clock.speed + ARM_OVERHEAD
         doc["properties"] = {
             "provisioningState": "Running",
             "mode": "Incremental",
@@ -151,7 +149,7 @@ class Deployments(Kind):
         ctx.store.put(doc)
         answer = self.render(ctx, doc)
         answer["properties"]["provisioningState"] = "Accepted"
-        return ctx.lro(op, 201 if created else 200, answer)
+        return Started(op, 201 if created else 200, answer)
 
     def _plan(self, ctx: Ctx, deployment_id: str, properties: dict) -> template.Plan:
         parts = ids.split(deployment_id)
@@ -209,8 +207,8 @@ class Deployments(Kind):
             "start": ready,
         }
         try:
-            with ctx.ops.deferred(ready - time.time()):
-                response = kind.put(child_ctx, resource_id, copy.deepcopy(res.body))
+            with ctx.ops.deferred(ready - ctx.clock.now()):
+                answer = kind.put(child_ctx, resource_id, copy.deepcopy(res.body))
         except ArmError as error:
             refused = error
         except (TypeError, AttributeError, KeyError, ValueError) as error:
@@ -226,26 +224,26 @@ class Deployments(Kind):
                 statusCode=refused.status, end=ready, error=_scrub_error(refused.body()["error"], secrets)
             )
             return _Outcome(end=ready, error=record["error"], record=record)
-        record["statusCode"] = response.status_code
-        op = ctx.store.operations.get(response.headers.get("x-ms-request-id", ""))
-        if op is None:  # answered synchronously: done now
+        record["statusCode"] = answer.status
+        if not isinstance(answer, Started):  # answered synchronously: done now
             record["end"] = ready
             return _Outcome(end=ready, error=None, record=record)
+        op = answer.op
         record["op"] = op["id"]
         record["end"] = op["end"]
         error = _scrub_error(op["error"], secrets) if op["outcome"] == "Failed" and op["error"] else None
         return _Outcome(end=op["end"], error=error, record=record)
 
     # validate ------------------------------------------------------------------------------------
-    def action(self, ctx: Ctx, resource_id: str, name: str, body: dict) -> Response:
+    def action(self, ctx: Ctx, resource_id: str, name: str, body: dict) -> Answer:
         if name.lower() == "validate":
             return self._validate(ctx, resource_id, body)
         return super().action(ctx, resource_id, name, body)
 
-    def _validate(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def _validate(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         plan = self._plan(ctx, resource_id, _properties(body))
         ctx.ops.record("Deployments_Validate", resource_id)
-        return JSONResponse(
+        return Reply(
             {
                 "id": resource_id,
                 "name": ids.name_of(resource_id),
@@ -255,7 +253,7 @@ class Deployments(Kind):
                     "mode": "Incremental",
                     "templateHash": plan.template_hash,
                     "parameters": plan.parameters,
-                    "timestamp": iso(time.time()),
+                    "timestamp": iso(ctx.clock.now()),
                     "correlationId": str(uuid.uuid4()),
                     "providers": _providers(plan),
                     "dependencies": _dependencies(plan),
@@ -370,13 +368,13 @@ class DeploymentOperations(Kind):
     def render(self, ctx: Ctx, doc: dict) -> dict:
         return doc
 
-    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def put(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         raise _read_only()
 
-    def patch(self, ctx: Ctx, resource_id: str, body: dict) -> Response:
+    def patch(self, ctx: Ctx, resource_id: str, body: dict) -> Answer:
         raise _read_only()
 
-    def delete(self, ctx: Ctx, resource_id: str) -> Response:
+    def delete(self, ctx: Ctx, resource_id: str) -> Answer:
         raise _read_only()
 
 
@@ -395,8 +393,10 @@ def _render_operation(ctx: Ctx, deployment: dict, record: dict) -> dict:
     props: dict = {
         "provisioningOperation": record["provisioningOperation"],
         "provisioningState": state,
-        "timestamp": iso(record["end"] if state != "Running" else time.time()),
-        "duration": _iso_duration((record["end"] if state != "Running" else time.time()) - record["start"]),
+        "timestamp": iso(record["end"] if state != "Running" else ctx.clock.now()),
+        "duration": _iso_duration(
+            (record["end"] if state != "Running" else ctx.clock.now()) - record["start"]
+        ),
         "trackingId": record["operationId"].lower(),
         "targetResource": record["targetResource"],
     }
@@ -414,7 +414,3 @@ def _render_operation(ctx: Ctx, deployment: dict, record: dict) -> dict:
         "operationId": record["operationId"],
         "properties": props,
     }
-
-
-register(Deployments())
-register(DeploymentOperations())

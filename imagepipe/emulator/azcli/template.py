@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from imagepipe.emulator.types import RESOURCE_GROUP
+
 SUPPORTED_FUNCTIONS = (
     "concat",
     "copyIndex",
@@ -362,7 +364,7 @@ def _fn_resource_group(ev: Evaluator, args: list[object]) -> object:
     return {
         "id": ev.scope.group_id,
         "name": ev.scope.group,
-        "type": "Microsoft.Resources/resourceGroups",
+        "type": RESOURCE_GROUP,
         "location": ev.scope.group_location,
         "properties": {"provisioningState": "Succeeded"},
     }
