@@ -17,7 +17,8 @@ OTHER_STACK = {
 TAGS = {"untagged": {}, "other-stack": OTHER_STACK}
 
 
-@pytest.mark.parametrize("tagging", sorted(TAGS))
+# Another stack's tags by default; untagged in the slow suite.
+@pytest.mark.parametrize("tagging", [pytest.param("untagged", marks=pytest.mark.slow), "other-stack"])
 def test_a_wanted_name_held_by_a_foreign_resource_is_a_conflict(
     tmp_path: Path, emulator: EmulatorProcess, tagging: str
 ) -> None:
