@@ -62,6 +62,8 @@ def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
     pruned = run_cli(emulator, "apply", str(folder), "--yes", "--prune", cwd=tmp_path)
     assert pruned.returncode == 0, pruned.stdout[-2000:] + pruned.stderr
     assert "myVMFromImage" in pruned.stdout
+    after_prune = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert after_prune.returncode == 0, after_prune.stdout
 
     destroyed = run_cli(emulator, "destroy", str(folder), "--yes", cwd=tmp_path)
     assert destroyed.returncode == 0, destroyed.stdout[-2000:] + destroyed.stderr
