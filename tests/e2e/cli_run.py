@@ -1,15 +1,38 @@
-"""Helpers shared by the end-to-end tests: run the CLI as a subprocess in a work folder."""
+"""Helpers shared by the end-to-end tests: run the CLI in a work folder, in-process (click's
+test runner) where a child process adds nothing, as a subprocess where it does."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from imagepipe.cli.main import cli
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Ran:
+    """What a command left: its exit code and its two streams (as a subprocess reports them)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    """The CLI in this process, in ``cwd``, with ``env`` added to the environment; no terminal."""
+    with contextlib.chdir(cwd):
+        result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False, prog_name="imagepipe")
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 def run_cli(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pydot
 import pytest
+from cli_run import Ran, invoke_cli
 
 # pydot's parser uses pyparsing names that newer pyparsing deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -14,14 +15,18 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> Ran:
+    return invoke_cli(*args, cwd=ROOT)
+
+
+def run_child(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "imagepipe.cli.main", *args], cwd=ROOT, capture_output=True, text=True
     )
 
 
 def test_dot_parses_and_orders_generalize_image_vm() -> None:
-    result = run("graph", "specs/learn-exercise")
+    result = run_child("graph", "specs/learn-exercise")
     assert result.returncode == 0, result.stderr
     (dot,) = pydot.graph_from_dot_data(result.stdout)
     clusters = {s.get_name().strip('"'): s for s in dot.get_subgraphs()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_run import endpoint_env, run_cli, workdir_with_specs
+from cli_run import endpoint_env, invoke_cli, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
 
@@ -14,13 +14,13 @@ def test_plan_shows_symbols_reasons_and_summary_and_detailed_exit_code(tmp_path:
     work = workdir_with_specs(tmp_path)
     with start_emulator(tmp_path / "state", speed=1000, throttling=False) as em:
         env = endpoint_env(em)
-        text = run_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work, env=env)
+        text = invoke_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work, env=env)
         assert text.returncode == 2
         assert "+ SourceVM/source/vm" in text.stdout
         assert "> Capture/my-image/generalize" in text.stdout
         assert "Plan: 6 to create, 0 to change, 0 to delete, 4 actions." in text.stdout
 
-        as_json = run_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
+        as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
         assert as_json.returncode == 0
         plan = json.loads(as_json.stdout)
         assert {c["action"] for c in plan["changes"]} == {"create", "action"}
@@ -32,7 +32,7 @@ def test_plan_of_invalid_specs_exits_1_with_located_errors(tmp_path: Path) -> No
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "x.yaml").write_text("apiVersion: imagepipe/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n")
-    result = run_cli("plan", str(bad), "--target", "azure", cwd=tmp_path)
+    result = invoke_cli("plan", str(bad), "--target", "azure", cwd=tmp_path)
     assert result.returncode == 1
     assert "x.yaml:" in result.stderr and "Traceback" not in result.stderr
 
@@ -40,6 +40,6 @@ def test_plan_of_invalid_specs_exits_1_with_located_errors(tmp_path: Path) -> No
 def test_azure_target_without_subscription_is_a_clear_error(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     env = {"AZURE_SUBSCRIPTION_ID": ""}
-    result = run_cli("plan", "specs/learn-exercise", "--target", "azure", cwd=work, env=env)
+    result = invoke_cli("plan", "specs/learn-exercise", "--target", "azure", cwd=work, env=env)
     assert result.returncode == 1
     assert "subscription" in result.stderr and "Traceback" not in result.stderr

@@ -6,18 +6,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from cli_run import Ran, invoke_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "cases"
+# validate asks click for its stdout stream (deprecated in click 8.2), seen only in-process.
+pytestmark = pytest.mark.filterwarnings("ignore:'get_text_stream' is deprecated:DeprecationWarning")
 
 
-def run(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path = ROOT) -> Ran:
+    return invoke_cli(*args, cwd=cwd)
+
+
+def run_child(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "imagepipe.cli.main", *args], cwd=cwd, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "imagepipe.cli.main", *args], cwd=cwd, capture_output=True, text=True
     )
 
 
 def test_examples_are_valid() -> None:
-    result = run("validate", "specs/")
+    result = run_child("validate", "specs/")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert result.stderr.strip() == "valid: 3 spec sets, 13 documents; 0 errors, 0 warnings"
@@ -81,6 +90,6 @@ def test_json_output_for_valid_examples() -> None:
 
 def test_binary_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "blob.yaml").write_bytes(bytes(range(256)))
-    result = run("validate", str(tmp_path), cwd=tmp_path)
+    result = run_child("validate", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == "blob.yaml:1:1: error: binary file, not YAML text\n"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,23 +100,41 @@ def dump(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
 
-def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, delay: float) -> str:
-    """Run the CLI against the emulator and SIGKILL it when a progress line contains ``trigger``."""
+@dataclass
+class KilledRun:
+    output: str  # what the run printed up to the kill
+    in_flight: list[dict[str, Any]]  # the operations running when the kill landed; empty if none
+
+
+def in_flight(emulator: Any) -> list[dict[str, Any]]:
+    return [op for op in journal(emulator) if op.get("status") == "InProgress"]
+
+
+def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, timeout: float = 60) -> KilledRun:
+    """Run the CLI against the emulator and SIGKILL it once a progress line contains ``trigger``
+    and one of its operations is in flight (so the kill lands mid-operation)."""
     env = {**os.environ, **emulator.env(), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "imagepipe.cli.main", "apply", str(folder), "--yes", "-o", "text"]
     proc = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     seen = []
+    running: list[dict[str, Any]] = []
     assert proc.stdout is not None
     for line in proc.stdout:
         seen.append(line)
         if trigger in line:
-            time.sleep(delay)  # let the request reach Azure, so the kill lands mid-operation
+            deadline = time.monotonic() + timeout
+            while not running and proc.poll() is None and time.monotonic() < deadline:
+                running = in_flight(emulator)
+                if not running:
+                    time.sleep(0.01)
+            if proc.poll() is not None:
+                running = []  # the run ended before the kill
             proc.kill()
             break
     proc.wait(timeout=60)
-    return "".join(seen)
+    return KilledRun("".join(seen), running)
 
 
 def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:

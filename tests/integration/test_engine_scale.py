@@ -65,8 +65,10 @@ def test_vm_creates_fill_the_managed_images_capacity_and_never_exceed_it(
 ) -> None:
     target = connect_emulator(slow_emulator, polling_interval=0.02)
     try:
-        outcome = apply(target, learn_with(tmp_path, 45), parallelism=None)
+        folder = learn_with(tmp_path, 45)
+        outcome = apply(target, folder, parallelism=None)
         assert outcome.result is not None and outcome.result.ok
+        assert not plan(target, folder).has_changes
         vm_creates = spans(slow_emulator, "VirtualMachines_CreateOrUpdate")
         assert len(vm_creates) == 45
         in_flight = most_at_once(vm_creates)
@@ -81,14 +83,18 @@ def test_parallelism_is_a_ceiling_and_each_vm_is_one_write_with_its_nic(
 ) -> None:
     target = connect_emulator(slow_emulator, polling_interval=0.02)
     try:
-        assert apply(target, learn_with(tmp_path, 1)).result.ok  # the image first
+        one = learn_with(tmp_path, 1)
+        assert apply(target, one).result.ok  # the image first
+        assert not plan(target, one).has_changes
         nic_writes = len(spans(slow_emulator, "NetworkInterfaces_CreateOrUpdate"))
         vm_gets = admin(slow_emulator, "stats")["operations"].get("VirtualMachines_Get", 0)
-        outcome = apply(target, learn_with(tmp_path, 13), parallelism=3)
+        thirteen = learn_with(tmp_path, 13)
+        outcome = apply(target, thirteen, parallelism=3)
         assert outcome.result is not None and outcome.result.ok
         # The 12 new VMs are not read one by one: the plan's list saw them absent, the watcher's
         # lists follow their creates.
         assert admin(slow_emulator, "stats")["operations"].get("VirtualMachines_Get", 0) - vm_gets < 12
+        assert not plan(target, thirteen).has_changes
         vm_creates = spans(slow_emulator, "VirtualMachines_CreateOrUpdate")
         assert most_at_once(vm_creates) <= 3
         # Each VM made its own NIC in its create request: no NIC write of their own.

@@ -90,20 +90,22 @@ def slow_emulator(tmp_path: Path) -> Iterator[Any]:
         yield em
 
 
+# One kill point by default; all of them in the slow suite.
 @pytest.mark.parametrize(
-    ("trigger", "delay"),
+    "trigger",
     [
-        ("> Capture/my-image/quiesce:", 0.05),
-        ("+ Capture/my-image/temp-vm:", 0.1),
-        ("> Capture/my-image/generalize:", 0.0),
-        ("> Capture/my-image/cleanup:", 0.05),
+        pytest.param("> Capture/my-image/quiesce:", marks=pytest.mark.slow),
+        "+ Capture/my-image/temp-vm:",
+        pytest.param("> Capture/my-image/generalize:", marks=pytest.mark.slow),
+        pytest.param("> Capture/my-image/cleanup:", marks=pytest.mark.slow),
     ],
 )
 def test_kill_inside_the_preserved_source_flow_leaves_no_temporary(
-    tmp_path: Path, slow_emulator: Any, trigger: str, delay: float
+    tmp_path: Path, slow_emulator: Any, trigger: str
 ) -> None:
     folder = preserved_learn(tmp_path)
-    assert trigger in apply_until(slow_emulator, folder, trigger, tmp_path, delay)
+    killed = apply_until(slow_emulator, folder, trigger, tmp_path)
+    assert trigger in killed.output and killed.in_flight, killed.output
     target = connect_emulator(slow_emulator, polling_interval=0.02)
     try:
         outcome = apply(target, folder)

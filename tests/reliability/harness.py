@@ -211,19 +211,47 @@ def start_cli(emulator: EmulatorProcess, *args: str, cwd: Path, log: Path) -> su
         )
 
 
-def kill_when(
-    proc: subprocess.Popen[str], log: Path, trigger: str, delay: float, timeout: float = 300
-) -> bool:
-    """SIGKILL ``proc`` ``delay`` seconds after ``trigger`` appears in its output; False if it ended first."""
+def wait_for_output(proc: subprocess.Popen[str], log: Path, trigger: str, timeout: float = 300) -> bool:
+    """True once ``trigger`` appears in ``log``; False if ``proc`` ended without printing it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if trigger in log.read_text():
-            time.sleep(delay)
-            return kill(proc)
+            return True
         if proc.poll() is not None:
-            return False
+            return trigger in log.read_text()
         time.sleep(0.01)
-    return kill(proc)
+    raise AssertionError(f"{trigger!r} did not appear within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def in_flight(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+    """The operations the emulator is running now (started, not ended)."""
+    return [op for op in emulator.journal() if op.get("status") == "InProgress"]
+
+
+def wait_in_flight(
+    emulator: EmulatorProcess, proc: subprocess.Popen[str], timeout: float = 60
+) -> list[dict[str, Any]]:
+    """The operations in flight, polled until there is one while ``proc`` runs; empty if it ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        running = in_flight(emulator)
+        if running:
+            return running
+        time.sleep(0.01)
+    return []
+
+
+def kill_mid_operation(
+    emulator: EmulatorProcess, proc: subprocess.Popen[str], log: Path, trigger: str
+) -> list[dict[str, Any]]:
+    """SIGKILL ``proc`` once ``trigger`` is in its output and one of its operations is in flight.
+
+    Returns the operations in flight just before the kill; empty if the run ended before.
+    """
+    if not wait_for_output(proc, log, trigger):
+        return []
+    running = wait_in_flight(emulator, proc)
+    return running if running and kill(proc) else []
 
 
 def kill_after(proc: subprocess.Popen[str], seconds: float) -> bool:
@@ -339,6 +367,12 @@ def expected_outcome(name: str, work: Path, speed: float) -> Expected:
             raise RuntimeError(f"the reference apply of {name} failed: {done.stdout[-2000:]}{done.stderr}")
         sources = {rid: comparable(doc) for rid, doc in vm_ids(em, PRESERVED_SOURCES.get(name, [])).items()}
         return Expected(inventory(em), sources)
+
+
+def not_yet_made(emulator: EmulatorProcess, expected: Expected) -> list[tuple[str, str, str]]:
+    """What an undisturbed apply makes that the target does not hold (yet)."""
+    have, want = Counter(map(_stable, inventory(emulator))), Counter(map(_stable, expected.inventory))
+    return sorted((want - have).elements())
 
 
 def damage(emulator: EmulatorProcess, expected: Expected) -> list[str]:

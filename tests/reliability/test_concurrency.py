@@ -19,6 +19,7 @@ HELD = "another run holds stack"
 RACE_SPEED = 150.0  # slow enough that the two runs overlap
 
 
+@pytest.mark.slow
 def test_two_applies_of_one_stack_at_once(tmp_path: Path, reference) -> None:
     expected = reference("learn-exercise")
     with EmulatorProcess(tmp_path / "emulator", speed=RACE_SPEED) as em:
@@ -36,6 +37,8 @@ def test_two_applies_of_one_stack_at_once(tmp_path: Path, reference) -> None:
             assert "Traceback" not in log
         again = run_cli(em, "apply", str(folder), "--yes", cwd=tmp_path)
         assert again.returncode == 0
+        planned = run_cli(em, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+        assert planned.returncode == 0, planned.stdout
         assert damage(em, expected) == []  # in particular, one deprovision and one generalize
 
 
@@ -54,6 +57,7 @@ def _second_stack(tmp_path: Path) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_apply_while_destroy_of_another_stack_in_the_same_group(tmp_path: Path) -> None:
     with EmulatorProcess(tmp_path / "emulator", speed=RACE_SPEED) as em:
         one = copy_specs("learn-exercise", tmp_path / "one", {"name: learn-exercise": "name: stack-one"})
@@ -131,6 +135,8 @@ def test_an_expired_lease_or_a_killed_holder_does_not_block(
     spec.write_text(spec.read_text().replace("purpose: learn-exercise", "purpose: learn-exercise-2"))
     assert run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path).returncode == 0
     assert documents(emulator, [lease]) != before  # taken over, then released
+    planned = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout
 
 
 def _dead_pid() -> int:

@@ -17,7 +17,8 @@ OTHER_STACK = {
 TAGS = {"untagged": {}, "other-stack": OTHER_STACK}
 
 
-@pytest.mark.parametrize("tagging", sorted(TAGS))
+# Another stack's tags by default; untagged in the slow suite.
+@pytest.mark.parametrize("tagging", [pytest.param("untagged", marks=pytest.mark.slow), "other-stack"])
 def test_a_wanted_name_held_by_a_foreign_resource_is_a_conflict(
     tmp_path: Path, emulator: EmulatorProcess, tagging: str
 ) -> None:
@@ -61,6 +62,8 @@ def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
     pruned = run_cli(emulator, "apply", str(folder), "--yes", "--prune", cwd=tmp_path)
     assert pruned.returncode == 0, pruned.stdout[-2000:] + pruned.stderr
     assert "myVMFromImage" in pruned.stdout
+    after_prune = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert after_prune.returncode == 0, after_prune.stdout
 
     destroyed = run_cli(emulator, "destroy", str(folder), "--yes", cwd=tmp_path)
     assert destroyed.returncode == 0, destroyed.stdout[-2000:] + destroyed.stderr

@@ -164,6 +164,7 @@ def test_no_command_file_log_or_state_reveals_a_secret(tmp_path: Path, emulator:
         ("plan", "specs/snapshot-restore", "-o", "json"),
         ("plan", "specs/snapshot-restore", "--out", "saved.plan.json"),
         ("apply", "saved.plan.json", "--yes"),
+        ("plan", "specs/snapshot-restore", "--detailed-exitcode"),  # nothing left to do
     ):
         done = cli(*args)
         assert done.returncode == 0, f"{args}: {done.stderr}"

@@ -6,6 +6,7 @@ properties for as long as asked.
 
 from __future__ import annotations
 
+import os
 import string
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from hypothesis import strategies as st
 
 from imagepipe.spec import load_spec_sets
 
+# A short run by default; `.ci/run` runs the properties again with IMAGEPIPE_FUZZ_EXAMPLES=400.
 CI_SETTINGS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "25")),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -41,7 +41,7 @@ def _check(content: bytes) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -51,7 +51,7 @@ def test_arbitrary_bytes(content: bytes) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -61,7 +61,7 @@ def test_yaml_punctuation_soup(content: str) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -92,7 +92,7 @@ def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
-@settings(max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "150")), deadline=None)
+@settings(max_examples=int(os.environ.get("IMAGEPIPE_FUZZ_EXAMPLES", "40")), deadline=None)
 @given(st.data())
 def test_mutated_examples(data: st.DataObject) -> None:
     """Near-valid specs (one field of a real example deleted or replaced) reach the deeper checks."""
