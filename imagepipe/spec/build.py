@@ -52,6 +52,10 @@ def build_stack(raw: RawDocument | None, default_name: str, root_location: Locat
         location=raw.where(()),
         location_name=spec.get("location"),
         tags=dict(spec.get("tags") or {}),
+        secret_env=tuple(spec["secretEnv"]) if "secretEnv" in spec else None,
+        secret_env_locations=tuple(
+            raw.where(("spec", "secretEnv", i)) for i in range(len(spec.get("secretEnv") or ()))
+        ),
     )
 
 

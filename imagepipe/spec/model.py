@@ -56,6 +56,9 @@ class Stack(Document):
     kind = "Stack"
     location_name: str | None = None  # spec.location (the default Azure region)
     tags: dict[str, str] = field(default_factory=dict)
+    # spec.secretEnv: the variables {env:} may read besides IMAGEPIPE_*; None: any not refused.
+    secret_env: tuple[str, ...] | None = None
+    secret_env_locations: tuple[Location, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

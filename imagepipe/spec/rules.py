@@ -14,6 +14,7 @@ from imagepipe.errors import Diagnostic, error, warning
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
 from imagepipe.spec.namecheck import check_names
+from imagepipe.spec.secrets import SecretRef, credential_name, env_problem
 from imagepipe.spec.suggest import closest
 from imagepipe.spec.yamlload import PathKey, RawDocument
 
@@ -61,6 +62,7 @@ class Rules:
                     self._deployment(doc, self.raws[ref])
         self._networks()
         self._in_place_captures()
+        self._environment_variables()
         self.out.extend(check_names(self.documents, self.raws))
         for raw in self.invalid_raws:
             self._references_of_invalid(raw)
@@ -282,6 +284,29 @@ class Rules:
                 path,
                 f"the snapshots of {capture.ref} are in {source_region}; a specialized capture restores only in its own region",
             )
+
+    def _environment_variables(self) -> None:
+        """{env:} references follow the rule of secrets.env_problem; the Stack's list too."""
+        allowed = self.stack.secret_env
+        for ref, doc in self.documents.items():
+            holder: object = doc.create if isinstance(doc, SourceVM) and doc.create is not None else doc
+            prefix = "spec.create" if holder is not doc else "spec"
+            for attribute, field_name in (
+                ("ssh_public_key", "sshPublicKey"),
+                ("admin_password", "adminPassword"),
+            ):
+                secret = getattr(holder, attribute, None)
+                if not isinstance(secret, SecretRef) or secret.kind != "env":
+                    continue
+                problem = env_problem(secret.name, allowed)
+                if problem:
+                    self.out.append(error(f"{prefix}.{field_name}.env: {problem}", secret.origin, ref))
+        for i, name in enumerate(allowed or ()):
+            if credential_name(name):
+                where = self.stack.secret_env_locations[i]
+                self.out.append(
+                    error(f"spec.secretEnv[{i}]: {env_problem(name, None)}", where, self.stack.ref)
+                )
 
     def _in_place_captures(self) -> None:
         """A capture that generalizes its source in place must be the source's only capture.
