@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagepipe.errors import Diagnostic, Location, UsageError, error
-from imagepipe.spec.secrets import hidden_part, within
+from imagepipe.spec.secrets import hidden_part, system_path, within
 from imagepipe.spec.suggest import printable
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -53,6 +53,11 @@ def discover(paths: Sequence[Path]) -> Discovery:
             is_dir = given.is_dir()
         except OSError as exc:
             out.diagnostics.append(error(f"cannot read: {exc.strerror}", Location(display_path(given))))
+            continue
+        real_root = os.path.realpath(given if is_dir else given.parent)
+        if real_root == os.sep or system_path(real_root):  # checked before walking all of /
+            message = "the spec folder resolves to / or a system folder; name the folder that holds the specs"
+            out.diagnostics.append(error(message, Location(display_path(given))))
             continue
         problems_before = len(out.diagnostics)
         candidates = _walk(given, out.diagnostics) if is_dir else [given]

@@ -130,6 +130,9 @@ class SecretRef:
             return f"'{printable(self.name, 80)}' is outside the spec folder"
         if not _within(resolved, root):
             return f"'{printable(self.name, 80)}' is a symlink to a file outside the spec folder"
+        if system_path(resolved) or root == os.sep:
+            # A spec folder that is (or links to) / would otherwise contain /proc/self/environ.
+            return f"'{printable(self.name, 80)}' is in a system folder (/, /proc, /sys, /dev); keep secret files in the spec folder"
         if hidden_part(os.path.relpath(resolved, root)) or hidden_part(
             os.path.relpath(lexical, os.path.abspath(folder))
         ):
@@ -142,6 +145,14 @@ class SecretRef:
     def fingerprint_source(self) -> str:
         """What goes into a desired-state hash: the reference, not the value."""
         return f"{self.kind}:{self.name}"
+
+
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+
+
+def system_path(real: str) -> bool:
+    """True for a real path in a pseudo-file system, whose files are the machine's state."""
+    return any(_within(real, folder) for folder in SYSTEM_FOLDERS)
 
 
 def hidden_part(relative: str) -> bool:

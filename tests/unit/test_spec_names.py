@@ -150,3 +150,21 @@ def test_690000_empty_documents_print_a_bounded_report(tmp_path: Path) -> None:
     assert len(lines) == MAX_DIAGNOSTICS + 2
     assert "more problems from here on" in lines[-2]
     assert "too many documents" in lines[-1]
+
+
+def test_a_spec_folder_that_links_to_the_filesystem_root_is_refused_before_it_is_walked(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "specs").symlink_to("/")
+    result = subprocess.run(
+        [sys.executable, "-m", "imagepipe.cli.main", "validate", "specs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "specs:1:1: error: the spec folder resolves to / or a system folder; name the folder that holds the specs"
+    ]
