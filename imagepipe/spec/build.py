@@ -36,6 +36,8 @@ from imagepipe.spec.yamlload import PathKey, RawDocument
 
 DEFAULT_SIZE = "Standard_B2s"
 DEFAULT_ADMIN = "azureuser"
+# VMs (and scale set instances) one spec set may make in all: bounds validate's work and memory.
+MAX_SET_VMS = 20_000
 KIND_ORDER = ("Stack", "SourceVM", "SourceVHD", "Capture", "Deployment")
 
 
@@ -52,6 +54,10 @@ def build_stack(raw: RawDocument | None, default_name: str, root_location: Locat
         location=raw.where(()),
         location_name=spec.get("location"),
         tags=dict(spec.get("tags") or {}),
+        secret_env=tuple(spec["secretEnv"]) if "secretEnv" in spec else None,
+        secret_env_locations=tuple(
+            raw.where(("spec", "secretEnv", i)) for i in range(len(spec.get("secretEnv") or ()))
+        ),
     )
 
 
@@ -77,6 +83,7 @@ class ModelBuilder:
                 continue
             self.raws[ref] = raw
         self.documents: dict[str, AnyDocument] = {}
+        self.vm_counts = self._bound_vm_counts()
 
     def build(self) -> dict[str, AnyDocument]:
         ordered = sorted(self.raws.items(), key=lambda item: KIND_ORDER.index(item[1].data["kind"]))
@@ -84,6 +91,31 @@ class ModelBuilder:
             kind = raw.data["kind"]
             self.documents[ref] = getattr(self, f"_{kind.lower()}")(raw)
         return self.documents
+
+    def _bound_vm_counts(self) -> dict[str, int]:
+        """Each Deployment's count, within what the spec set may make in all (MAX_SET_VMS).
+
+        Past the bound the count is reported and read as 1, so that no later
+        check (names, the step graph) does work in proportion to it.
+        """
+        counts: dict[str, int] = {}
+        left = MAX_SET_VMS
+        for ref, raw in self.raws.items():
+            if raw.data["kind"] != "Deployment":
+                continue
+            count = int(raw.data["spec"].get("count", 1))
+            left -= count
+            counts[ref] = count if left >= 0 else 1
+            if left < 0 and left + count >= 0:  # the first one past the bound
+                self.diagnostics.append(
+                    error(
+                        f"spec.count: with these {count} VMs the spec set's Deployments make more than "
+                        f"{MAX_SET_VMS} VMs in all; split it into several stacks",
+                        raw.where(("spec", "count")),
+                        ref,
+                    )
+                )
+        return counts
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -216,7 +248,7 @@ class ModelBuilder:
             image=spec["image"],
             resource_group=spec["resourceGroup"],
             location_name=self.region(raw),
-            count=spec.get("count", 1),
+            count=self.vm_counts[document_ref(raw)],
             name_pattern=spec.get("namePattern", f"{name}-{{index:02d}}"),
             size=spec.get("size", DEFAULT_SIZE),
             zones=tuple(str(z) for z in spec.get("zones", [])),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagepipe.errors import Diagnostic, Location, UsageError, error
+from imagepipe.spec.secrets import hidden_part, system_path, within
 from imagepipe.spec.suggest import printable
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -53,16 +54,41 @@ def discover(paths: Sequence[Path]) -> Discovery:
         except OSError as exc:
             out.diagnostics.append(error(f"cannot read: {exc.strerror}", Location(display_path(given))))
             continue
+        real_root = os.path.realpath(given if is_dir else given.parent)
+        if real_root == os.sep or system_path(real_root):  # checked before walking all of /
+            message = "the spec folder resolves to / or a system folder; name the folder that holds the specs"
+            out.diagnostics.append(error(message, Location(display_path(given))))
+            continue
         problems_before = len(out.diagnostics)
         candidates = _walk(given, out.diagnostics) if is_dir else [given]
+        root = given if is_dir else given.parent
         for path in candidates:
             key = os.path.realpath(path)
+            problem = _escapes(key, root)
+            if problem:
+                out.diagnostics.append(error(problem, Location(display_path(path))))
+                continue
             if key not in seen:
                 seen.add(key)
                 out.files.append(Found(given, path))
         if is_dir and not candidates and len(out.diagnostics) == problems_before:
             out.diagnostics.append(error("no *.yaml or *.yml spec files here", Location(display_path(given))))
     return out
+
+
+def _escapes(real: str, root: Path) -> str | None:
+    """Why a spec file, by its real path, is not one to read from the spec folder ``root``.
+
+    A spec file that is (or lies under) a symlink to outside the folder the user
+    named, or into a dot-named file or folder, is refused before it is read, so
+    nothing of it is echoed.
+    """
+    real_root = os.path.realpath(root)
+    if not within(real, real_root):
+        return "spec file is a symlink to (or under a folder symlink to) a file outside the spec folder; not read"
+    if hidden_part(os.path.relpath(real, real_root)):
+        return "spec file is a symlink into a dot-named file or folder; not read"
+    return None
 
 
 def _walk(root: Path, diagnostics: list[Diagnostic]) -> list[Path]:

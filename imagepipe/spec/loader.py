@@ -12,6 +12,7 @@ from pathlib import Path
 
 from imagepipe.errors import Diagnostic, Location, SpecError, UsageError, error
 from imagepipe.spec import rules
+from imagepipe.spec.budget import SetBudget, cap_diagnostics
 from imagepipe.spec.build import ModelBuilder, build_stack
 from imagepipe.spec.discover import Found, discover, display_path
 from imagepipe.spec.model import SpecSet
@@ -61,7 +62,8 @@ def load_spec_sets(paths: Sequence[Path]) -> list[LoadResult]:
     if not paths:
         raise UsageError("no spec paths given")
     discovery = discover([Path(p) for p in paths])
-    loaded = [_LoadedFile(f, *_load(f.path)) for f in discovery.files]
+    budget = SetBudget()  # bounds the sum of every file read
+    loaded = [_LoadedFile(f, *_load(f.path, budget)) for f in discovery.files]
     groups = _group(loaded, [Path(p) for p in paths])
     results = [_check_set(root, files) for root, files in groups]
     if discovery.diagnostics:
@@ -77,6 +79,8 @@ def load_spec_sets(paths: Sequence[Path]) -> list[LoadResult]:
                     root, _folder_name(root), None, sorted(discovery.diagnostics, key=Diagnostic.sort_key)
                 )
             )
+    for result in results:
+        result.diagnostics = cap_diagnostics(result.diagnostics, budget.reported)
     return results
 
 
@@ -92,8 +96,8 @@ def load_one(paths: Sequence[Path]) -> SpecSet:
     return result.specset
 
 
-def _load(path: Path) -> tuple[list[RawDocument], list[Diagnostic]]:
-    loaded = load_file(path, display_path(path))
+def _load(path: Path, budget: SetBudget) -> tuple[list[RawDocument], list[Diagnostic]]:
+    loaded = load_file(path, display_path(path), budget)
     return loaded.documents, loaded.diagnostics
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from imagepipe.errors import Diagnostic, Location
+from imagepipe.spec.names import format_name
 from imagepipe.spec.secrets import SecretRef
 
 OsType = Literal["Linux", "Windows"]
@@ -55,6 +56,9 @@ class Stack(Document):
     kind = "Stack"
     location_name: str | None = None  # spec.location (the default Azure region)
     tags: dict[str, str] = field(default_factory=dict)
+    # spec.secretEnv: the variables {env:} may read besides IMAGEPIPE_*; None: any not refused.
+    secret_env: tuple[str, ...] | None = None
+    secret_env_locations: tuple[Location, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,9 @@ class Deployment(Document):
     resource_group: str = ""
     location_name: str = ""
     count: int = 1
-    name_pattern: str = ""  # Python format with {index}, e.g. "web-{index:02d}"; default "<name>-{index:02d}"
+    name_pattern: str = (
+        ""  # literal text and {index} or {index:0Nd} (spec/names.py); default "<name>-{index:02d}"
+    )
     size: str = "Standard_B2s"
     zones: tuple[str, ...] = ()
     subnet: Subnet | None = None
@@ -163,7 +169,7 @@ class Deployment(Document):
     tags: dict[str, str] = field(default_factory=dict)
 
     def vm_name(self, index: int) -> str:
-        return self.name_pattern.format(index=index)
+        return format_name(self.name_pattern, index)
 
 
 AnyDocument = Stack | SourceVM | SourceVHD | Capture | Deployment

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from imagepipe.errors import Diagnostic, error, warning
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
+from imagepipe.spec.namecheck import check_names
+from imagepipe.spec.secrets import SecretRef, credential_name, env_problem
 from imagepipe.spec.suggest import closest
 from imagepipe.spec.yamlload import PathKey, RawDocument
 
@@ -59,6 +61,9 @@ class Rules:
                 case Deployment():
                     self._deployment(doc, self.raws[ref])
         self._networks()
+        self._in_place_captures()
+        self._environment_variables()
+        self.out.extend(check_names(self.documents, self.raws))
         for raw in self.invalid_raws:
             self._references_of_invalid(raw)
         return self.out
@@ -192,10 +197,6 @@ class Rules:
 
     def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
         has_region = self._region(deployment.location_name, raw)
-        try:
-            deployment.name_pattern.format(index=0)
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
-            self._error(raw, ("spec", "namePattern"), f"is not a valid name pattern ({exc})")
         capture = self._resolve(raw, ("spec", "image"), ("Capture",))
         if not isinstance(capture, Capture):
             return
@@ -283,6 +284,65 @@ class Rules:
                 path,
                 f"the snapshots of {capture.ref} are in {source_region}; a specialized capture restores only in its own region",
             )
+
+    def _environment_variables(self) -> None:
+        """{env:} references follow the rule of secrets.env_problem; the Stack's list too."""
+        allowed = self.stack.secret_env
+        for ref, doc in self.documents.items():
+            holder: object = doc.create if isinstance(doc, SourceVM) and doc.create is not None else doc
+            prefix = "spec.create" if holder is not doc else "spec"
+            for attribute, field_name in (
+                ("ssh_public_key", "sshPublicKey"),
+                ("admin_password", "adminPassword"),
+            ):
+                secret = getattr(holder, attribute, None)
+                if not isinstance(secret, SecretRef) or secret.kind != "env":
+                    continue
+                problem = env_problem(secret.name, allowed)
+                if problem:
+                    self.out.append(error(f"{prefix}.{field_name}.env: {problem}", secret.origin, ref))
+        for i, name in enumerate(allowed or ()):
+            if credential_name(name):
+                where = self.stack.secret_env_locations[i]
+                self.out.append(
+                    error(f"spec.secretEnv[{i}]: {env_problem(name, None)}", where, self.stack.ref)
+                )
+
+    def _in_place_captures(self) -> None:
+        """A capture that generalizes its source in place must be the source's only capture.
+
+        After it, the source VM is generalized and can never start again, so any
+        other capture of it (before or after) would fail on every apply.
+        """
+        by_source: dict[str, list[Capture]] = {}
+        for doc in self.documents.values():
+            if isinstance(doc, Capture):
+                by_source.setdefault(doc.source, []).append(doc)
+        for source_ref, captures in by_source.items():
+            source = self.documents.get(source_ref)
+            if not isinstance(source, SourceVM) or source.existing or len(captures) < 2:
+                continue
+            in_place = [c for c in captures if c.type == "generalized" and not c.preserve_source]
+            if not in_place:
+                continue
+            first = in_place[0]
+            first_raw = self.raws[first.ref]
+            where_first = first_raw.where(("spec", "preserveSource"))
+            others = [c for c in captures if c is not first]
+            self._error(
+                first_raw,
+                ("spec", "preserveSource"),
+                f"false generalizes {source_ref} in place, so it can be its only capture, but "
+                + ", ".join(f"{c.ref} ({self.raws[c.ref].where(('spec', 'source'))})" for c in others)
+                + " also captures it; use preserveSource: true",
+            )
+            for other in others:
+                self._error(
+                    self.raws[other.ref],
+                    ("spec", "source"),
+                    f"{source_ref} is generalized in place by {first.ref} ({where_first}), and a generalized VM "
+                    f"never starts again; set preserveSource: true on {first.ref}",
+                )
 
     def _networks(self) -> None:
         """Documents that share a virtual network must agree on its region and subnets."""

@@ -16,6 +16,56 @@ from imagepipe.spec.suggest import printable
 
 # A {file:} secret larger than this is refused (keys and passwords are small).
 MAX_SECRET_FILE_BYTES = 64 * 1024
+# Variables a spec may always read (unless refused below), with or without spec.secretEnv.
+ENV_PREFIX = "IMAGEPIPE_"
+# Cloud and CI credentials: never sent to a VM, even when a Stack lists them (compared upper-case).
+CREDENTIAL_PREFIXES = (
+    "AZURE_",
+    "ARM_",
+    "MSI_",
+    "IDENTITY_",
+    "AWS_",
+    "GOOGLE_",
+    "GCP_",
+    "GCLOUD_",
+    "CLOUDSDK_",
+    "GITHUB_",
+    "ACTIONS_",
+    "RUNNER_",
+    "SYSTEM_",
+    "CI_",
+    "GITLAB_",
+    "VAULT_",
+)
+CREDENTIAL_SUFFIXES = ("_TOKEN", "_ACCESSTOKEN", "_SECRET", "_ACCESS_KEY", "_API_KEY", "_APIKEY")
+CREDENTIAL_NAMES = frozenset({"KUBECONFIG", "DOCKER_AUTH_CONFIG", "DOCKER_PASSWORD", "SSH_AUTH_SOCK"})
+
+
+def credential_name(name: str) -> bool:
+    """True when ``name`` is a well-known cloud or CI credential variable."""
+    upper = name.upper()
+    return (
+        upper in CREDENTIAL_NAMES
+        or upper.startswith(CREDENTIAL_PREFIXES)
+        or upper.endswith(CREDENTIAL_SUFFIXES)
+    )
+
+
+def env_problem(name: str, allowed: tuple[str, ...] | None) -> str | None:
+    """Why a spec may not read environment variable ``name``, or None.
+
+    The rule (docs/spec-language.md, "Secrets"): credentials by name are refused
+    always; when the Stack lists ``secretEnv``, only those and ``IMAGEPIPE_*``.
+    """
+    shown = printable(name, 80)
+    if credential_name(name):
+        return (
+            f"{shown} is a cloud or CI credential by its name; a spec never reads one "
+            f"(use a variable of your own, e.g. {ENV_PREFIX}ADMIN_PASSWORD)"
+        )
+    if allowed is not None and name not in allowed and not name.startswith(ENV_PREFIX):
+        return f"{shown} is not in the Stack's spec.secretEnv and does not start with {ENV_PREFIX}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,11 +130,38 @@ class SecretRef:
             return f"'{printable(self.name, 80)}' is outside the spec folder"
         if not _within(resolved, root):
             return f"'{printable(self.name, 80)}' is a symlink to a file outside the spec folder"
+        if system_path(resolved) or root == os.sep:
+            # A spec folder that is (or links to) / would otherwise contain /proc/self/environ.
+            return f"'{printable(self.name, 80)}' is in a system folder (/, /proc, /sys, /dev); keep secret files in the spec folder"
+        if hidden_part(os.path.relpath(resolved, root)) or hidden_part(
+            os.path.relpath(lexical, os.path.abspath(folder))
+        ):
+            return (
+                f"'{printable(self.name, 80)}' is in a dot-named file or folder (such as .git or .ssh); "
+                "keep secret files in plain files of the spec folder"
+            )
         return None
 
     def fingerprint_source(self) -> str:
         """What goes into a desired-state hash: the reference, not the value."""
         return f"{self.kind}:{self.name}"
+
+
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+
+
+def system_path(real: str) -> bool:
+    """True for a real path in a pseudo-file system, whose files are the machine's state."""
+    return any(_within(real, folder) for folder in SYSTEM_FOLDERS)
+
+
+def hidden_part(relative: str) -> bool:
+    """True when a path relative to the spec folder passes through a dot-named name."""
+    return any(part.startswith(".") and part not in (".", "..") for part in Path(relative).parts)
+
+
+def within(path: str, folder: str) -> bool:
+    return _within(path, folder)
 
 
 def _within(path: str, folder: str) -> bool:

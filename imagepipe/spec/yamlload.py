@@ -9,6 +9,7 @@ Diagnostic; nothing here raises.
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from imagepipe.errors import Diagnostic, Location, Note, error
+from imagepipe.spec.budget import SetBudget
 from imagepipe.spec.suggest import printable
 
 try:  # libyaml is much faster; the pure-Python composer gives the same marks
@@ -150,23 +152,42 @@ def read_text(path: Path, file: str) -> tuple[str | None, Diagnostic | None]:
         )
 
 
-def load_file(path: Path, file: str) -> FileLoad:
-    """Every document of one YAML file; problems become diagnostics."""
+def load_file(path: Path, file: str, budget: SetBudget | None = None) -> FileLoad:
+    """Every document of one YAML file; problems become diagnostics.
+
+    ``budget`` is shared by all files of one run, so their sum stays bounded.
+    """
+    budget = budget if budget is not None else SetBudget()
+    refused_file = budget.refuse_file(file)
+    if refused_file is not None:
+        return FileLoad([], [refused_file])
     text, problem = read_text(path, file)
+    if problem is None and text is not None:
+        problem = budget.take_bytes(file, len(text))
     if problem is not None or text is None:
         return FileLoad([], [problem] if problem else [])
     documents: list[RawDocument] = []
     diagnostics: list[Diagnostic] = []
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+            if budget.spent is not None:  # already reported where it was passed
+                break
+            too_many = budget.take_document(_location(file, getattr(node, "start_mark", None)))
+            if too_many is not None:
+                diagnostics.append(too_many)
+                break
             doc = RawDocument(file=file, path=path, index=index, data=None)
+            converter = _Converter(doc, budget)
             try:
-                doc.data = _Converter(doc).convert(node)
+                doc.data = converter.convert(node)
             except _Refused as refused:
                 diagnostics.append(
                     error(refused.message, _location(file, getattr(refused.node, "start_mark", None)))
                 )
                 continue
+            finally:
+                budget.take_nodes(converter.used)
+            diagnostics.extend(converter.problems)
             documents.append(doc)
     except yaml.MarkedYAMLError as exc:
         diagnostics.append(_syntax_error(file, exc))
@@ -184,21 +205,68 @@ def load_file(path: Path, file: str) -> FileLoad:
     return FileLoad(documents, diagnostics)
 
 
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def yaml11_only(tag: str, value: str) -> str | None:
+    """Why a scalar PyYAML resolves by YAML 1.1 rules is not a plain YAML 1.2 value, or None.
+
+    YAML 1.1 reads ``017`` as 15 (YAML 1.2: 17), ``1_000`` as 1000, ``1:30`` as
+    90 and ``0b11`` as 3 (YAML 1.2: text), ``yes``/``on`` as booleans (YAML 1.2:
+    text); ``0x1f`` is a number in both but rarely meant. Each is refused with
+    its readings, rather than silently taking one; only decimal integers,
+    ``true``/``false`` and plain decimal floats are read as such.
+    """
+    shown = printable(value, 40)
+    quote = f"or quote it ('{shown}') for text"
+    if tag == f"{_TAG}int" and not _DECIMAL.fullmatch(value):
+        reading = _yaml11_reading(tag, value)
+        digits = value.lstrip("+-")
+        if digits.startswith("0") and digits.isdigit():  # PyYAML resolves only 0[0-7_]+: octal
+            decimal = f"{'-' if value.startswith('-') else ''}{int(digits)}"
+            return f"'{shown}' is the octal number {reading} in YAML 1.1 but {decimal} in YAML 1.2; write {decimal}, {quote}"
+        if digits.lower().startswith("0x"):
+            return f"'{shown}' is the hexadecimal number {reading}; write {reading}, {quote}"
+        return f"'{shown}' is the number {reading} in YAML 1.1 but text in YAML 1.2; write {reading}, {quote}"
+    if tag == f"{_TAG}float" and ("_" in value or ":" in value):
+        reading = _yaml11_reading(tag, value)
+        return f"'{shown}' is the number {reading} in YAML 1.1 but text in YAML 1.2; write {reading}, {quote}"
+    if tag == f"{_TAG}bool" and value.lower() in _YAML11_BOOLS:
+        reading = "true" if value.lower() in ("yes", "on", "y") else "false"
+        return (
+            f"'{shown}' is the boolean {reading} in YAML 1.1 but text in YAML 1.2; write {reading}, {quote}"
+        )
+    return None
+
+
+def _yaml11_reading(tag: str, value: str) -> str:
+    node = ScalarNode(tag, value)
+    try:
+        if tag == f"{_TAG}int":
+            return str(SafeConstructor().construct_yaml_int(node))
+        return str(SafeConstructor().construct_yaml_float(node))
+    except (ValueError, yaml.YAMLError):
+        return "?"
+
+
 class _Converter:
     """Node tree -> plain data, recording positions; refuses what specs never need."""
 
     _constructor = SafeConstructor()
 
-    def __init__(self, doc: RawDocument):
+    def __init__(self, doc: RawDocument, set_budget: SetBudget | None = None):
         self.doc = doc
-        self.budget = MAX_NODES_PER_DOCUMENT
+        self.set_budget = set_budget if set_budget is not None else SetBudget()
+        self.limit = self.set_budget.nodes_for_document(MAX_NODES_PER_DOCUMENT)
+        self.used = 0
+        # Located problems that do not stop the conversion (YAML 1.1-only scalars).
+        self.problems: list[Diagnostic] = []
 
     def convert(self, node: Node, path: PathKey = (), depth: int = 0) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise _Refused(
-                f"document is too large (more than {MAX_NODES_PER_DOCUMENT} nodes after aliases)", node
-            )
+        self.used += 1
+        if self.used > self.limit:
+            raise _Refused(self._too_many_nodes(), node)
         if depth > MAX_DEPTH:
             raise _Refused(f"YAML nesting is deeper than {MAX_DEPTH} levels", node)
         self.doc.positions[path] = _location(self.doc.file, node.start_mark)
@@ -213,6 +281,11 @@ class _Converter:
                 raise _Refused(f"unsupported YAML tag {_tag(node.tag)}", node)
             return self._mapping(node, path, depth)
         raise _Refused("unsupported YAML node", node)  # pragma: no cover - PyYAML has no other kinds
+
+    def _too_many_nodes(self) -> str:
+        if self.set_budget.set_limited(MAX_NODES_PER_DOCUMENT):
+            return f"too many YAML nodes: the spec files pass the limit of {self.set_budget.spend_nodes()}"
+        return f"document is too large (more than {MAX_NODES_PER_DOCUMENT} nodes after aliases)"
 
     def _mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -233,6 +306,9 @@ class _Converter:
         tag = node.tag
         if tag in _PLAIN_TAGS:
             return node.value
+        ambiguous = yaml11_only(tag, node.value)
+        if ambiguous:  # reported; the value is still read so the rest of the document is checked
+            self.problems.append(error(ambiguous, _location(self.doc.file, node.start_mark)))
         try:
             if tag == f"{_TAG}int":
                 return self._constructor.construct_yaml_int(node)
