@@ -3,12 +3,16 @@
 `apply` and `destroy` hold the stack's lease (imagepipe.azure.lease) while they change
 anything. The lease names its holder (host, pid, run) and an expiry that a background
 thread pushes forward; a second run finds it held and stops with a message naming the
-holder. A lease is free when released, expired, or held by a process of this host that
-no longer exists (a SIGKILLed run), so a rerun after a kill goes ahead at once.
+holder. A lease is free when released, expired, or held by a process that provably no
+longer exists (a SIGKILLed run), so a rerun after a kill goes ahead at once. "Provably"
+means the same boot and the same PID namespace as ours, not merely the same host name: two
+containers share a host name but not their PIDs, and a PID of another namespace says nothing
+here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -18,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from imagepipe.azure.lease import LeaseRecord, LeaseStore, LeaseTaken
 from imagepipe.azure.target import Target
@@ -58,6 +63,24 @@ def _expiry(tags: dict[str, str]) -> float:
         return 0.0
 
 
+def _read_identity(path: str, *, link: bool = False) -> str:
+    try:
+        return os.readlink(path) if link else Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_scope() -> str:
+    """Where this process's PID means something: the boot and the PID namespace, hashed.
+
+    Empty when either is unknown (no /proc): then no holder is ever judged dead by its PID."""
+    boot = _read_identity("/proc/sys/kernel/random/boot_id")
+    namespace = _read_identity("/proc/self/ns/pid", link=True)
+    if not boot or not namespace:
+        return ""
+    return hashlib.sha256(f"{boot}|{namespace}".encode()).hexdigest()[:16]
+
+
 def _pid_gone(pid: str) -> bool:
     try:
         os.kill(int(pid), 0)
@@ -68,12 +91,19 @@ def _pid_gone(pid: str) -> bool:
     return False
 
 
+def _holder_parts(holder: str) -> tuple[str, str, str, str]:
+    """host, pid, run id and process scope of a holder tag; leases of older versions have no scope."""
+    parts = (holder.split("/") + ["", "", "", ""])[:4]
+    return parts[0], parts[1], parts[2], parts[3]
+
+
 class StackLock:
     def __init__(self, target: Target, stack: str, location: str, command: str):
         self.store = LeaseStore(target, stack, location)
         self.stack = stack
         self.command = command
         self.host = socket.gethostname()
+        self.scope = process_scope()
         self.run_id = uuid.uuid4().hex[:12]
         self.record: LeaseRecord | None = None
         self.lost = False
@@ -85,7 +115,7 @@ class StackLock:
     def _tags(self, expires: float, released: bool = False) -> dict[str, str]:
         return {
             "imagepipe-lock-stack": self.stack,
-            "imagepipe-lock-holder": f"{self.host}/{os.getpid()}/{self.run_id}",
+            "imagepipe-lock-holder": f"{self.host}/{os.getpid()}/{self.run_id}/{self.scope}",
             "imagepipe-lock-command": self.command,
             "imagepipe-lock-expires": "0" if released else f"{expires:.0f}",
         }
@@ -93,17 +123,17 @@ class StackLock:
     def _is_free(self, tags: dict[str, str]) -> bool:
         if _expiry(tags) <= _now():
             return True  # released, or its holder stopped renewing
-        host, _, rest = tags.get("imagepipe-lock-holder", "").partition("/")
-        pid = rest.partition("/")[0]
-        return host == self.host and _pid_gone(pid)
+        host, pid, _run, scope = _holder_parts(tags.get("imagepipe-lock-holder", ""))
+        # A PID is only evidence within its own boot and PID namespace; without both, wait for expiry.
+        same_place = host == self.host and bool(scope) and scope == self.scope
+        return same_place and _pid_gone(pid)
 
     @staticmethod
     def describe(tags: dict[str, str]) -> str:
-        holder = tags.get("imagepipe-lock-holder", "?")
-        host, _, rest = holder.partition("/")
+        host, pid, _run, _scope = _holder_parts(tags.get("imagepipe-lock-holder", "?"))
         expires = _expiry(tags)
         return (
-            f"`{tags.get('imagepipe-lock-command', 'a run')}` on {host} (pid {rest.partition('/')[0]}), "
+            f"`{tags.get('imagepipe-lock-command', 'a run')}` on {host} (pid {pid}), "
             f"lease until {_iso(expires)}"
         )
 

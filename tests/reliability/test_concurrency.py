@@ -12,6 +12,7 @@ import pytest
 from foreign import documents
 from harness import EmulatorProcess, copy_specs, damage, run_cli, start_cli
 
+from imagepipe.apply.lock import process_scope
 from imagepipe.azure.lease import LOCK_GROUP, lease_name
 from imagepipe.azure.target import connect_emulator
 
@@ -129,7 +130,8 @@ def test_an_expired_lease_or_a_killed_holder_does_not_block(
     assert run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path).returncode == 0
 
     dead = _dead_pid()
-    lease = _hold(emulator, "learn-exercise", f"{socket.gethostname()}/{dead}/abc", time.time() + 600)
+    holder = f"{socket.gethostname()}/{dead}/abc/{process_scope()}"
+    lease = _hold(emulator, "learn-exercise", holder, time.time() + 600)
     before = documents(emulator, [lease])
     spec = folder / "learn-exercise.yaml"
     spec.write_text(spec.read_text().replace("purpose: learn-exercise", "purpose: learn-exercise-2"))
@@ -137,6 +139,26 @@ def test_an_expired_lease_or_a_killed_holder_does_not_block(
     assert documents(emulator, [lease]) != before  # taken over, then released
     planned = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
     assert planned.returncode == 0, planned.stdout
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [pytest.param("0123456789abcdef", id="other-pid-namespace"), pytest.param(None, id="older-lease")],
+)
+def test_a_holder_of_another_pid_namespace_is_not_judged_dead_by_its_pid(
+    tmp_path: Path, emulator: EmulatorProcess, scope: str | None
+) -> None:
+    """Two containers share a host name, not their PIDs: a PID absent here may live there."""
+    folder = copy_specs("learn-exercise", tmp_path)
+    holder = f"{socket.gethostname()}/{_dead_pid()}/abc" + (f"/{scope}" if scope else "")
+    lease = _hold(emulator, "learn-exercise", holder, time.time() + 600)
+    before = documents(emulator, [lease])
+
+    applied = run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path)
+
+    assert applied.returncode == 1
+    assert f"{HELD} learn-exercise" in applied.stderr
+    assert documents(emulator, [lease]) == before
 
 
 def _dead_pid() -> int:
