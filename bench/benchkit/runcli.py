@@ -10,14 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
-from imagepipe.cli.main import cli
+from imagepipe.cli.main import run
 
 
 @dataclass(frozen=True)
@@ -70,18 +67,8 @@ def run_imagepipe(args: Sequence[str], env: Mapping[str, str], log: Path) -> Com
 
 
 def _invoke(args: Sequence[str]) -> int:
+    """The command as `imagepipe` runs it: errors mapped to exit codes by the CLI's own `run`."""
     try:
-        code = cli.main(args=list(args), prog_name="imagepipe", standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Abort:
-        return 1
+        return run(list(args))
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
-    except Exception:  # the engine's own bug: keep it in the log, report one line
-        traceback.print_exc()
-        return 1
-    return code if isinstance(code, int) else 0

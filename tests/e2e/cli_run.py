@@ -14,7 +14,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from imagepipe.cli.main import cli
+from imagepipe.cli.main import run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,9 +30,10 @@ class Ran:
 
 def invoke_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
     """The CLI in this process, in ``cwd``, with ``env`` added to the environment; no terminal."""
-    with contextlib.chdir(cwd):
-        result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False, prog_name="imagepipe")
-    return Ran(result.exit_code, result.stdout, result.stderr)
+    # Through `run`, as `main` does: errors are mapped to exit codes there, not in the click group.
+    with contextlib.chdir(cwd), CliRunner().isolation(env=env) as (stdout, stderr, _output):
+        code = run(list(args))
+        return Ran(code, stdout.getvalue().decode(), stderr.getvalue().decode())
 
 
 def run_cli(

@@ -7,9 +7,9 @@ from typing import Any
 
 from engine_helpers import CONFIG, admin, apply, copy_learn, journal, plan
 
-from imagepipe.apply.events import Event
 from imagepipe.app.run import destroy
 from imagepipe.app.session import open_session
+from imagepipe.apply.events import Event
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target

@@ -175,7 +175,8 @@ def check_clean(tmp_path: Path, content: bytes) -> list[str]:
     folder.mkdir(exist_ok=True)
     (folder / "specs.yaml").write_bytes(content)
     results = load_spec_sets([folder])
-    lines = [str(d) for r in results for d in r.diagnostics]
+    # A diagnostic is one located line, and each of its notes (e.g. where YAML noticed it) another.
+    lines = [line for r in results for d in r.diagnostics for line in [d.headline, *map(str, d.notes)]]
     for line in lines:
         assert "\n" not in line and "\r" not in line, line
         assert line.split(": ", 1)[0].count(":") >= 2, f"not located: {line}"

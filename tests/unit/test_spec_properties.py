@@ -34,9 +34,10 @@ def _check(content: bytes) -> None:
         results = load_spec_sets([Path(folder)])
     for result in results:
         for diagnostic in result.diagnostics:
-            line = str(diagnostic)
-            assert "\n" not in line and "Traceback" not in line
+            for line in [diagnostic.headline, *map(str, diagnostic.notes)]:
+                assert "\n" not in line and "Traceback" not in line
             assert diagnostic.location is not None
+            assert all(note.location is not None for note in diagnostic.notes)
         assert (result.specset is None) == any(d.is_error for d in result.diagnostics)
 
 
