@@ -12,8 +12,9 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from imagepipe.emulator import azcli, ids
+from imagepipe.emulator import ids
 from imagepipe.emulator.app import Backend, build_app
+from imagepipe.emulator.azcli.registry import register as serve_az_cli_types
 from imagepipe.emulator.certs import ensure_certificates
 from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.store import DB_FILE
@@ -65,7 +66,7 @@ class Emulator:
         az_cli: bool = True,
     ) -> None:
         if az_cli:  # `az vm create` sends template deployments with public IPs and NSGs
-            azcli.register()
+            serve_az_cli_types()
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         tls = ensure_certificates(self.state_dir)

@@ -17,8 +17,8 @@ import json
 import uuid
 from http import HTTPStatus
 
+import imagepipe.emulator.azcli.template as template
 from imagepipe.emulator import ids
-from imagepipe.emulator.azcli import template
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.ids import TENANT_ID
