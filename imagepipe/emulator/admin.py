@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imagepipe.emulator import ids
 from imagepipe.emulator.catalogue import CATALOGUE
-from imagepipe.emulator.faults import FaultError, parse_rules
-from imagepipe.emulator.operations import iso
+from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.faults import FaultError, Faults, parse_rules
+from imagepipe.emulator.operations import Operations, iso
+from imagepipe.emulator.stats import RequestLog, Stats
+from imagepipe.emulator.store import Store
 
-if TYPE_CHECKING:
-    from imagepipe.emulator.app import Backend
+
+class Backend(Protocol):
+    """What the admin API reads and steers: the emulator's backend (app.Backend), seen from here."""
+
+    clock: SimClock
+    store: Store
+    ops: Operations
+    stats: Stats
+    faults: Faults
+    request_log: RequestLog
+
+    def reset(self) -> None: ...
 
 
 def _is_loopback(request: Request) -> bool:
