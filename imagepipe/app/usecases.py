@@ -124,17 +124,14 @@ class ApplyRequest:
 def apply(request: ApplyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Plan, show the plan, confirm, then make the target match the specs."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
-        planned = make_plan(
-            session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
-        )
-        hooks.show_plan(planned.plan)
         return run.apply_specs(
             session,
+            prune=request.prune,
             parallelism=request.parallelism,
+            show_plan=hooks.show_plan,
             confirm=hooks.confirm,
             on_event=hooks.on_event,
             on_start=hooks.on_start,
-            planned=planned,
         )
 
 
