@@ -183,13 +183,16 @@ def destroy(
     session: Session,
     *,
     parallelism: int = 10,
+    show_plan: Callable[[Plan], None] = lambda plan: None,
     confirm: Confirm = lambda plan: True,
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
     with hold_stack(session.target, session.specset.name, _lock_region(session), "destroy"):
-        planned = make_destroy_plan(session.specset, session.azure, paths=session.paths)
+        planned = make_destroy_plan(session.specset, session.graph, session.azure, paths=session.paths)
         plan = planned.plan
+        if plan.changes or plan.outside:  # shown when there is something to delete or to report
+            show_plan(plan)
         if not plan.changes:
             return RunOutcome(plan)
         if not confirm(plan):

@@ -176,17 +176,14 @@ class DestroyRequest:
 
 
 def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
-    """Delete what the stack owns; the plan is shown only when there is something to delete."""
-
-    def show_then_confirm(plan: Plan) -> bool:
-        hooks.show_plan(plan)
-        return hooks.confirm(plan)
-
+    """Delete what the stack owns in its resource groups; the plan is shown only when there is
+    something to delete or an owned resource outside them to report."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
         return run.destroy(
             session,
             parallelism=request.parallelism,
-            confirm=show_then_confirm,
+            show_plan=hooks.show_plan,
+            confirm=hooks.confirm,
             on_event=hooks.on_event,
             on_start=hooks.on_start,
         )
