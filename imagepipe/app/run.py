@@ -75,15 +75,37 @@ def apply_specs(
     *,
     prune: bool = False,
     parallelism: int | None = None,
+    show_plan: Callable[[Plan], None] = lambda plan: None,
     confirm: Confirm = lambda plan: True,
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
     planned: PlanResult | None = None,
+) -> RunOutcome:
+    """Take the stack's lock, then plan (unless given a plan), show, confirm and execute.
+
+    The lock comes first: a plan made while another run changes the stack could say
+    "No changes" about resources that run is deleting."""
+    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+        planned = planned or make_plan(
+            session.specset, session.graph, session.azure, paths=session.paths, prune=prune
+        )
+        show_plan(planned.plan)
+        return _execute(
+            session, planned, parallelism=parallelism, confirm=confirm, on_event=on_event, on_start=on_start
+        )
+
+
+def _execute(
+    session: Session,
+    planned: PlanResult,
+    *,
+    parallelism: int | None,
+    confirm: Confirm = lambda plan: True,
+    on_event: EventSink,
+    on_start: Callable[[dict[str, int]], None],
     only: set[str] | None = None,
 ) -> RunOutcome:
-    planned = planned or make_plan(
-        session.specset, session.graph, session.azure, paths=session.paths, prune=prune
-    )
+    """Run a plan's changes; the caller holds the stack's lock."""
     plan = planned.plan
     refuse_conflicts(plan)
     if not plan.has_changes:
@@ -101,11 +123,10 @@ def apply_specs(
         only=only,
         absent=planned.absent_vms(),
     )
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
-        on_start(totals_of(plan, _phase_of(session)))
-        result = executor.run()
-        if planned.deletions and result.ok:
-            executor.delete_all(planned.deletions)
+    on_start(totals_of(plan, _phase_of(session)))
+    result = executor.run()
+    if planned.deletions and result.ok:
+        executor.delete_all(planned.deletions)
     result.ended = time.monotonic()
     return RunOutcome(plan, result)
 
@@ -150,29 +171,33 @@ def apply_saved_plan(
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    fresh = check_saved_plan(saved, session)
-    only = {c.address for c in saved.changes if c.is_change}
-    return apply_specs(
-        session, parallelism=parallelism, on_event=on_event, on_start=on_start, planned=fresh, only=only
-    )
+    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+        fresh = check_saved_plan(saved, session)
+        only = {c.address for c in saved.changes if c.is_change}
+        return _execute(
+            session, fresh, parallelism=parallelism, on_event=on_event, on_start=on_start, only=only
+        )
 
 
 def destroy(
     session: Session,
     *,
     parallelism: int = 10,
+    show_plan: Callable[[Plan], None] = lambda plan: None,
     confirm: Confirm = lambda plan: True,
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    planned = make_destroy_plan(session.specset, session.azure, paths=session.paths)
-    plan = planned.plan
-    if not plan.changes:
-        return RunOutcome(plan)
-    if not confirm(plan):
-        return RunOutcome(plan, confirmed=False)
-    executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event)
     with hold_stack(session.target, session.specset.name, _lock_region(session), "destroy"):
+        planned = make_destroy_plan(session.specset, session.graph, session.azure, paths=session.paths)
+        plan = planned.plan
+        if plan.changes or plan.outside:  # shown when there is something to delete or to report
+            show_plan(plan)
+        if not plan.changes:
+            return RunOutcome(plan)
+        if not confirm(plan):
+            return RunOutcome(plan, confirmed=False)
+        executor = Executor(planned.context, session.azure, parallelism=parallelism, on_event=on_event)
         on_start({"delete": len(plan.changes)})
         result = executor.delete_all(planned.deletions)
     result.ended = time.monotonic()

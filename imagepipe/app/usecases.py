@@ -124,17 +124,14 @@ class ApplyRequest:
 def apply(request: ApplyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Plan, show the plan, confirm, then make the target match the specs."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
-        planned = make_plan(
-            session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
-        )
-        hooks.show_plan(planned.plan)
         return run.apply_specs(
             session,
+            prune=request.prune,
             parallelism=request.parallelism,
+            show_plan=hooks.show_plan,
             confirm=hooks.confirm,
             on_event=hooks.on_event,
             on_start=hooks.on_start,
-            planned=planned,
         )
 
 
@@ -179,17 +176,14 @@ class DestroyRequest:
 
 
 def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
-    """Delete what the stack owns; the plan is shown only when there is something to delete."""
-
-    def show_then_confirm(plan: Plan) -> bool:
-        hooks.show_plan(plan)
-        return hooks.confirm(plan)
-
+    """Delete what the stack owns in its resource groups; the plan is shown only when there is
+    something to delete or an owned resource outside them to report."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
         return run.destroy(
             session,
             parallelism=request.parallelism,
-            confirm=show_then_confirm,
+            show_plan=hooks.show_plan,
+            confirm=hooks.confirm,
             on_event=hooks.on_event,
             on_start=hooks.on_start,
         )

@@ -14,6 +14,7 @@ from imagepipe.errors import ExitCode, UsageError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import summary_counts, summary_table
+from imagepipe.render.safe import printable
 
 if TYPE_CHECKING:
     from imagepipe.app.run import RunOutcome
@@ -64,7 +65,7 @@ def report(outcome: RunOutcome, output: str) -> ExitCode:
         out.print()
         summary_table(result, out)
     for failure in result.failures:
-        click.echo(f"error: {failure.address}: {failure.message}", err=True)
+        click.echo(f"error: {printable(failure.address)}: {printable(failure.message)}", err=True)
     return ExitCode.SUCCESS if result.ok else ExitCode.FAILURE
 
 

@@ -21,6 +21,7 @@ from imagepipe import __version__
 from imagepipe.cli import apply, destroy, emulator, graph, plan, validate
 from imagepipe.errors import ExitCode, ImagepipeError, SpecError
 from imagepipe.render.diagnostics import diagnostic_text
+from imagepipe.render.safe import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -95,7 +96,7 @@ def run(args: Sequence[str] | None = None) -> int:
             click.echo(diagnostic_text(diagnostic), err=True)
         return exc.exit_code
     except ImagepipeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(exc)}", err=True)  # it may quote Azure: names, tags, messages
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

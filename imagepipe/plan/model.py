@@ -39,6 +39,9 @@ class Plan:
     prune: bool = False
     undescribed: int = 0  # owned resources no spec describes (deleted only with --prune)
     destroy: bool = False
+    # Owned resources outside the resource groups the specs name: reported, never deleted
+    # (anyone can copy the stack's tags onto a resource anywhere in the subscription).
+    outside: list[str] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -73,7 +76,7 @@ class Plan:
             "undescribed": self.undescribed,
             "summary": dict(self.counts()),
             "changes": [c.to_json() for c in self.changes],
-        }
+        } | ({"outside": self.outside} if self.outside else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -88,6 +91,7 @@ class Plan:
             prune=bool(data.get("prune")),
             undescribed=int(data.get("undescribed", 0)),
             destroy=bool(data.get("destroy")),
+            outside=[str(rid) for rid in data.get("outside", [])],
         )
 
     def save(self, path: Path) -> None:

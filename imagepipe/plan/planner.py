@@ -56,11 +56,24 @@ def resource_groups_of(ctx: Context) -> set[str]:
     return groups
 
 
+def within_groups(
+    records: Iterable[r.Record], groups: Iterable[str]
+) -> tuple[list[r.Record], list[r.Record]]:
+    """The records inside the named resource groups, and the others (never deleted: reported)."""
+    names = {g.lower() for g in groups}
+    inside: list[r.Record] = []
+    outside: list[r.Record] = []
+    for rec in records:
+        (inside if rec["resource_group"].lower() in names else outside).append(rec)
+    return inside, outside
+
+
 def make_plan(
     specset: SpecSet, graph: StepGraph, azure: Provider, *, paths: Iterable[str] = (), prune: bool = False
 ) -> PlanResult:
     ctx = Context(specset, graph, azure.subscription_id)
-    inventory = Inventory(azure, specset.name).load(resource_groups_of(ctx))
+    groups = resource_groups_of(ctx)
+    inventory = Inventory(azure, specset.name).load(groups)
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
@@ -77,7 +90,8 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
-    owned = with_children(azure, specset.name, inventory.owned)
+    owned, outside = within_groups(with_children(azure, specset.name, inventory.owned), groups)
+    plan.outside = sorted(rec["id"] for rec in outside)
     undescribed = [rec for rec in owned if rec["tags"].get(TAG_SPEC) not in addresses]
     plan.undescribed = len(undescribed)
     if prune:
@@ -88,17 +102,22 @@ def make_plan(
     return result
 
 
-def make_destroy_plan(specset: SpecSet, azure: Provider, *, paths: Iterable[str] = ()) -> PlanResult:
-    """Every resource the stack owns (by its tag), in reverse dependency order."""
-    ctx = Context(specset, None, azure.subscription_id)
+def make_destroy_plan(
+    specset: SpecSet, graph: StepGraph, azure: Provider, *, paths: Iterable[str] = ()
+) -> PlanResult:
+    """Every resource the stack owns (by its tag) in the resource groups its specs name, in
+    reverse dependency order; owned resources elsewhere are listed in ``plan.outside``."""
+    ctx = Context(specset, graph, azure.subscription_id)
     inventory = Inventory(azure, specset.name)
-    inventory.owned = with_children(azure, specset.name, azure.owned(specset.name))
+    owned = with_children(azure, specset.name, azure.owned(specset.name))
+    inventory.owned, outside = within_groups(owned, resource_groups_of(ctx))
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
         spec_fingerprint=spec_fingerprint(specset.files),
         subscription=azure.subscription_id,
         destroy=True,
+        outside=sorted(rec["id"] for rec in outside),
     )
     result = PlanResult(plan, ctx, inventory)
     result.deletions = sort_for_deletion(inventory.owned)

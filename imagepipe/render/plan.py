@@ -6,9 +6,9 @@ import json
 from collections import OrderedDict
 
 from rich.console import Console
-from rich.markup import escape
 
 from imagepipe.plan.model import Change, Plan
+from imagepipe.render.safe import markup
 
 SYMBOLS: dict[str, tuple[str, str]] = {
     "create": ("+", "green"),
@@ -28,15 +28,22 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             continue
         groups.setdefault(change.document or change.address, []).append(change)
     title = "Destroy" if plan.destroy else "Plan"
-    console.print(f"{title} for stack [bold]{escape(plan.stack)}[/bold]")
+    console.print(f"{title} for stack [bold]{markup(plan.stack)}[/bold]")
     if not groups:
         console.print("No changes. The infrastructure matches the specs.")
     for document, changes in groups.items():
-        lines = [f"\n[bold]{escape(document)}[/bold]"]
+        lines = [f"\n[bold]{markup(document)}[/bold]"]
         for change in changes:
             symbol, style = SYMBOLS[change.action]
-            lines.append(f"  [{style}]{symbol} {escape(change.address)}[/{style}]  {escape(change.reason)}")
+            lines.append(f"  [{style}]{symbol} {markup(change.address)}[/{style}]  {markup(change.reason)}")
         console.print("\n".join(lines), soft_wrap=True)  # one print per document: 1,000 VMs print fast
+    if plan.outside and (plan.prune or plan.destroy):
+        lines = ["\n[bold]Outside the stack's resource groups[/bold]"]
+        lines += [
+            f"  [yellow]! {markup(rid)}[/yellow]  not deleted: outside the stack's resource groups"
+            for rid in plan.outside
+        ]
+        console.print("\n".join(lines), soft_wrap=True)
     unchanged = sum(1 for c in plan.changes if c.action == "no-op")
     console.print()
     if unchanged and not show_unchanged:

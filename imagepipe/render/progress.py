@@ -11,13 +11,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from imagepipe.apply.events import Event
 from imagepipe.render.plan import SYMBOLS
+from imagepipe.render.safe import markup, printable
 from imagepipe.vocabulary import Phase
 
 if TYPE_CHECKING:
@@ -35,17 +35,18 @@ class PlainProgress:
 
     def __call__(self, event: Event) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+        address, message = printable(event.address), printable(event.message)
         if event.kind == "start":
             symbol = SYMBOLS.get(event.action, ("*", ""))[0]
-            line = f"{stamp} {symbol} {event.address}: {event.message}"
+            line = f"{stamp} {symbol} {address}: {message}"
         elif event.kind == "done":
-            line = f"{stamp}   {event.address}: done ({event.message})"
+            line = f"{stamp}   {address}: done ({message})"
         elif event.kind == "failed":
-            line = f"{stamp} ! {event.address}: FAILED: {event.message}"
+            line = f"{stamp} ! {address}: FAILED: {message}"
         elif event.kind == "skipped":
-            line = f"{stamp}   {event.address}: skipped ({event.message})"
+            line = f"{stamp}   {address}: skipped ({message})"
         elif event.kind == "retry":
-            line = f"{stamp} ~ {event.address}: {event.message}"
+            line = f"{stamp} ~ {address}: {message}"
         else:
             return
         with self._lock:
@@ -96,7 +97,10 @@ class RichProgress:
         self.live: Live | None = None
 
     def _render(self) -> Group:
-        current = Text("\n".join(f"  {a}: {m}" for a, m in list(self.running.items())[:8]), style="dim")
+        current = Text(
+            "\n".join(f"  {printable(a)}: {printable(m)}" for a, m in list(self.running.items())[:8]),
+            style="dim",
+        )
         return Group(self.progress, current)
 
     def start(self, totals: dict[str, int]) -> None:
@@ -116,7 +120,7 @@ class RichProgress:
                     self.progress.advance(task)
                 if event.kind == "failed":
                     self.console.print(
-                        f"[bold red]! {escape(event.address)}: {escape(event.message)}[/bold red]"
+                        f"[bold red]! {markup(event.address)}: {markup(event.message)}[/bold red]"
                     )
             if self.live is not None:
                 self.live.update(self._render())

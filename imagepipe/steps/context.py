@@ -97,8 +97,18 @@ class Context:
         return self.resource_id(r.VNET, rg, vnet) + f"/subnets/{subnet}"
 
     # ---- ownership -------------------------------------------------------------------
-    def owns(self, observed: r.Record | None) -> bool:
-        return bool(observed) and observed["tags"].get(TAG_STACK) == self.stack
+    def owns(self, observed: r.Record | None, address: str | None = None) -> bool:
+        """This stack's tag, and, when ``address`` is given, no other step's address in its
+        ``imagepipe-spec`` tag (an ``address`` ending in ``/`` accepts every step under it).
+
+        Names are unique across a spec set's documents, so another step's address on a wanted
+        name means a resource made by hand or by an older spec: never adopted by this step."""
+        if not observed or observed["tags"].get(TAG_STACK) != self.stack:
+            return False
+        claimant = observed["tags"].get(TAG_SPEC)
+        if address is None or not claimant:
+            return True
+        return claimant == address or (address.endswith("/") and claimant.startswith(address))
 
     def tags(
         self, address: str, hashed: dict[str, Any], extra: dict[str, str] | None = None

@@ -10,7 +10,7 @@ from imagepipe import vocabulary as r
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.steps.change import Change, digest
-from imagepipe.steps.context import TAG_HASH, Context, user_tags
+from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, user_tags
 from imagepipe.steps.port import Observer
 
 TRANSITIONAL = frozenset({"creating", "updating", "deleting", "migrating"})
@@ -115,6 +115,16 @@ def compare_resource(
             step,
             "conflict",
             f"{label} exists but belongs to {whose}; it is never adopted or changed: "
+            f"rename it in the spec or remove it",
+            desired,
+            observed,
+        )
+    if not ctx.owns(observed, desired["tags"].get(TAG_SPEC)):
+        return change_of(
+            step,
+            "conflict",
+            f"{label} exists but belongs to {observed['tags'][TAG_SPEC]} of this stack, not to "
+            f"{step.address}; it is never adopted, replaced or deleted by another step: "
             f"rename it in the spec or remove it",
             desired,
             observed,

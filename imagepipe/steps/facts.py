@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imagepipe import vocabulary as r
 from imagepipe.spec.model import Capture, SourceVM
-from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, Context
+from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, TAG_SPEC, Context
 from imagepipe.steps.desired.capture import image_desired, snapshot_desired, snapshot_prefix, source_disks
 from imagepipe.steps.desired.disks import disk_name
 from imagepipe.steps.port import Observer
@@ -17,7 +17,7 @@ def image_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
     observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
     return (
         observed is not None
-        and ctx.owns(observed)
+        and ctx.owns(observed, desired["tags"][TAG_SPEC])
         and observed["tags"].get(TAG_HASH) == desired["tags"][TAG_HASH]
         and (observed.get("provisioning_state") or "").lower() != "failed"
     )
@@ -35,7 +35,11 @@ def snapshots_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
     address = f"{capture.ref}/{'snapshot-source-disks' if capture.type == 'generalized' else 'snapshots'}"
     for desired in snapshot_desired(ctx, capture, obs, address):
         seen = obs.get(r.SNAPSHOT, desired["resource_group"], desired["name"])
-        if seen is None or not ctx.owns(seen) or seen["tags"].get(TAG_HASH) != desired["tags"][TAG_HASH]:
+        if (
+            seen is None
+            or not ctx.owns(seen, desired["tags"][TAG_SPEC])
+            or seen["tags"].get(TAG_HASH) != desired["tags"][TAG_HASH]
+        ):
             return False
         if (seen.get("provisioning_state") or "").lower() != "succeeded":
             return False
@@ -77,4 +81,4 @@ def temporaries(ctx: Context, capture: Capture, obs: Observer) -> list[r.Record]
     wanted += [(r.DISK, disk_name(name, s)) for s in suffixes]
     wanted += [(r.SNAPSHOT, f"{snapshot_prefix(capture)}-{s}") for s in suffixes]
     found = [obs.get(type_, rg, n) for type_, n in wanted]
-    return [rec for rec in found if rec is not None and ctx.owns(rec)]
+    return [rec for rec in found if rec is not None and ctx.owns(rec, f"{capture.ref}/")]

@@ -116,10 +116,32 @@ def test_a_run_of_another_runner_holds_the_stack(tmp_path: Path, emulator: Emula
     assert applied.returncode == 1
     assert f"{HELD} learn-exercise: `apply` on ci-runner-7 (pid 4242)" in applied.stderr
     assert "nothing was changed" in applied.stderr
-    # destroy has nothing to delete yet, so it does not even need the lock
-    assert destroyed.returncode == 0
+    # the lock is taken before planning, so destroy is refused even with nothing to delete
+    assert destroyed.returncode == 1
+    assert f"{HELD} learn-exercise" in destroyed.stderr
     writes = [op for op in emulator.journal()[before:] if op["resourceId"].lower() != lease.lower()]
     assert [op for op in writes if "/resourceGroups/learn-rg" in op["resourceId"]] == []
+
+
+def test_apply_and_destroy_take_the_lock_before_planning(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """A run that plans before locking says "No changes" while a destroy of the stack runs."""
+    folder = copy_specs("learn-exercise", tmp_path)
+    assert run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path).returncode == 0
+    planned = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout
+
+    lease = _hold(emulator, "learn-exercise", "ci-runner-7/4242/abc", time.time() + 600)
+    before = documents(emulator, [lease])
+    applied = run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path)
+    destroyed = run_cli(emulator, "destroy", str(folder), "--yes", cwd=tmp_path)
+
+    for refused in (applied, destroyed):
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"{HELD} learn-exercise: `apply` on ci-runner-7 (pid 4242)" in refused.stderr
+        assert "No changes" not in refused.stdout
+    assert documents(emulator, [lease]) == before  # the holder's lease is left as it was
+    planned = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout  # nothing was deleted by the refused destroy
 
 
 def test_an_expired_lease_or_a_killed_holder_does_not_block(

@@ -72,3 +72,34 @@ def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
     assert touched_since(emulator, made_by_hand, foreign) == []
     with_stack = run_cli(emulator, "plan", str(folder), "--detailed-exitcode", cwd=tmp_path)
     assert with_stack.returncode == 2  # ours are gone, theirs remain
+
+
+ANOTHER_STEP = {
+    "imagepipe-stack": "learn-exercise",  # this very stack
+    "imagepipe-spec": "SourceVM/other/vm",  # but made for another step
+    "imagepipe-hash": "000000000000",
+}
+
+
+def test_a_wanted_name_held_by_another_step_of_the_stack_is_a_conflict(
+    tmp_path: Path, emulator: EmulatorProcess
+) -> None:
+    """Ownership is the stack and the step: a step never adopts, replaces or deletes what
+    another step's address is written on."""
+    foreign = make_foreign(emulator, "learn-rg", "hand", ANOTHER_STEP, vm_name="myVMFromImage")
+    before = documents(emulator, foreign)
+    made_by_hand = len(emulator.journal())
+    folder = copy_specs("learn-exercise", tmp_path)
+
+    planned = run_cli(emulator, "plan", str(folder), cwd=tmp_path)
+    assert planned.returncode == 1, planned.stdout
+    assert "Deployment/new-vm/vm[0]" in planned.stdout + planned.stderr
+    assert "belongs to SourceVM/other/vm of this stack" in planned.stdout + planned.stderr
+    assert "Traceback" not in planned.stderr
+
+    applied = run_cli(emulator, "apply", str(folder), "--yes", cwd=tmp_path)
+    assert applied.returncode == 1, applied.stdout
+    assert "myVMFromImage" in applied.stderr and "SourceVM/other/vm" in applied.stderr
+
+    assert documents(emulator, foreign) == before
+    assert touched_since(emulator, made_by_hand, foreign) == []

@@ -156,7 +156,7 @@ class ImageHandler(ResourceHandler):
         capture = ctx.capture(step.document)
         desired = image_desired(ctx, capture)
         observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
-        if observed is not None and ctx.owns(observed):
+        if observed is not None and ctx.owns(observed, desired["tags"][TAG_SPEC]):
             if observed["tags"].get(TAG_HASH) != desired["tags"][TAG_HASH]:
                 return self.change(
                     step,

@@ -15,7 +15,7 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, GalleryTarget, SourceVHD, SourceVM
 from imagepipe.steps.base import Handler, ResourceHandler
-from imagepipe.steps.context import TAG_HASH, Context, desired_record
+from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, desired_record
 from imagepipe.steps.desired.capture import hyper_v_generation, version_desired
 from imagepipe.steps.evaluation import Evaluation, compare_resource
 from imagepipe.steps.port import Observer, Operation, Provider
@@ -47,8 +47,9 @@ class GalleryHandler(ResourceHandler):
             {},
         )
         observed = obs.get(r.GALLERY, gallery.resource_group, gallery.name)
-        if observed is not None and not ctx.owns(observed):
-            # Galleries are shared between teams: use one that exists, never change or delete it.
+        if observed is not None and not ctx.owns(observed, step.address):
+            # Galleries are shared between teams and captures: use one that exists, never change
+            # or delete it (another capture of this stack may have made it).
             return self.change(
                 step,
                 "no-op",
@@ -94,7 +95,7 @@ class GalleryImageHandler(ResourceHandler):
                     desired,
                     observed,
                 )
-            if not ctx.owns(observed):
+            if not ctx.owns(observed, step.address):
                 return self.change(
                     step, "no-op", f"image definition {definition.name} exists: used as is", None, observed
                 )
@@ -107,7 +108,8 @@ class GalleryVersionHandler(Handler):
         desired = version_desired(ctx, capture)
         observed = obs.get(r.GALLERY_VERSION, desired["resource_group"], desired["name"])
         version = gallery.version
-        if observed is not None and ctx.owns(observed) and not _failed(observed):
+        mine = ctx.owns(observed, desired["tags"][TAG_SPEC])
+        if observed is not None and mine and not _failed(observed):
             if observed["tags"].get(TAG_HASH) != desired["tags"][TAG_HASH]:
                 return self.change(
                     step,
@@ -134,7 +136,7 @@ class GalleryVersionHandler(Handler):
                     desired,
                     observed,
                 )
-        if observed is not None and ctx.owns(observed) and _failed(observed):
+        if observed is not None and mine and _failed(observed):
             desired["id"] = observed["id"]
             return self.change(
                 step,

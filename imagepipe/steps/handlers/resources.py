@@ -7,7 +7,7 @@ from typing import Any
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler, ResourceHandler
-from imagepipe.steps.context import TAG_CUSTOMIZED, Context, desired_record
+from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_record
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
@@ -25,7 +25,7 @@ class ResourceGroupHandler(ResourceHandler):
             r.RESOURCE_GROUP, name, name, location, ctx.tags(step.address, {"location": location}), {}
         )
         observed = obs.get(r.RESOURCE_GROUP, name, name)
-        if observed is not None and not ctx.owns(observed):
+        if observed is not None and not ctx.owns(observed, step.address):
             # Groups are often shared or made by hand: use them, never change or delete them.
             desired["id"] = observed["id"]
             return self.change(
@@ -166,12 +166,15 @@ class VmHandler(ResourceHandler):
         """Why the NIC a new VM would create is taken (Azure would reuse an unattached one)."""
         name = desired["properties"]["nic"]["name"]
         nic = obs.planned(r.NIC, desired["resource_group"], name)
-        if nic is None or ctx.owns(nic):  # ours: a NIC step of an earlier version made it
+        # Ours: the NIC step (Deployment/x/nic[i]) of an earlier version made it for this VM.
+        if nic is None or ctx.owns(nic, desired["tags"][TAG_SPEC].replace("/vm[", "/nic[", 1)):
             return None
         user = nic["properties"].get("vm_id")
         used = f"is attached to {user.rsplit('/', 1)[-1]}" if user else "exists"
+        claimant = nic["tags"].get(TAG_SPEC) if ctx.owns(nic) else None
+        whose = f"belongs to {claimant} of this stack" if claimant else "does not belong to this stack"
         return (
-            f"network interface {name} {used} and does not belong to this stack; "
+            f"network interface {name} {used} and {whose}; "
             "the VM would take it over: rename the VM in the spec or remove the NIC"
         )
 
