@@ -8,6 +8,7 @@ or write a half-applied change.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections import defaultdict
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from imagepipe.emulator import ids
+from imagepipe.emulator.statedir import open_private
 
 DB_FILE = "emulator.sqlite"
 
@@ -43,6 +45,7 @@ class Store:
     def __init__(self, state_dir: Path, db_name: str = DB_FILE) -> None:
         self.path = state_dir / db_name
         self.lock = threading.RLock()
+        os.close(open_private(self.path))  # made 0600 before SQLite opens it (its -wal/-shm inherit the mode)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
