@@ -207,14 +207,14 @@ def start_emulator(
     client_secret: str = ids.DEFAULT_CLIENT_SECRET,
     clock: SimClock | None = None,
     az_cli: bool = True,
-    lock_wait: float = 60.0,
+    lock_wait: float | None = None,
 ) -> Emulator:
     """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread.
 
     `clock` replaces the real-time clock of speed `speed` (a `ManualClock` for timing tests);
     `az_cli` serves what `az vm create` needs as well (template deployments, public IPs, NSGs).
-    When another process serves `state_dir`, wait up to `lock_wait` seconds (saying so on stderr),
-    then raise `statedir.StateFolderBusy`.
+    When another process serves `state_dir`, wait up to `lock_wait` seconds (saying so on stderr;
+    by default `IMAGEPIPE_STATE_WAIT` or 60), then raise `statedir.StateFolderBusy`.
     """
     return Emulator(
         state_dir,
@@ -225,5 +225,5 @@ def start_emulator(
         client_secret=client_secret,
         clock=clock,
         az_cli=az_cli,
-        lock_wait=lock_wait,
+        lock_wait=statedir.default_wait() if lock_wait is None else lock_wait,
     ).start()

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 LOCK_FILE = "emulator.lock"
+WAIT_VARIABLE = "IMAGEPIPE_STATE_WAIT"
+DEFAULT_WAIT = 60.0
 DEBUG_LOG = "debug.log"  # written by the CLI on an internal error, next to the embedded state
 
 
@@ -84,6 +86,14 @@ def write_private(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def default_wait() -> float:
+    """How long an embedded emulator waits for a busy state folder: `IMAGEPIPE_STATE_WAIT` or 60 s."""
+    try:
+        return max(0.0, float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT)))
+    except ValueError:
+        return DEFAULT_WAIT
 
 
 def _say_waiting(message: str) -> None:
