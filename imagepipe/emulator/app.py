@@ -215,12 +215,17 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
     )
     with backend.store.lock:
         try:
-            backend.ops.settle()
-            return render.response(ctx, route.handler(ctx, body))
-        except ArmError as error:
-            return _error(error)
+            # Persisted before the answer leaves: a write SQLite could not commit is rolled back
+            # in memory too, and the client gets an error, never a success it cannot keep.
+            with backend.store.transaction():
+                backend.ops.settle()
+                try:
+                    return render.response(ctx, route.handler(ctx, body))
+                except ArmError as error:
+                    return _error(error)
         except (TypeError, AttributeError, KeyError, ValueError) as error:
             # A body of the wrong shape (a string where an object belongs, ...): the client's fault.
+            backend.ops.resync()
             log.debug("malformed %s request for %s", route.operation, request.url.path, exc_info=True)
             detail = f"{type(error).__name__}: {error}"[:200]
             return _error(
@@ -231,6 +236,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
                 )
             )
         except Exception:
+            backend.ops.resync()
             log.exception("internal error while serving %s", route.operation)
             return _error(
                 ArmError(
