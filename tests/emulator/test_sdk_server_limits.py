@@ -13,6 +13,8 @@ import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+from imagepipe.emulator import start_emulator
+
 from .helpers import API, Arm, Clients, admin, bearer_token, error_code, make_credential, unique
 
 GROUPS = API.get("resources", "2022-09-01")
@@ -155,11 +157,19 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def test_state_files_are_private(emulator: Any) -> None:
-    admin(emulator, "POST", "requestlog", {"enabled": True})
-    admin(emulator, "GET", "stats")
-    admin(emulator, "POST", "requestlog", {"enabled": False})
-    state = Path(emulator.state_dir)
-    assert _mode(state) == 0o700
-    for name in ("emulator.sqlite", "ca.pem", "server.pem", "token.key", "emulator.lock", "requests.jsonl"):
-        assert _mode(state / name) == 0o600, name
+def test_state_files_are_private(tmp_path: Path) -> None:
+    with start_emulator(tmp_path / "fresh" / "state", speed=5000.0, throttling=False) as em:
+        admin(em, "POST", "requestlog", {"enabled": True})
+        admin(em, "GET", "stats")
+        admin(em, "POST", "requestlog", {"enabled": False})
+        state = Path(em.state_dir)
+        assert _mode(state) == 0o700
+        for name in (
+            "emulator.sqlite",
+            "ca.pem",
+            "server.pem",
+            "token.key",
+            "emulator.lock",
+            "requests.jsonl",
+        ):
+            assert _mode(state / name) == 0o600, name
