@@ -17,7 +17,7 @@ from imagepipe.app import run
 from imagepipe.app.run import RunOutcome
 from imagepipe.app.session import open_session
 from imagepipe.apply.events import EventSink, discard
-from imagepipe.emulator import DEFAULT_CLIENT_SECRET
+from imagepipe.emulator import DEFAULT_CLIENT_SECRET, statedir
 from imagepipe.emulator.server import Emulator
 from imagepipe.emulator.store import DB_FILE
 from imagepipe.errors import Diagnostic, ImagepipeError, UsageError
@@ -220,19 +220,22 @@ def serve_emulator(
 ) -> Listening | CannotListen:
     """Bind, tell ``on_listening``, then serve in this thread until Ctrl-C or SIGTERM."""
     # Absolute, so the printed CA path still works after `cd` in the shell that evals it.
-    state_file = request.state_file.expanduser().resolve()
-    is_file = bool(state_file.suffix) and not state_file.is_dir()
-    state_dir = state_file.parent if is_file else state_file
+    given = request.state_file.expanduser()
+    is_file = bool(given.suffix) and not given.is_dir()
     try:
+        # Checked as the user named it: resolving first would follow a committed `.imagepipe` link.
+        state_dir = statedir.prepare(given.parent if is_file else given)
         emulator = Emulator(
             state_dir,
-            db_name=state_file.name if is_file else DB_FILE,
+            db_name=given.name if is_file else DB_FILE,
             speed=request.speed,
             throttling=request.throttling,
             host=request.host,
             port=request.port,
             client_secret=request.client_secret,
         )
+    except statedir.StateFolderError as error:
+        return CannotListen(str(error))
     except OSError as error:
         return CannotListen(f"cannot listen on {request.host}:{request.port}: {error.strerror or error}")
     listening = Listening(emulator, state_dir)

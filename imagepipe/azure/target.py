@@ -299,11 +299,11 @@ def connect_emulator(emulator: Any, polling_interval: float = 0.05) -> Target:
 
 
 def _connect_local(config: TargetConfig, speed: float, throttling: bool) -> Target:
-    from imagepipe.emulator import start_emulator  # the emulator is heavy; load it only for local
+    from imagepipe.emulator import start_emulator, statedir  # heavy; load it only for local
 
-    state_dir = Path(config.state_dir).resolve()
+    state_dir = Path(config.state_dir)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir = statedir.prepare(state_dir)  # before resolving: a committed link is refused
         emulator = start_emulator(state_dir, speed=speed, throttling=throttling)
     except OSError as exc:
         raise TargetError(f"cannot start the embedded emulator in {state_dir}: {exc}") from None

@@ -8,6 +8,7 @@ with --traceback).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -53,15 +54,25 @@ for command in (
 
 
 def _debug_log(exc: BaseException) -> str:
+    """Append the traceback to the debug log; say where it went (or why it went nowhere)."""
     log_dir = Path(os.environ.get("IMAGEPIPE_DEBUG_DIR", ".imagepipe"))
+    if log_dir.is_symlink():
+        return f"no debug log written: {log_dir} is a symbolic link, and imagepipe never writes through one"
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = log_dir / "debug.log"
     except OSError:
         path = Path(tempfile.gettempdir()) / "imagepipe-debug.log"
-    with open(path, "a", encoding="utf-8") as fh:
+    try:
+        # O_NOFOLLOW: a committed `.imagepipe/debug.log` link must not make us append to its target.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"no debug log written: {path} is a symbolic link, and imagepipe never writes through one"
+        return f"no debug log written: {path}: {error.strerror or error}"
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write("".join(traceback.format_exception(exc)))
-    return str(path)
+    return f"details in {path}"
 
 
 def _internal_error(exc: Exception, show_traceback: bool) -> ExitCode:
@@ -70,7 +81,7 @@ def _internal_error(exc: Exception, show_traceback: bool) -> ExitCode:
     else:
         where = _debug_log(exc)
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc} (details in {where}; rerun with --traceback)",
+            f"internal error: {type(exc).__name__}: {exc} ({where}; rerun with --traceback)",
             err=True,
         )
     return ExitCode.FAILURE

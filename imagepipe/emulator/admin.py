@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from imagepipe.emulator import ids
+from imagepipe.emulator import ids, limits, render
 from imagepipe.emulator.catalogue import CATALOGUE
 from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.faults import FaultError, Faults, parse_rules
 from imagepipe.emulator.operations import Operations, iso
 from imagepipe.emulator.stats import RequestLog, Stats
@@ -43,8 +43,7 @@ def _is_loopback(request: Request) -> bool:
 
 
 async def _json(request: Request) -> object:
-    raw = await request.body()
-    return json.loads(raw) if raw.strip() else None
+    return limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT))
 
 
 async def handle(backend: Backend, request: Request, path: list[str]) -> Response:
@@ -94,6 +93,8 @@ async def handle(backend: Backend, request: Request, path: list[str]) -> Respons
             return JSONResponse(
                 {"enabled": backend.request_log.enabled, "path": str(backend.request_log.path)}
             )
+    except ArmError as error:
+        return render.error_response(error)
     except (FaultError, ValueError) as error:
         return JSONResponse({"error": {"code": "InvalidRequest", "message": str(error)}}, status_code=400)
     return JSONResponse(

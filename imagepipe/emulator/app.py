@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, render, routing, timing
+from imagepipe.emulator import admin, identity, limits, render, routing, timing
 from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
@@ -101,11 +100,11 @@ async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bo
     if len(low) >= 2 and low[-2:] == [".well-known", "openid-configuration"]:
         return identity.openid_configuration(base_url, segments[0]), "OpenId_Configuration", False
     if len(low) >= 3 and low[1] == "oauth2" and low[-1] == "token" and request.method == "POST":
-        return (
-            identity.token(backend.tokens, backend.client_secret, segments[0], await request.body()),
-            "Token",
-            False,
-        )
+        try:
+            form = await limits.read_body(request, limits.TOKEN_BODY_LIMIT)
+        except ArmError as error:
+            return _error(error), "Token", False
+        return identity.token(backend.tokens, backend.client_secret, segments[0], form), "Token", False
     route = routing.resolve(request.method, segments)
     if route is None:
         return (
@@ -196,11 +195,12 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
         return JSONResponse(
             decision.error_body(route.operation), status_code=decision.status, headers=headers
         )
-    raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        return _error(ArmError(400, "InvalidRequestContent", "The request content was not valid JSON."))
+        body = limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT))
+        if request.method in ("PUT", "PATCH"):
+            limits.check_tags(body)
+    except ArmError as error:
+        return _error(error)
     ctx = Ctx(
         store=backend.store,
         ops=backend.ops,
@@ -215,12 +215,17 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
     )
     with backend.store.lock:
         try:
-            backend.ops.settle()
-            return render.response(ctx, route.handler(ctx, body))
-        except ArmError as error:
-            return _error(error)
+            # Persisted before the answer leaves: a write SQLite could not commit is rolled back
+            # in memory too, and the client gets an error, never a success it cannot keep.
+            with backend.store.transaction():
+                backend.ops.settle()
+                try:
+                    return render.response(ctx, route.handler(ctx, body))
+                except ArmError as error:
+                    return _error(error)
         except (TypeError, AttributeError, KeyError, ValueError) as error:
             # A body of the wrong shape (a string where an object belongs, ...): the client's fault.
+            backend.ops.resync()
             log.debug("malformed %s request for %s", route.operation, request.url.path, exc_info=True)
             detail = f"{type(error).__name__}: {error}"[:200]
             return _error(
@@ -231,6 +236,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
                 )
             )
         except Exception:
+            backend.ops.resync()
             log.exception("internal error while serving %s", route.operation)
             return _error(
                 ArmError(

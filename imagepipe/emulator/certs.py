@@ -7,6 +7,8 @@ from pathlib import Path
 
 import trustme
 
+from imagepipe.emulator.statedir import write_private
+
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"  # certificate chain followed by the private key
 HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -25,12 +27,7 @@ def ensure_certificates(state_dir: Path) -> TlsFiles:
     if not (ca_path.exists() and cert_path.exists()):
         ca = trustme.CA(organization_name="imagepipe emulator")
         server = ca.issue_cert(*HOSTS)
-        cert_tmp = cert_path.with_suffix(".tmp")
-        with cert_tmp.open("wb") as out:
-            for blob in server.cert_chain_pems:
-                out.write(blob.bytes())
-            out.write(server.private_key_pem.bytes())
-        cert_tmp.chmod(0o600)
-        ca.cert_pem.write_to_path(str(ca_path))
-        cert_tmp.replace(cert_path)
+        chain = b"".join(blob.bytes() for blob in server.cert_chain_pems)
+        write_private(ca_path, ca.cert_pem.bytes())
+        write_private(cert_path, chain + server.private_key_pem.bytes())
     return TlsFiles(ca_file=ca_path, cert_file=cert_path)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 
 from starlette.responses import JSONResponse
 
-from imagepipe.emulator.ids import CLIENT_ID
+from imagepipe.emulator.ids import CLIENT_ID, TENANT_ID
 from imagepipe.emulator.tokens import TOKEN_LIFETIME, TokenIssuer, audience_of
 
 AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
@@ -50,6 +50,14 @@ def _oauth_error(status: int, error: str, description: str, code: int) -> JSONRe
 
 def token(issuer: TokenIssuer, client_secret: str, tenant: str, raw_body: bytes) -> JSONResponse:
     """Client credentials only: the emulator's one service principal, checked by its secret."""
+    if tenant.lower() != TENANT_ID:
+        return _oauth_error(
+            400,
+            "invalid_request",
+            f"AADSTS90002: Tenant '{tenant[:64]}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud.",
+            90002,
+        )
     form = {k: v[0] for k, v in parse_qs(raw_body.decode("utf-8", "replace")).items()}
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(

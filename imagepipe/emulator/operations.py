@@ -173,6 +173,12 @@ class Operations:
         self._due.clear()
         self._image_load.clear()
 
+    def resync(self) -> None:
+        """Rebuild the schedule from the store (after a rolled-back transaction)."""
+        self.reset()
+        for op in self.store.operations.values():
+            self._track(op)
+
     def _track(self, op: dict) -> None:
         if not op["settled"]:
             heapq.heappush(self._due, (op["end"], op["id"]))

@@ -12,12 +12,14 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from imagepipe.emulator import ids
+from imagepipe.emulator import ids, statedir
 from imagepipe.emulator.app import Backend, build_app
 from imagepipe.emulator.azcli.registry import register as serve_az_cli_types
-from imagepipe.emulator.certs import ensure_certificates
+from imagepipe.emulator.certs import CA_FILE, CERT_FILE, ensure_certificates
 from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.stats import REQUEST_LOG
 from imagepipe.emulator.store import DB_FILE
+from imagepipe.emulator.tokens import KEY_FILE
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -30,6 +32,12 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def _state_files(db_name: str) -> list[str]:
+    """Every file the emulator writes in its state folder."""
+    db_files = [db_name, f"{db_name}-wal", f"{db_name}-shm", f"{db_name}-journal"]
+    return [statedir.LOCK_FILE, statedir.DEBUG_LOG, CA_FILE, CERT_FILE, KEY_FILE, REQUEST_LOG, *db_files]
 
 
 class _Server(uvicorn.Server):
@@ -64,22 +72,35 @@ class Emulator:
         db_name: str = DB_FILE,
         clock: SimClock | None = None,
         az_cli: bool = True,
+        lock_wait: float = 0.0,
     ) -> None:
         if az_cli:  # `az vm create` sends template deployments with public IPs and NSGs
             serve_az_cli_types()
-        self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        tls = ensure_certificates(self.state_dir)
-        self.ca_file = tls.ca_file
-        self.backend = Backend(
-            self.state_dir,
-            speed=speed,
-            throttling=throttling,
-            client_secret=client_secret,
-            db_name=db_name,
-            clock=clock,
-        )
-        self._socket = _bind(host, port)
+        self.state_dir = statedir.prepare(Path(state_dir))
+        statedir.refuse_links(self.state_dir, _state_files(db_name))
+        # One process per state folder: a second one would keep its own index of the same SQLite file.
+        self._lock = statedir.StateLock(self.state_dir)
+        self._lock.acquire(wait=lock_wait)
+        try:
+            tls = ensure_certificates(self.state_dir)
+            self.ca_file = tls.ca_file
+            self.backend = Backend(
+                self.state_dir,
+                speed=speed,
+                throttling=throttling,
+                client_secret=client_secret,
+                db_name=db_name,
+                clock=clock,
+            )
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            self._socket = _bind(host, port)
+        except BaseException:
+            self.backend.close()
+            self._lock.release()
+            raise
         self.host = host
         self.port = self._socket.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
@@ -88,6 +109,8 @@ class Emulator:
             build_app(self.backend),
             ssl_certfile=str(tls.cert_file),
             ssl_keyfile=str(tls.cert_file),
+            # The admin API trusts the socket's peer address only, never X-Forwarded-For.
+            proxy_headers=False,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -164,6 +187,7 @@ class Emulator:
         if self._socket.fileno() != -1:
             self._socket.close()
         self.backend.close()
+        self._lock.release()
 
     def __enter__(self) -> Emulator:
         return self
@@ -184,11 +208,14 @@ def start_emulator(
     client_secret: str = ids.DEFAULT_CLIENT_SECRET,
     clock: SimClock | None = None,
     az_cli: bool = True,
+    lock_wait: float | None = None,
 ) -> Emulator:
     """Start an emulator with its state in `state_dir` on a free port (or `port`) in a background thread.
 
     `clock` replaces the real-time clock of speed `speed` (a `ManualClock` for timing tests);
     `az_cli` serves what `az vm create` needs as well (template deployments, public IPs, NSGs).
+    When another process serves `state_dir`, wait up to `lock_wait` seconds (saying so on stderr;
+    by default `IMAGEPIPE_STATE_WAIT` or 60), then raise `statedir.StateFolderBusy`.
     """
     return Emulator(
         state_dir,
@@ -199,4 +226,5 @@ def start_emulator(
         client_secret=client_secret,
         clock=clock,
         az_cli=az_cli,
+        lock_wait=statedir.default_wait() if lock_wait is None else lock_wait,
     ).start()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter, deque
 from pathlib import Path
+
+from imagepipe.emulator.statedir import open_private
 
 REQUEST_LOG = "requests.jsonl"
 
@@ -75,7 +78,7 @@ class RequestLog:
     def switch(self, enabled: bool) -> None:
         with self._lock:
             if enabled and self._file is None:
-                self._file = self.path.open("a", encoding="utf-8")
+                self._file = os.fdopen(open_private(self.path), "a", encoding="utf-8")
             elif not enabled and self._file is not None:
                 self._file.close()
                 self._file = None

@@ -8,6 +8,7 @@ or write a half-applied change.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections import defaultdict
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from imagepipe.emulator import ids
+from imagepipe.emulator.statedir import open_private
 
 DB_FILE = "emulator.sqlite"
 
@@ -43,6 +45,8 @@ class Store:
     def __init__(self, state_dir: Path, db_name: str = DB_FILE) -> None:
         self.path = state_dir / db_name
         self.lock = threading.RLock()
+        self._depth = 0  # nesting of transaction()
+        os.close(open_private(self.path))  # made 0600 before SQLite opens it (its -wal/-shm inherit the mode)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -117,20 +121,48 @@ class Store:
     # whole state -------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group several writes into one SQLite transaction (faster, and all-or-nothing)."""
+        """Group writes into one SQLite transaction: all of them persisted, or none and none visible.
+
+        Nested uses join the outermost one. When it fails, or its COMMIT does (a full disk), SQLite
+        rolls back and the in-memory view is reloaded from the file, so a write that was not
+        persisted is never served.
+        """
         with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN")
+            self._depth = 1
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
-                self._docs.clear()
-                self._by_scope.clear()
-                self._by_group.clear()
-                self.operations.clear()
-                self._load()
+                self._roll_back()
                 raise
-            self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _roll_back(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._docs.clear()
+        self._by_scope.clear()
+        self._by_group.clear()
+        self.operations.clear()
+        self._load()
+
+    def cap_pages(self, pages: int) -> None:
+        """Let the file grow to `pages` pages at most (SQLite's own "disk is full"), to test a full disk."""
+        with self.lock:
+            self._db.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    def page_count(self) -> int:
+        with self.lock:
+            return int(self._db.execute("PRAGMA page_count").fetchone()[0])
 
     def reset(self) -> None:
         with self.lock:

@@ -10,6 +10,8 @@ import secrets
 import time
 from pathlib import Path
 
+from imagepipe.emulator.statedir import write_private
+
 TOKEN_LIFETIME = 3599
 # Who ARM accepts tokens for (the resource of the scope the client asked for, no trailing slash).
 ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.core.windows.net"})
@@ -28,8 +30,7 @@ class TokenIssuer:
     def __init__(self, state_dir: Path) -> None:
         key_path = state_dir / KEY_FILE
         if not key_path.exists():
-            key_path.write_bytes(secrets.token_bytes(32))
-            key_path.chmod(0o600)
+            write_private(key_path, secrets.token_bytes(32))
         self._key = key_path.read_bytes()
         self._valid: dict[str, tuple[float, str]] = {}  # token -> (expiry, audience), skips the HMAC
 

@@ -13,11 +13,13 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from .helpers import API, Arm, Clients, bearer_token, make_credential, unique
 
 
-def test_a_token_is_issued_for_any_tenant(emulator: Any) -> None:
-    for tenant in (emulator.tenant_id, "11111111-2222-3333-4444-555555555555", "contoso.onmicrosoft.com"):
-        token = make_credential(emulator, tenant=tenant).get_token("https://management.azure.com/.default")
-        assert token.token
-        assert token.expires_on > 0
+def test_a_token_is_issued_for_the_emulators_tenant_only(emulator: Any) -> None:
+    token = make_credential(emulator).get_token("https://management.azure.com/.default")
+    assert token.token
+    assert token.expires_on > 0
+    for tenant in ("11111111-2222-3333-4444-555555555555", "contoso.onmicrosoft.com"):
+        with pytest.raises(ClientAuthenticationError, match="AADSTS90002"):
+            make_credential(emulator, tenant=tenant).get_token("https://management.azure.com/.default")
 
 
 def test_a_wrong_client_secret_is_refused_by_the_token_endpoint(emulator: Any) -> None:
