@@ -11,7 +11,7 @@ from imagepipe.apply.events import EventSink, discard
 from imagepipe.apply.executor import ApplyResult, Executor
 from imagepipe.apply.lock import hold_stack
 from imagepipe.errors import ConflictError, StalePlanError
-from imagepipe.plan.model import Plan, spec_fingerprint
+from imagepipe.plan.model import Plan, specset_fingerprint
 from imagepipe.plan.planner import PlanResult, make_destroy_plan, make_plan
 
 Confirm = Callable[[Plan], bool]
@@ -133,7 +133,7 @@ def _execute(
 
 def check_saved_plan(saved: Plan, session: Session) -> PlanResult:
     """Re-observe and refuse a plan whose specs or observed state changed since it was made."""
-    if saved.subscription and saved.subscription != session.azure.subscription_id:
+    if saved.subscription != session.azure.subscription_id:
         raise StalePlanError(
             f"the plan was made for subscription {saved.subscription}, not {session.azure.subscription_id}"
         )
@@ -141,7 +141,7 @@ def check_saved_plan(saved: Plan, session: Session) -> PlanResult:
         raise StalePlanError(
             f"the plan is for stack {saved.stack}, the specs are stack {session.specset.name}"
         )
-    if spec_fingerprint(session.specset.files) != saved.spec_fingerprint:
+    if specset_fingerprint(session.specset) != saved.spec_fingerprint:
         raise StalePlanError("the specs changed since the plan was made: plan again")
     fresh = make_plan(session.specset, session.graph, session.azure, paths=saved.paths, prune=saved.prune)
     differences = []

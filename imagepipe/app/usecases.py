@@ -22,7 +22,7 @@ from imagepipe.emulator.server import Emulator
 from imagepipe.emulator.store import DB_FILE
 from imagepipe.errors import Diagnostic, ImagepipeError, UsageError
 from imagepipe.graph import StepGraph, build_graph
-from imagepipe.plan.model import Plan
+from imagepipe.plan.model import Plan, plan_file_problem
 from imagepipe.plan.planner import make_plan
 from imagepipe.spec import LoadResult, load_one, load_spec_sets
 from imagepipe.target_config import TargetConfig
@@ -144,9 +144,14 @@ class SavedPlanRequest:
 
 
 def read_plan_file(path: Path) -> Plan:
+    """A saved plan, checked against its schema before anything of it is used."""
     try:
-        return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        problem = plan_file_problem(data)
+        if problem:
+            raise ValueError(problem)
+        return Plan.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ImagepipeError(f"{path}: not a plan file saved by `imagepipe plan --out`: {exc}") from None
 
 

@@ -1,7 +1,9 @@
 """A plan is data: the changes one reconciliation would make, with a JSON round-trip.
 
-A saved plan carries a fingerprint of the spec files and, per change, one of the
-observed state it was computed from, so ``apply plan.json`` can refuse a stale plan.
+A saved plan carries a fingerprint of the spec files (and of every file a ``{file:}``
+reference reads) and, per change, one of the observed state it was computed from, so
+``apply plan.json`` can refuse a stale plan. A plan file is checked against its schema
+(``schemas/plan-file-v1.schema.json``) before anything of it is used.
 """
 
 from __future__ import annotations
@@ -10,9 +12,16 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from imagepipe.spec.model import SpecSet
+from imagepipe.spec.secrets import file_references
 from imagepipe.steps.change import ACTIONS, Action, Change, canonical_json, digest
 
 __all__ = [
@@ -23,7 +32,9 @@ __all__ = [
     "Plan",
     "canonical_json",
     "digest",
+    "plan_file_problem",
     "spec_fingerprint",
+    "specset_fingerprint",
 ]
 
 PLAN_FORMAT = 1
@@ -108,3 +119,23 @@ def spec_fingerprint(files: tuple[Path, ...] | list[Path]) -> str:
             h.update(b"<unreadable>")
         h.update(b"\0")
     return h.hexdigest()[:16]
+
+
+def specset_fingerprint(specset: SpecSet) -> str:
+    """The spec files and every file a ``{file:}`` reference reads: a change to any makes a saved plan stale."""
+    return spec_fingerprint([*specset.files, *(ref.path() for ref in file_references(specset))])
+
+
+@cache
+def _plan_file_validator() -> Draft202012Validator:
+    text = resources.files("imagepipe").joinpath("schemas", "plan-file-v1.schema.json").read_text("utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+def plan_file_problem(data: object) -> str | None:
+    """Why ``data`` is not a saved plan (the most relevant schema error), or None."""
+    error = best_match(_plan_file_validator().iter_errors(data))
+    if error is None:
+        return None
+    where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"{where.lstrip('.') or 'the file'}: {error.message[:200]}"

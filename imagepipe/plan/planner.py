@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.stepgraph import StepGraph
-from imagepipe.plan.model import Change, Plan, spec_fingerprint
+from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
@@ -77,7 +77,7 @@ def make_plan(
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
-        spec_fingerprint=spec_fingerprint(specset.files),
+        spec_fingerprint=specset_fingerprint(specset),
         subscription=azure.subscription_id,
         prune=prune,
     )
@@ -114,7 +114,7 @@ def make_destroy_plan(
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
-        spec_fingerprint=spec_fingerprint(specset.files),
+        spec_fingerprint=specset_fingerprint(specset),
         subscription=azure.subscription_id,
         destroy=True,
         outside=sorted(rec["id"] for rec in outside),

@@ -7,6 +7,7 @@ show the reference, so no printable object ever carries a secret.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,3 +167,25 @@ def within(path: str, folder: str) -> bool:
 
 def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def file_references(value: object) -> list[SecretRef]:
+    """Every ``{file:}`` reference in a spec model (dataclasses, lists, dicts), in a stable order."""
+    found: dict[tuple[str, str], SecretRef] = {}
+    stack: list[object] = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, SecretRef):
+            if item.kind == "file":
+                found.setdefault((str(item.base_dir), item.name), item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+    return [found[key] for key in sorted(found)]
