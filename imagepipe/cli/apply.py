@@ -18,6 +18,7 @@ from imagepipe.render.safe import printable
 
 if TYPE_CHECKING:
     from imagepipe.app.run import RunOutcome
+    from imagepipe.app.usecases import Hooks
 
 
 def confirmer(yes: bool, verb: str) -> Callable[[Plan], bool]:
@@ -69,6 +70,28 @@ def report(outcome: RunOutcome, output: str) -> ExitCode:
     return ExitCode.SUCCESS if result.ok else ExitCode.FAILURE
 
 
+def run_with_progress(
+    use_case: Callable[[Hooks], RunOutcome], confirm: Callable[[Plan], bool], output: str
+) -> ExitCode:
+    """Run an apply or destroy use case with the plan shown, the prompt and the progress view
+    wired in, then report its outcome."""
+    from imagepipe.app.usecases import Hooks
+
+    out = console()
+    progress = progress_for(output, out)
+    hooks = Hooks(
+        show_plan=lambda plan: show_plan(plan, output, out),
+        confirm=confirm,
+        on_event=progress,
+        on_start=progress.start,
+    )
+    try:
+        outcome = use_case(hooks)
+    finally:
+        progress.stop()
+    return report(outcome, output)
+
+
 @click.command(name="apply")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
@@ -100,20 +123,11 @@ def command(
     plan_file = saved_plan_file(paths)
     # A saved plan was shown when it was made: it runs without asking.
     confirm = confirmer(yes or plan_file is not None, "apply")
-    out = console()
-    progress = progress_for(output, out)
-    hooks = usecases.Hooks(
-        show_plan=lambda plan: show_plan(plan, output, out),
-        confirm=confirm,
-        on_event=progress,
-        on_start=progress.start,
-    )
-    try:
+
+    def apply(hooks: Hooks) -> RunOutcome:
         if plan_file is not None:
             request = usecases.SavedPlanRequest(plan_file, config, prune=prune, parallelism=parallelism)
-            outcome = usecases.apply_saved_plan(request, hooks)
-        else:
-            outcome = usecases.apply(usecases.ApplyRequest(paths, config, prune, parallelism), hooks)
-    finally:
-        progress.stop()
-    return report(outcome, output)
+            return usecases.apply_saved_plan(request, hooks)
+        return usecases.apply(usecases.ApplyRequest(paths, config, prune, parallelism), hooks)
+
+    return run_with_progress(apply, confirm, output)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.apply import confirmer, report
+from imagepipe.cli.apply import confirmer, run_with_progress
 from imagepipe.cli.common import output_option, target_config, target_options
 from imagepipe.errors import ExitCode
-from imagepipe.render.console import console, progress_for, show_plan
 
 
 @click.command(name="destroy")
@@ -38,17 +37,7 @@ def command(
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
-    confirm = confirmer(yes, "destroy")
-    out = console()
-    progress = progress_for(output, out)
-    hooks = usecases.Hooks(
-        show_plan=lambda plan: show_plan(plan, output, out),
-        confirm=confirm,
-        on_event=progress,
-        on_start=progress.start,
+    request = usecases.DestroyRequest(paths, config, parallelism)
+    return run_with_progress(
+        lambda hooks: usecases.destroy(request, hooks), confirmer(yes, "destroy"), output
     )
-    try:
-        outcome = usecases.destroy(usecases.DestroyRequest(paths, config, parallelism), hooks)
-    finally:
-        progress.stop()
-    return report(outcome, output)
