@@ -12,10 +12,11 @@ from imagepipe.emulator import ids, limits, render
 from imagepipe.emulator.catalogue import CATALOGUE
 from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.errors import ArmError
-from imagepipe.emulator.faults import FaultError, Faults, parse_rules
+from imagepipe.emulator.faults import FaultError, Faults, parse_budgets, parse_rules
 from imagepipe.emulator.operations import Operations, iso
 from imagepipe.emulator.stats import RequestLog, Stats
 from imagepipe.emulator.store import Store
+from imagepipe.emulator.throttle import Throttle
 
 
 class Backend(Protocol):
@@ -26,6 +27,7 @@ class Backend(Protocol):
     ops: Operations
     stats: Stats
     faults: Faults
+    throttle: Throttle
     request_log: RequestLog
 
     def reset(self) -> None: ...
@@ -57,13 +59,15 @@ async def handle(backend: Backend, request: Request, path: list[str]) -> Respons
         if endpoint == ("GET", "stats"):
             return JSONResponse(backend.stats.snapshot(backend.store.count_by_type()))
         if endpoint == ("GET", "faults"):
-            return JSONResponse(
-                {"rules": [r.as_dict() for r in backend.faults.rules], "seed": backend.faults.seed}
-            )
+            return JSONResponse(_faults(backend))
         if endpoint == ("POST", "faults"):
-            rules, seed = parse_rules(await _json(request) or [])
+            payload = await _json(request) or []
+            rules, seed = parse_rules(payload)
+            budgets = parse_budgets(payload)
             backend.faults.configure(rules, seed)
-            return JSONResponse({"rules": [r.as_dict() for r in rules], "seed": seed})
+            if budgets is not None or backend.throttle.overrides:
+                backend.throttle.configure(budgets or {})
+            return JSONResponse(_faults(backend))
         if endpoint == ("POST", "reset"):
             backend.reset()
             return JSONResponse({"reset": True})
@@ -106,6 +110,18 @@ async def handle(backend: Backend, request: Request, path: list[str]) -> Respons
         },
         status_code=404,
     )
+
+
+def _faults(backend: Backend) -> dict:
+    budgets = {
+        label: {"capacity": o.capacity, "per_minute": o.per_minute}
+        for label, o in backend.throttle.overrides.items()
+    }
+    return {
+        "rules": [r.as_dict() for r in backend.faults.rules],
+        "seed": backend.faults.seed,
+        "budgets": budgets,
+    }
 
 
 def _clock(backend: Backend) -> dict:

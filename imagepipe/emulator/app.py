@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, limits, render, routing, timing
+from imagepipe.emulator import admin, identity, limits, metering, render, routing, timing
 from imagepipe.emulator.clock import SimClock
 from imagepipe.emulator.context import Ctx, format_seconds
 from imagepipe.emulator.errors import ArmError
-from imagepipe.emulator.faults import Faults
+from imagepipe.emulator.faults import Decision, Faults
 from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.stats import RequestLog, Stats
 from imagepipe.emulator.store import DB_FILE, Store
-from imagepipe.emulator.throttle import Throttle, category
+from imagepipe.emulator.throttle import Throttle, arm_label, category, retry_headers
 from imagepipe.emulator.tokens import TokenIssuer
 
 log = logging.getLogger("imagepipe.emulator")
@@ -118,10 +118,10 @@ async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bo
             "Unknown",
             False,
         )
-    return await _arm(backend, request, route), route.operation, True
+    return await _arm(backend, request, route, segments), route.operation, True
 
 
-async def _arm(backend: Backend, request: Request, route: routing.Route) -> Response:
+async def _arm(backend: Backend, request: Request, route: routing.Route, segments: list[str]) -> Response:
     request_id = str(uuid.uuid4())
     subscription = route.subscription
     response = _authenticate(backend, request)
@@ -136,13 +136,14 @@ async def _arm(backend: Backend, request: Request, route: routing.Route) -> Resp
                 )
             )
         elif wait > 0:
-            backend.stats.count_throttled()
+            backend.stats.count_throttled(arm_label(kind))
             response = _throttled(subscription, kind, wait)
         else:
-            response = await _serve(backend, request, route)
-    remaining = backend.throttle.remaining(subscription or "-")
-    for kind, value in remaining.items():
-        response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(value)
+            response = await _serve(backend, request, route, segments)
+    # ARM reports the bucket the request was counted against (reads for a GET, ...).
+    kind = category(request.method)
+    remaining = backend.throttle.remaining(subscription or "-")[kind]
+    response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
     response.headers.setdefault("x-ms-request-id", request_id)
     response.headers["x-ms-correlation-request-id"] = request.headers.get(
         "x-ms-client-request-id", request_id
@@ -178,14 +179,11 @@ def _throttled(subscription: str, kind: str, wait: float) -> Response:
             }
         },
         status_code=429,
-        headers={
-            "Retry-After": format_seconds(seconds),
-            "retry-after-ms": str(max(1, round(seconds * 1000))),
-        },
+        headers=retry_headers(seconds),
     )
 
 
-async def _serve(backend: Backend, request: Request, route: routing.Route) -> Response:
+async def _serve(backend: Backend, request: Request, route: routing.Route, segments: list[str]) -> Response:
     decision = backend.faults.decide(route.operation)
     if decision.latency_ms:
         await asyncio.sleep(decision.latency_ms / 1000)
@@ -201,6 +199,22 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
             limits.check_tags(body)
     except ArmError as error:
         return _error(error)
+    # The resource provider's own budgets, after ARM's (Compute, Network: budgets.py).
+    with backend.store.lock:
+        charge = metering.charge_of(request.method, segments, body, backend.store)
+    spent = metering.spend(backend.throttle, route.subscription or "-", charge)
+    if spent.refused is not None:
+        backend.stats.count_throttled(spent.refused.label)
+        return metering.throttled(spent, backend.speed, backend.clock.now(), route.subscription)
+    response = _handled(backend, request, route, body, decision)
+    if spent.remaining:  # every Compute (and Network) answer: the policies it counted against
+        response.headers[metering.REMAINING_HEADER] = metering.remaining_header(spent)
+    return response
+
+
+def _handled(
+    backend: Backend, request: Request, route: routing.Route, body: object, decision: Decision
+) -> Response:
     ctx = Ctx(
         store=backend.store,
         ops=backend.ops,

@@ -1,4 +1,5 @@
-"""Fault injection rules: error answers, LRO failures and added latency, per operation name."""
+"""Fault injection rules: error answers, LRO failures and added latency, per operation name; and
+shrunk throttling budgets (`"budgets"`), so tests reach a limit with a few requests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import fnmatch
 import random
 import threading
 from dataclasses import dataclass
+
+from imagepipe.emulator.throttle import Override
 
 ERROR_STATUSES = (429, 500, 502, 503)
 _STATUS_CODES = {
@@ -91,6 +94,32 @@ def parse_rules(payload: object) -> tuple[list[Rule], int | None]:
     if seed is not None and not isinstance(seed, int):
         raise FaultError("seed must be an integer")
     return rules, seed
+
+
+def parse_budgets(payload: object) -> dict[str, Override] | None:
+    """`{"budgets": {"<label pattern>": {"capacity": n, "per_minute": r}}}`; None when absent.
+
+    Labels are the header's `Microsoft.Compute/<Policy>` names, `Microsoft.Network/<Policy>` and
+    `ARM/subscription-<reads|writes|deletes>`; fnmatch patterns apply to several.
+    """
+    if not isinstance(payload, dict) or "budgets" not in payload:
+        return None
+    raw = payload["budgets"]
+    if not isinstance(raw, dict):
+        raise FaultError("budgets: expected an object of label -> {capacity, per_minute}")
+    out = {}
+    for label, spec in raw.items():
+        if not isinstance(spec, dict) or set(spec) - {"capacity", "per_minute"} or "capacity" not in spec:
+            raise FaultError(f"budgets[{label!r}]: expected {{'capacity': n, 'per_minute': r}}")
+        try:
+            capacity = float(spec["capacity"])
+            per_minute = float(spec.get("per_minute", capacity))
+        except (TypeError, ValueError):
+            raise FaultError(f"budgets[{label!r}]: capacity and per_minute must be numbers") from None
+        if capacity < 1 or per_minute <= 0:
+            raise FaultError(f"budgets[{label!r}]: capacity must be at least 1 and per_minute positive")
+        out[str(label)] = Override(capacity, per_minute)
+    return out
 
 
 class Faults:

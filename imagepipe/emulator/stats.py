@@ -20,6 +20,7 @@ class Stats:
         self.requests: Counter[str] = Counter()
         self.operations: Counter[str] = Counter()
         self.throttled = 0
+        self.throttled_by_policy: Counter[str] = Counter()
         self._latencies: deque[float] = deque(maxlen=20_000)
 
     def count(self, method: str, operation: str) -> None:
@@ -27,9 +28,11 @@ class Stats:
             self.requests[method] += 1
             self.operations[operation] += 1
 
-    def count_throttled(self) -> None:
+    def count_throttled(self, policy: str) -> None:
+        """One 429, counted under the budget that refused it (ARM's bucket or a provider's policy)."""
         with self._lock:
             self.throttled += 1
+            self.throttled_by_policy[policy] += 1
 
     def latency(self, ms: float) -> None:
         self._latencies.append(ms)
@@ -41,6 +44,7 @@ class Stats:
             "requests": {"GET": 0, "PUT": 0, "POST": 0, "DELETE": 0, "PATCH": 0, **self.requests},
             "operations": dict(sorted(self.operations.items())),
             "throttled": self.throttled,
+            "throttled_by_policy": dict(sorted(self.throttled_by_policy.items())),
             "resources": dict(sorted(resources.items())),
             "latency_ms": {
                 "p50": _percentile(ordered, 0.50),
@@ -54,6 +58,7 @@ class Stats:
             self.requests.clear()
             self.operations.clear()
             self.throttled = 0
+            self.throttled_by_policy.clear()
             self._latencies.clear()
 
 
