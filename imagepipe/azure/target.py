@@ -11,16 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
+from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -30,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from imagepipe import __version__
+from imagepipe.azure.pacing import Pacer
 from imagepipe.errors import TargetError
 from imagepipe.target_config import TargetConfig
 
@@ -53,115 +51,6 @@ class LoggedRetryPolicy(RetryPolicy):
             "retrying %s (status %s, error %s)", request, status, type(error).__name__ if error else None
         )
         return super().increment(settings, response=response, error=error)
-
-
-# ARM's per-subscription token buckets: capacity, refill per second (Azure's documented defaults).
-ARM_BUCKETS: dict[str, tuple[float, float]] = {
-    "reads": (250.0, 25.0),
-    "writes": (200.0, 10.0),
-    "deletes": (200.0, 10.0),
-}
-
-
-@dataclass
-class _Bucket:
-    capacity: float
-    rate: float  # tokens per second: ARM's default until learned from the answers
-    level: float
-    stamp: float
-    in_flight: int = 0
-    spent: int = 0  # tokens this client took, ever
-    window: tuple[float, float, int] | None = None  # (time, remaining, spent) where learning started
-
-
-class WritePacer(SansIOHTTPPolicy):
-    """Pace reads, writes and deletes to the subscription's token buckets, client-side.
-
-    Each request takes a token from a local copy of ARM's bucket of its kind; when
-    the copy is down to a small reserve the request waits for the refill instead of
-    being answered 429. Every answer carries ARM's own count
-    (``x-ms-ratelimit-remaining-subscription-<kind>``): the copy is reset to it (less
-    the requests still in flight), and the refill rate is learned from how the count
-    moves (ARM's defaults, 25 reads and 10 writes a second, until then; an emulator
-    refills faster). The reserve is left to other clients and to retries.
-    """
-
-    RESERVE = 10  # tokens left to other clients of the subscription
-    LEARN_TOKENS = 20  # learn the refill rate over at least this many tokens spent
-
-    def __init__(self, speed: float = 1.0, clock: Any = time.monotonic, sleep: Any = time.sleep):
-        self.clock = clock
-        self.sleep = sleep
-        now = clock()
-        self.buckets = {
-            kind: _Bucket(capacity, rate * speed, capacity, now)
-            for kind, (capacity, rate) in ARM_BUCKETS.items()
-        }
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def bucket(method: str) -> str:
-        method = method.upper()
-        if method in ("GET", "HEAD"):
-            return "reads"
-        return "deletes" if method == "DELETE" else "writes"
-
-    def _refill(self, b: _Bucket, now: float) -> None:
-        b.level = min(b.capacity, b.level + (now - b.stamp) * b.rate)
-        b.stamp = now
-
-    def take(self, method: str) -> float:
-        """Take a token and answer 0, or answer how long to wait before asking again."""
-        with self._lock:
-            b = self.buckets[self.bucket(method)]
-            self._refill(b, self.clock())
-            if b.level - 1.0 < self.RESERVE - 1e-6:  # (a tolerance: refills are float sums)
-                return (self.RESERVE + 1.0 - b.level) / b.rate
-            b.level -= 1.0
-            b.in_flight += 1
-            b.spent += 1
-            return 0.0
-
-    def on_request(self, request: PipelineRequest) -> None:
-        method = request.http_request.method
-        while (wait := self.take(method)) > 0:
-            log.debug("pacing %s for %.3fs: the subscription's bucket is low", method, wait)
-            self.sleep(wait)
-
-    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
-        kind = self.bucket(request.http_request.method)
-        value = response.http_response.headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}")
-        with self._lock:
-            b = self.buckets[kind]
-            b.in_flight = max(0, b.in_flight - 1)
-            if value is None or not value.strip().isdigit():
-                return
-            now = self.clock()
-            self._refill(b, now)
-            remaining = float(value)
-            b.capacity = max(b.capacity, remaining)  # a bigger bucket than ARM's default: use it
-            b.level = remaining - b.in_flight  # what is sent and not yet answered may not be counted
-            self._learn(b, now, remaining)
-
-    def _learn(self, b: _Bucket, now: float, remaining: float) -> None:
-        # Refill = what the count went up by plus what this client spent meanwhile; a full
-        # bucket does not refill, so only a window where it stayed below full counts.
-        if remaining >= b.capacity - 1 or b.window is None:
-            b.window = None if remaining >= b.capacity - 1 else (now, remaining, b.spent)
-            return
-        start, start_remaining, start_spent = b.window
-        spent = b.spent - start_spent
-        if spent < self.LEARN_TOKENS or now <= start:
-            return
-        refilled = remaining - start_remaining + spent
-        if refilled > 0:
-            b.rate = refilled / (now - start)
-        b.window = (now, remaining, b.spent)
-
-    def on_exception(self, request: PipelineRequest) -> None:
-        with self._lock:
-            b = self.buckets[self.bucket(request.http_request.method)]
-            b.in_flight = max(0, b.in_flight - 1)
 
 
 def pooled_transport(endpoint: str, ca_file: str | None) -> RequestsTransport:
@@ -236,7 +125,7 @@ def build_clients(
     fast_retries: bool,
     speed: float = 1.0,
 ) -> tuple[ComputeManagementClient, NetworkManagementClient, ResourceManagementClient]:
-    pacer = WritePacer(speed)  # one bucket per subscription: shared by the three clients
+    pacer = Pacer(speed)  # one per subscription: shared by the three clients
     kwargs: dict[str, Any] = {
         "per_retry_policies": [pacer],
         "base_url": endpoint,
