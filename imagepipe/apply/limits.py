@@ -1,7 +1,7 @@
 """What may run at once: Azure's per-image-source capacity and a Deployment's ``maxParallel``.
 
 A managed image serves at most 20 VM creates in flight (Azure fails the 21st);
-a gallery version serves about 20 per replica in each region. The scheduler asks
+a gallery version serves `vmsPerReplica` (default 20) per replica in each region. The scheduler asks
 for every slot a step needs at once, without blocking (a step that cannot start
 yet waits in the ready queue, not on a thread), and gives the image slots back as
 soon as the create ended. A few more steps than the capacity are admitted: they
@@ -47,14 +47,15 @@ def slots_of(step: Step, ctx: Context) -> list[Slot]:
     doc = ctx.deployment(step.document)
     capture = ctx.capture(doc.image)
     slots = []
-    if capture.gallery is not None:  # 20 per replica in the deployment's own region
+    if capture.gallery is not None:  # vmsPerReplica per replica in the deployment's own region
         region = _norm(doc.location_name)
         replicas = next(
             (t.replicas for t in capture.gallery.target_regions if _norm(t.name) == region),
             1,
         )
         image_id = capture_image_id(ctx, doc.image).lower()
-        slots.append(Slot(f"gallery:{image_id}:{region}", PER_IMAGE_LIMIT * replicas, True))
+        per_replica = capture.gallery.vms_per_replica
+        slots.append(Slot(f"gallery:{image_id}:{region}", per_replica * replicas, True))
     elif capture.image is not None and capture.type == "generalized":
         slots.append(Slot(f"image:{capture_image_id(ctx, doc.image).lower()}", PER_IMAGE_LIMIT, True))
     if isinstance(doc.max_parallel, int):

@@ -14,6 +14,7 @@ from typing import Any
 from imagepipe.errors import Diagnostic, Location, error
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import (
+    DEFAULT_VMS_PER_REPLICA,
     AnyDocument,
     Capture,
     DataDisk,
@@ -222,6 +223,7 @@ class ModelBuilder:
                     definition=GalleryDefinition(**g["definition"]),
                     version=g["version"],
                     target_regions=tuple(TargetRegion(r["name"], r.get("replicas", 1)) for r in regions),
+                    vms_per_replica=g.get("vmsPerReplica", DEFAULT_VMS_PER_REPLICA),
                 )
         snapshots = spec.get("snapshots") or {}
         return Capture(

@@ -115,6 +115,12 @@ class TargetRegion:
     replicas: int = 1
 
 
+# Learn "Store and share images in an Azure Compute Gallery": one replica per 20 concurrent VM
+# creates in its best practices, one per 50 in its scaling section; 20 unless the spec says.
+DEFAULT_VMS_PER_REPLICA = 20
+MAX_VMS_PER_REPLICA = 50
+
+
 @dataclass(frozen=True)
 class GalleryTarget:
     resource_group: str
@@ -122,6 +128,7 @@ class GalleryTarget:
     definition: GalleryDefinition
     version: str  # "1.0.0"
     target_regions: tuple[TargetRegion, ...]  # defaults to the source's region with 1 replica
+    vms_per_replica: int = 20  # VM creates one replica serves at once (DEFAULT_VMS_PER_REPLICA)
 
 
 @dataclass(frozen=True)

@@ -250,13 +250,15 @@ class Rules:
             )
             return
         have = replicas[deployment.location_name]
-        if deployment.count > DEPLOYMENTS_PER_IMAGE * have:
-            needed = math.ceil(deployment.count / DEPLOYMENTS_PER_IMAGE)
+        per_replica = capture.gallery.vms_per_replica
+        if deployment.count > per_replica * have:
+            needed = math.ceil(deployment.count / per_replica)
             self._warning(
                 raw,
                 ("spec", "count"),
-                f"{deployment.count} VMs exceed the {DEPLOYMENTS_PER_IMAGE * have} concurrent deployments of {have} "
-                f"replica{'s' if have != 1 else ''} of {capture.ref} in {deployment.location_name}, so the fan-out is paced; "
+                f"{deployment.count} VMs exceed the {per_replica * have} concurrent deployments of {have} "
+                f"replica{'s' if have != 1 else ''} of {capture.ref} in {deployment.location_name} "
+                f"({per_replica} per replica), so the fan-out is paced; "
                 f"raise replicas in {deployment.location_name} to {needed}",
             )
 
