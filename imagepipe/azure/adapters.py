@@ -140,6 +140,11 @@ class Azure:
     def polling_interval(self) -> float:
         return self.target.polling_interval
 
+    @property
+    def speed(self) -> float:
+        """The target's time scale (an emulator's --speed; Azure 1): the plan's estimate uses it."""
+        return self.target.speed
+
     # ---- ids -------------------------------------------------------------------------
     def resource_id(self, type_: str, rg: str, name: str) -> str:
         if type_ == r.RESOURCE_GROUP:

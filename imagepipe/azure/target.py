@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from azure.core.credentials import TokenCredential
@@ -97,6 +98,7 @@ class Target:
     resources: ResourceManagementClient
     polling_interval: float
     emulator: Any = None  # the embedded emulator of --target local
+    speed: float = 1.0  # an emulator's time scale (Azure: 1): its budgets refill this much faster
     _closers: list[Any] = field(default_factory=list)
 
     @property
@@ -183,6 +185,7 @@ def connect_emulator(emulator: Any, polling_interval: float = 0.05) -> Target:
         "local", emulator.subscription_id, emulator.endpoint, compute, network, resources, polling_interval
     )
     target.emulator = emulator
+    target.speed = speed
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
 
@@ -212,12 +215,31 @@ def _connect_endpoint(config: TargetConfig) -> Target:
     if config.ca_file:
         cred_kwargs["connection_verify"] = config.ca_file
     credential = DefaultAzureCredential(**cred_kwargs)
+    speed = endpoint_speed(endpoint, config.ca_file)
     compute, network, resources = build_clients(
-        credential, subscription, endpoint, config.ca_file, 0.2, False
+        credential, subscription, endpoint, config.ca_file, 0.2, False, speed=speed
     )
-    target = Target("endpoint", subscription, endpoint, compute, network, resources, 0.2)
+    target = Target("endpoint", subscription, endpoint, compute, network, resources, 0.2, speed=speed)
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
+
+
+def endpoint_speed(endpoint: str, ca_file: str | None) -> float:
+    """The time scale an endpoint reports: an imagepipe emulator answers its clock on loopback
+    (`/_emulator/clock`), so the pacer refills its copies as fast as the emulator refills its
+    buckets; anything else (Azure, a sovereign cloud) runs at 1."""
+    host = (urlsplit(endpoint).hostname or "").lower()
+    if host not in ("localhost", "127.0.0.1", "::1"):
+        return 1.0
+    verify: str | bool = ca_file or os.environ.get("REQUESTS_CA_BUNDLE") or True
+    try:
+        with requests.Session() as session:
+            session.trust_env = False  # loopback: never through a proxy
+            answer = session.get(f"{endpoint}/_emulator/clock", verify=verify, timeout=5)
+        speed = float(answer.json()["speed"]) if answer.status_code == 200 else 1.0
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return 1.0
+    return speed if speed > 0 else 1.0
 
 
 def _connect_azure(config: TargetConfig) -> Target:

@@ -13,7 +13,7 @@ from imagepipe.cli.common import is_interactive, output_option, target_config, t
 from imagepipe.errors import ExitCode, UsageError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console, progress_for, show_plan
-from imagepipe.render.progress import summary_counts, summary_table
+from imagepipe.render.progress import estimate_fields, summary_counts, summary_table
 from imagepipe.render.safe import printable
 
 if TYPE_CHECKING:
@@ -58,13 +58,14 @@ def report(outcome: RunOutcome, output: str) -> ExitCode:
                 {
                     "event": "summary",
                     **summary_counts(result),
+                    **estimate_fields(result, outcome.plan.estimate),
                     "failures": [f.__dict__ for f in result.failures],
                 }
             )
         )
     else:
         out.print()
-        summary_table(result, out)
+        summary_table(result, out, outcome.plan.estimate)
     for failure in result.failures:
         click.echo(f"error: {printable(failure.address)}: {printable(failure.message)}", err=True)
     return ExitCode.SUCCESS if result.ok else ExitCode.FAILURE

@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from imagepipe.plan.estimate import Estimate
 from imagepipe.spec.model import SpecSet
 from imagepipe.spec.secrets import file_references
 from imagepipe.steps.change import ACTIONS, Action, Change, canonical_json, digest
@@ -53,6 +54,7 @@ class Plan:
     # Owned resources outside the resource groups the specs name: reported, never deleted
     # (anyone can copy the stack's tags onto a resource anywhere in the subscription).
     outside: list[str] = field(default_factory=list)
+    estimate: Estimate | None = None  # how long apply should take (plan/estimate.py)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -76,18 +78,22 @@ class Plan:
         return next((c for c in self.changes if c.address == address), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": PLAN_FORMAT,
-            "stack": self.stack,
-            "paths": self.paths,
-            "spec_fingerprint": self.spec_fingerprint,
-            "subscription": self.subscription,
-            "prune": self.prune,
-            "destroy": self.destroy,
-            "undescribed": self.undescribed,
-            "summary": dict(self.counts()),
-            "changes": [c.to_json() for c in self.changes],
-        } | ({"outside": self.outside} if self.outside else {})
+        return (
+            {
+                "format": PLAN_FORMAT,
+                "stack": self.stack,
+                "paths": self.paths,
+                "spec_fingerprint": self.spec_fingerprint,
+                "subscription": self.subscription,
+                "prune": self.prune,
+                "destroy": self.destroy,
+                "undescribed": self.undescribed,
+                "summary": dict(self.counts()),
+                "changes": [c.to_json() for c in self.changes],
+            }
+            | ({"outside": self.outside} if self.outside else {})
+            | ({"estimate": self.estimate.to_json()} if self.estimate else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -103,6 +109,7 @@ class Plan:
             undescribed=int(data.get("undescribed", 0)),
             destroy=bool(data.get("destroy")),
             outside=[str(rid) for rid in data.get("outside", [])],
+            estimate=Estimate.from_json(data["estimate"]) if data.get("estimate") else None,
         )
 
     def save(self, path: Path) -> None:

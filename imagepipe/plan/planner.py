@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.stepgraph import StepGraph
+from imagepipe.plan.estimate import Estimate, estimate
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
@@ -99,7 +100,14 @@ def make_plan(
         plan.changes.extend(
             deletion_change(rec, "no spec describes it any more (--prune)") for rec in result.deletions
         )
+    plan.estimate = estimate_of(plan, graph, specset, azure)
     return result
+
+
+def estimate_of(plan: Plan, graph: StepGraph, specset: SpecSet, azure: Provider) -> Estimate:
+    # The target's time scale: an emulator runs `speed` times faster than Azure (1 for Azure).
+    speed = float(getattr(azure, "speed", 1.0))
+    return estimate(graph, specset, {c.address: c.action for c in plan.changes}, speed)
 
 
 def make_destroy_plan(
@@ -122,6 +130,7 @@ def make_destroy_plan(
     result = PlanResult(plan, ctx, inventory)
     result.deletions = sort_for_deletion(inventory.owned)
     plan.changes = [deletion_change(rec, f"owned by stack {specset.name}") for rec in result.deletions]
+    plan.estimate = estimate_of(plan, graph, specset, azure)
     return result
 
 

@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from rich.console import Console
 
+from imagepipe.plan.estimate import Estimate, duration_text
 from imagepipe.plan.model import Change, Plan
 from imagepipe.render.safe import markup
 
@@ -54,10 +55,20 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             f"(apply --prune deletes them)."
         )
     console.print(plan.summary())
+    if plan.estimate is not None:
+        console.print(estimate_line(plan.estimate))
     if plan.conflicts:
         console.print(
             f"[bold red]{len(plan.conflicts)} conflicts: apply refuses to run until they are resolved.[/bold red]"
         )
+
+
+def estimate_line(estimate: Estimate) -> str:
+    """`Estimated apply time: about 4 min, bounded by ...` (and the wall time on an emulator)."""
+    line = f"Estimated apply time: {markup(estimate.text)}"
+    if estimate.speed != 1 and estimate.seconds > 0:
+        line += f" (Azure time; about {duration_text(estimate.seconds / estimate.speed)} at this emulator's speed {estimate.speed:g})"
+    return line + "."
 
 
 def plan_json(plan: Plan) -> str:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imagepipe.apply.events import Event
+from imagepipe.plan.estimate import Estimate, duration_text
 from imagepipe.render.plan import SYMBOLS
 from imagepipe.render.safe import markup, printable
 from imagepipe.vocabulary import Phase
@@ -143,7 +144,27 @@ def summary_counts(result: ApplyResult) -> dict[str, Any]:
     }
 
 
-def summary_table(result: ApplyResult, console: Console) -> None:
+def estimate_fields(result: ApplyResult, estimate: Estimate | None) -> dict[str, Any]:
+    """The plan's estimate beside the measured time, both in Azure's seconds."""
+    if estimate is None:
+        return {}
+    return {
+        "estimate_s": round(estimate.seconds, 1),
+        "measured_s": round(result.duration * estimate.speed, 1),
+    }
+
+
+def estimate_summary(result: ApplyResult, estimate: Estimate | None) -> str | None:
+    fields = estimate_fields(result, estimate)
+    if not fields or estimate is None or estimate.seconds <= 0:
+        return None
+    took = f"took {duration_text(fields['measured_s'])}"
+    if estimate.speed != 1:
+        took += f" of Azure time ({round(result.duration, 1)} s at this emulator's speed {estimate.speed:g})"
+    return f"Estimated about {duration_text(fields['estimate_s'])}, {took}; bounded by {estimate.bound}."
+
+
+def summary_table(result: ApplyResult, console: Console, estimate: Estimate | None = None) -> None:
     data = summary_counts(result)
     table = Table(title="Apply summary" if data["deleted"] == 0 or data["created"] else "Summary")
     for column in ("created", "changed", "deleted", "actions", "failed", "duration"):
@@ -157,3 +178,6 @@ def summary_table(result: ApplyResult, console: Console) -> None:
         f"{data['duration_s']}s",
     )
     console.print(table)
+    line = estimate_summary(result, estimate)
+    if line:
+        console.print(markup(line))
