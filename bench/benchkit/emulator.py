@@ -131,6 +131,20 @@ class EmulatorProcess:
     def reset(self) -> None:
         self._admin("POST", "reset")
 
+    def request_log(self, enabled: bool = True) -> Path:
+        """Switch the emulator's JSON-lines request log on (or off); answers its path."""
+        try:
+            response = self._session.post(
+                f"{self.endpoint}/_emulator/requestlog",
+                json={"enabled": enabled},
+                timeout=60,
+                verify=self.env["IMAGEPIPE_CA_FILE"],
+            )
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise EmulatorError(f"admin API POST /_emulator/requestlog: {error}") from None
+        return Path(response.json()["path"])
+
     def journal(self, operation: str) -> list[dict[str, Any]]:
         """Every operation of that name with its start and end times (wall clock, UTC)."""
         return self._admin("GET", "journal", {"name": operation})["value"]

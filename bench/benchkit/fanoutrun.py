@@ -20,6 +20,7 @@ from typing import Any
 from benchkit import figures, specgen
 from benchkit.emulator import EmulatorProcess
 from benchkit.loads import image_loads
+from benchkit.process import ProcessRun, azure_seconds, first_write, last_json, run_process
 from benchkit.runcli import CommandResult, run_imagepipe
 from benchkit.sdk import ArmClients, wait_for_replication
 
@@ -77,6 +78,19 @@ def timed_command(
     return result, figures.request_deltas(before, after)
 
 
+def timed_process(
+    args: list[str], emulator: EmulatorProcess, log: Path
+) -> tuple[ProcessRun, figures.RequestCounts, float | None]:
+    """Run one imagepipe command as its own process between two stats snapshots; answers the run,
+    the requests it made and when its first write reached the emulator."""
+    request_log = emulator.request_log(True)
+    before = emulator.stats()
+    run = run_process(args, emulator.env, log)
+    after = emulator.stats()
+    emulator.request_log(False)
+    return run, figures.request_deltas(before, after), first_write(request_log, run.started)
+
+
 def apply_record(
     bench: str,
     prepared: Prepared,
@@ -86,17 +100,25 @@ def apply_record(
     profile: Path | None = None,
     parallelism: int | None = None,
 ) -> dict[str, Any]:
-    """Time the fan-out apply (at the engine's default --parallelism unless given)."""
+    """Time the whole `imagepipe apply` process (at the engine's default --parallelism unless given)."""
     shape = prepared.shape
     record: dict[str, Any] = {"bench": bench, "n": shape.n, "image": shape.image}
     if prepared.specs is None:
         return record | {"error": prepared.error}
     wait_for_full_buckets(speed)
-    args = ["apply", str(prepared.specs.fanout), "--yes"]
+    args = ["apply", str(prepared.specs.fanout), "--yes", "-o", "json"]
     if parallelism is not None:
         args += ["--parallelism", str(parallelism)]
-    started_at = time.time()
-    result, counts = timed_command(args, emulator, workdir / "logs" / f"{bench}-apply.log", profile)
+    log = workdir / "logs" / f"{bench}-apply.log"
+    if profile is not None:  # in process, so that pyinstrument sees it (start-up not counted)
+        result, counts = timed_command(args, emulator, log, profile)
+        run = None
+        started_at, client_s, azure_s = time.time() - result.wall_seconds, 0.0, result.wall_seconds * speed
+    else:
+        run, counts, first_write_at = timed_process(args, emulator, log)
+        result = run
+        started_at = run.started
+        client_s, azure_s = azure_seconds(run, first_write_at, speed)
     create = (
         "VirtualMachineScaleSets_CreateOrUpdate"
         if shape.mode == "scaleSet"
@@ -106,14 +128,31 @@ def apply_record(
     nics = figures.in_flight_profile(emulator.journal("NetworkInterfaces_CreateOrUpdate"), started_at, speed)
     loads = image_loads(prepared.specs.fanout)
     lower_bound = figures.lower_bound_seconds(loads, counts.accepted_writes)
-    floor: float | None = figures.floor_seconds(loads, counts.accepted_writes)
+    floor, floor_bound = figures.budget_floor_seconds(loads, counts.accepted_writes)
     if shape.mode == "scaleSet":
         # One scale set per region provisions its instances together: one VM create at least.
         lower_bound = max(figures.VM_CREATE_SECONDS, figures.write_bucket_seconds(counts.accepted_writes))
-        floor = None
+        floor, floor_bound = lower_bound, "one scale set create"
     record |= figures.timing_fields(result.wall_seconds, speed, lower_bound, floor)
+    # The whole process: its start-up and planning in real seconds, the rest in Azure's.
+    record |= {
+        "client_seconds_before_first_write": round(client_s, 2),
+        "sim_seconds": round(azure_s, 1),
+        "efficiency": figures.efficiency(lower_bound, azure_s),
+        "floor_efficiency": figures.efficiency(floor, azure_s),
+        "floor_bound": floor_bound,
+    }
+    summary = last_json(log)
+    if summary.get("estimate_s"):
+        record |= {
+            "estimate_seconds": summary["estimate_s"],
+            "estimate_error": round(summary["estimate_s"] / azure_s - 1, 3) if azure_s else None,
+        }
     record |= figures.request_fields(counts)
+    record["throttled_by_policy"] = counts.throttled_by_policy
     record |= figures.machine_fields() | {"client_cpu_seconds": round(result.cpu_seconds, 2)}
+    if run is not None:
+        record |= {"peak_rss_mb": run.peak_rss_mb, "peak_threads": run.peak_threads}
     record |= {
         "mode": shape.mode,
         "parallelism": parallelism or "default",
@@ -131,7 +170,7 @@ def apply_record(
     }
     if not result.ok:
         # A failed apply did not do the work: its time says nothing about efficiency.
-        record |= {"efficiency": None, "error": result.describe_failure()}
+        record |= {"efficiency": None, "floor_efficiency": None, "error": result.describe_failure()}
     return record
 
 

@@ -22,6 +22,8 @@ VM_CREATE_SECONDS = 60.0
 DEPLOYMENTS_PER_IMAGE_SOURCE = 20  # per managed image, or per gallery replica
 WRITE_BUCKET_CAPACITY = 200
 WRITE_REFILL_PER_SECOND = 10.0
+COMPUTE_CREATE_CAPACITY = 1500  # Learn "Compute throttling limits": VM creates per subscription and region
+COMPUTE_CREATE_PER_SECOND = 500 / 60
 READ_METHODS = ("GET", "HEAD")
 WRITE_METHODS = ("PUT", "POST", "PATCH")
 POLL_OPERATIONS = ("OperationStatus_Get", "OperationResults_Get")
@@ -35,6 +37,8 @@ class ImageLoad:
     key: str
     vms: int
     replicas: int = 1
+    per_replica: int = DEPLOYMENTS_PER_IMAGE_SOURCE
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class RequestCounts:
     throttled: int
     operations: dict[str, int]
     latency_ms: dict[str, float]
+    throttled_by_policy: dict[str, int] | None = None
 
     @property
     def accepted_writes(self) -> int:
@@ -75,14 +80,17 @@ def request_deltas(before: Mapping[str, Any], after: Mapping[str, Any]) -> Reque
         throttled=after.get("throttled", 0) - before.get("throttled", 0),
         operations=operations,
         latency_ms=dict(after.get("latency_ms") or {}),
+        throttled_by_policy={
+            name: count - before.get("throttled_by_policy", {}).get(name, 0)
+            for name, count in after.get("throttled_by_policy", {}).items()
+            if count - before.get("throttled_by_policy", {}).get(name, 0)
+        },
     )
 
 
 def critical_path_seconds(loads: Iterable[ImageLoad]) -> float:
     """Rounds of VM creates the busiest image source needs, each one VM create long."""
-    rounds = [
-        math.ceil(load.vms / (DEPLOYMENTS_PER_IMAGE_SOURCE * load.replicas)) for load in loads if load.vms
-    ]
+    rounds = [math.ceil(load.vms / (load.per_replica * load.replicas)) for load in loads if load.vms]
     return max(rounds, default=0) * VM_CREATE_SECONDS
 
 
@@ -100,6 +108,25 @@ def floor_seconds(loads: Iterable[ImageLoad], writes: int) -> float:
     a VM create's time after the bucket grants its token (the issue's bound leaves this out)."""
     bucket = write_bucket_seconds(writes)
     return max(critical_path_seconds(loads), bucket + VM_CREATE_SECONDS if bucket else 0.0)
+
+
+def budget_floor_seconds(loads: Iterable[ImageLoad], writes: int) -> tuple[float, str]:
+    """The fastest Azure allows a fan-out under every budget, and which one decides it: the image
+    sources' rounds; ARM's write bucket; Compute's VM create budget per region (1,500, then 500 a
+    minute); each budget's term plus the last VM's create, which still runs after its token."""
+    loads = list(loads)
+    terms = [(critical_path_seconds(loads), "image slots")]
+    bucket = write_bucket_seconds(writes)
+    if bucket:
+        terms.append((bucket + VM_CREATE_SECONDS, "ARM writes"))
+    by_region: dict[str, int] = {}
+    for load in loads:
+        by_region[load.region] = by_region.get(load.region, 0) + load.vms
+    for region, creates in by_region.items():
+        if creates > COMPUTE_CREATE_CAPACITY:
+            seconds = (creates - COMPUTE_CREATE_CAPACITY) / COMPUTE_CREATE_PER_SECOND + VM_CREATE_SECONDS
+            terms.append((seconds, f"Compute VM creates in {region}"))
+    return max(terms)
 
 
 def efficiency(lower_bound: float, sim_seconds: float) -> float:

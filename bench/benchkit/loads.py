@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchkit.figures import ImageLoad
+from benchkit.figures import DEPLOYMENTS_PER_IMAGE_SOURCE, ImageLoad
 from imagepipe.graph import build_graph
 from imagepipe.spec import load_one
 
@@ -20,6 +20,8 @@ def image_loads(spec_folder: Path) -> list[ImageLoad]:
     graph = build_graph(specset)
     vms: Counter[tuple[str, str]] = Counter()
     replicas: dict[tuple[str, str], int] = {}
+    per_replica: dict[tuple[str, str], int] = {}
+    regions: dict[tuple[str, str], str] = {}
     for step in graph.steps():
         if not step.document.startswith("Deployment/") or step.name not in ("vm", "vmss"):
             continue
@@ -30,8 +32,16 @@ def image_loads(spec_folder: Path) -> list[ImageLoad]:
             key = (f"{capture.ref} gallery", region)
             targets = {t.name: t.replicas for t in capture.gallery.target_regions}
             replicas[key] = targets.get(region, 1)
+            per_replica[key] = capture.gallery.vms_per_replica
         else:
             key = (f"{capture.ref} image", capture.image.name if capture.image else capture.ref)
             replicas[key] = 1
+        regions[key] = deployment.location_name
         vms[key] += 1 if step.name == "vm" else deployment.count
-    return [ImageLoad(f"{a} {b}", count, replicas[(a, b)]) for (a, b), count in sorted(vms.items())]
+    return [
+        ImageLoad(
+            f"{a} {b}", count, replicas[k], per_replica.get(k, DEPLOYMENTS_PER_IMAGE_SOURCE), regions[k]
+        )
+        for k, count in sorted(vms.items())
+        for a, b in [k]
+    ]
