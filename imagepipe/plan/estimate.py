@@ -101,8 +101,12 @@ class _Source:
     ready: float = 0.0  # when its VMs' dependencies are done
 
 
-def estimate(graph: StepGraph, specset: SpecSet, actions: dict[str, str], speed: float = 1.0) -> Estimate:
-    """`actions`: the plan's action per step address (what is not changing takes no time)."""
+def estimate(
+    graph: StepGraph, specset: SpecSet, actions: dict[str, str], speed: float = 1.0, overhead: float = 0.0
+) -> Estimate:
+    """`actions`: the plan's action per step address (what is not changing takes no time);
+    `overhead`: Azure seconds each step adds to what it waits for (its reads and verification,
+    and the polling interval it notices the end with)."""
     changing = {address for address, action in actions.items() if action in CHANGING and action != "delete"}
     deletions = sum(1 for action in actions.values() if action == "delete")  # destroy, --prune
     if not changing and not deletions:
@@ -126,7 +130,7 @@ def estimate(graph: StepGraph, specset: SpecSet, actions: dict[str, str], speed:
                 vm_creates[_region(specset, step.document)] += 1
                 finish[step.address] = start  # the rounds are counted per source below
                 continue
-        finish[step.address] = start + _duration(step.kind, step.document, specset)
+        finish[step.address] = start + _duration(step.kind, step.document, specset) + overhead
         if finish[step.address] > chain_end[1]:
             chain_end = (step.document, finish[step.address])
     candidates: list[tuple[float, str]] = [
@@ -134,12 +138,12 @@ def estimate(graph: StepGraph, specset: SpecSet, actions: dict[str, str], speed:
     ]
     for source in sources.values():
         rounds = math.ceil(source.vms / source.slots)
-        candidates.append((source.ready + rounds * VM_CREATE, _slots_text(source, rounds)))
+        candidates.append((source.ready + rounds * (VM_CREATE + overhead), _slots_text(source, rounds)))
     fan_start = min((s.ready for s in sources.values() if s.vms), default=0.0)
     fan_writes = sum(s.vms for s in sources.values())
     arm_capacity, arm_rate = ARM_BUCKETS["writes"]
     if fan_writes > arm_capacity:
-        term = fan_start + (fan_writes - arm_capacity) / arm_rate + VM_CREATE
+        term = fan_start + (fan_writes - arm_capacity) / arm_rate + VM_CREATE + overhead
         candidates.append(
             (
                 term,
@@ -149,7 +153,7 @@ def estimate(graph: StepGraph, specset: SpecSet, actions: dict[str, str], speed:
     capacity, rate = COMPUTE_VM_CREATE
     for region, creates in sorted(vm_creates.items()):
         if creates > capacity:
-            term = fan_start + (creates - capacity) / rate + VM_CREATE
+            term = fan_start + (creates - capacity) / rate + VM_CREATE + overhead
             candidates.append(
                 (
                     term,

@@ -107,7 +107,10 @@ def make_plan(
 def estimate_of(plan: Plan, graph: StepGraph, specset: SpecSet, azure: Provider) -> Estimate:
     # The target's time scale: an emulator runs `speed` times faster than Azure (1 for Azure).
     speed = float(getattr(azure, "speed", 1.0))
-    return estimate(graph, specset, {c.address: c.action for c in plan.changes}, speed)
+    # A step notices the end of what it waits for at its next poll, then verifies: about one
+    # polling interval per step (0.2 s x speed against an emulator, 5 s against Azure).
+    overhead = float(getattr(azure, "polling_interval", 5.0)) * speed
+    return estimate(graph, specset, {c.address: c.action for c in plan.changes}, speed, overhead)
 
 
 def make_destroy_plan(

@@ -18,13 +18,14 @@ def test_plan_prints_the_estimate_and_apply_compares_it_with_the_measured_time(t
         text = invoke_cli("plan", "specs/learn-exercise", cwd=work, env=env)
         assert text.returncode == 0
         line = next(x for x in text.stdout.splitlines() if x.startswith("Estimated apply time:"))
-        assert line.startswith("Estimated apply time: about 4 min, bounded by the longest chain of steps")
+        assert line.startswith("Estimated apply time: about ")
+        assert "bounded by the longest chain of steps: Capture/my-image's managed image ready" in line
         assert "at this emulator's speed 1000" in line
 
         as_json = json.loads(
             invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env).stdout
         )
-        assert 200 <= as_json["estimate"]["seconds"] <= 300
+        assert as_json["estimate"]["seconds"] > 256  # the steps' typical durations, and polling on top
         assert as_json["estimate"]["bound"].startswith("the longest chain of steps")
         assert as_json["estimate"]["speed"] == 1000
 
