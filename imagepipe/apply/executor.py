@@ -22,7 +22,7 @@ from imagepipe import vocabulary as r
 from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
-from imagepipe.apply.schedule import AUTO_OTHER_STEPS, HeldSlots, Schedule, critical_path
+from imagepipe.apply.schedule import AUTO_OTHER_STEPS, MOST_IMAGE_STEPS, HeldSlots, Schedule, critical_path
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.plan.observe import ApplyObserver, LiveObserver
@@ -169,7 +169,7 @@ class Executor:
         if self.parallelism is not None:
             return self.parallelism, self.parallelism
         every = [slot for step_slots in slots.values() for slot in step_slots]
-        return limits.capacity(every) + AUTO_OTHER_STEPS, AUTO_OTHER_STEPS
+        return min(limits.capacity(every), MOST_IMAGE_STEPS) + AUTO_OTHER_STEPS, AUTO_OTHER_STEPS
 
     def _worker(self, step: Step, slots: list[limits.Slot]) -> None:
         held = HeldSlots(self.limits, slots, self._events)

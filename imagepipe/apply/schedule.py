@@ -20,6 +20,10 @@ from imagepipe.apply.limits import ConcurrencyLimits, Slot
 # Steps without an image source's slot (NICs, networks, captures) in flight at once,
 # unless --parallelism says otherwise: enough to keep the write bucket busy.
 AUTO_OTHER_STEPS = 64
+# Steps with an image slot in flight at once, whatever the images allow: under ARM's write
+# budget (200 at once, then 10 a second) against a VM create of 60 s, about 800 creates can
+# be in flight; more workers would only wait on the pacer, each holding a thread.
+MOST_IMAGE_STEPS = 1000
 _OTHER = "steps without an image slot"
 
 
