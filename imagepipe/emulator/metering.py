@@ -31,8 +31,10 @@ def charge_of(method: str, segments: list[str], body: object, store: Store) -> C
     namespace = low[at + 1] if at + 1 < len(low) else ""
     parts, raw = low[at + 2 :], segments[at + 2 :]
     types = tuple(parts[0::2])
-    named = len(parts) % 2 == 0
-    action = parts[-1] if not named and len(parts) > 1 else ""
+    # A collection is `.../virtualMachines`; below a named resource every path reads or acts on
+    # it (instance view, an action, its run commands).
+    named = len(parts) >= 2
+    action = parts[-1] if len(parts) % 2 == 1 and len(parts) > 1 else ""
     if action:
         types = types[:-1]
     top_id = "/".join(low[: at + 4]) if len(parts) >= 2 else ""
@@ -47,10 +49,10 @@ def charge_of(method: str, segments: list[str], body: object, store: Store) -> C
         if "operations" in types and len(raw) >= 4:
             op = store.operations.get(raw[3])  # polling counts against the operation's resource
             resource = str(op["resource_id"]).lower() if op else resource
+    elif doc is not None:  # the resource's region (a run command's is its VM's)
+        region = str(doc.get("location") or "")
     elif isinstance(body, dict) and isinstance(body.get("location"), str) and method == "PUT":
         region = body["location"]
-    elif doc is not None:
-        region = str(doc.get("location") or "")
     else:
         group = store.get("/" + "/".join(segments[:4])) if len(segments) >= 4 else None
         region = str((group or {}).get("location") or "")
