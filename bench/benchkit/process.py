@@ -21,6 +21,7 @@ from pathlib import Path
 from benchkit.emulator import imagepipe_command
 
 WRITE_METHODS = ("PUT", "POST", "PATCH", "DELETE")
+LOCK_GROUP = "imagepipe-locks"  # imagepipe/azure/lease.py: the stack locks' resource group
 SAMPLE_SECONDS = 0.05
 
 
@@ -98,7 +99,7 @@ def run_process(args: Sequence[str], env: Mapping[str, str], log: Path) -> Proce
 
 
 def first_write(request_log: Path, since: float) -> float | None:
-    """The epoch second of the first write the emulator served after `since`."""
+    """The epoch second of the apply's first write the emulator served after `since`."""
     if not request_log.is_file():
         return None
     with request_log.open(encoding="utf-8") as lines:
@@ -107,10 +108,21 @@ def first_write(request_log: Path, since: float) -> float | None:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("time", 0) >= since and entry.get("method") in WRITE_METHODS:
+            if entry.get("time", 0) >= since and _apply_write(entry):
                 # The log writes when the answer leaves; the request came `ms` earlier.
                 return float(entry["time"]) - float(entry.get("ms", 0)) / 1000
     return None
+
+
+def _apply_write(entry: dict) -> bool:
+    """A write of the apply itself: an ARM request (not the token, not the admin API), and not
+    the stack lock's lease, which is taken before planning."""
+    path = str(entry.get("path", "")).lower()
+    return (
+        entry.get("method") in WRITE_METHODS
+        and path.startswith("/subscriptions/")
+        and f"/resourcegroups/{LOCK_GROUP}/" not in path + "/"
+    )
 
 
 def azure_seconds(run: ProcessRun, first_write_at: float | None, speed: float) -> tuple[float, float]:
