@@ -11,7 +11,7 @@ from imagepipe.apply.events import EventSink, discard
 from imagepipe.apply.executor import ApplyResult, Executor
 from imagepipe.apply.lock import hold_stack
 from imagepipe.errors import ConflictError, StalePlanError
-from imagepipe.plan.model import Plan, specset_fingerprint
+from imagepipe.plan.model import Plan, plan_differences, specset_fingerprint
 from imagepipe.plan.planner import PlanResult, make_destroy_plan, make_plan
 
 Confirm = Callable[[Plan], bool]
@@ -144,17 +144,7 @@ def check_saved_plan(saved: Plan, session: Session) -> PlanResult:
     if specset_fingerprint(session.specset) != saved.spec_fingerprint:
         raise StalePlanError("the specs changed since the plan was made: plan again")
     fresh = make_plan(session.specset, session.graph, session.azure, paths=saved.paths, prune=saved.prune)
-    differences = []
-    before = {(c.address, c.resource_id): c for c in saved.changes}
-    now = {(c.address, c.resource_id): c for c in fresh.plan.changes}
-    for key in sorted(set(before) | set(now), key=lambda k: (k[0], k[1] or "")):
-        old, new = before.get(key), now.get(key)
-        old_action = old.action if old else "nothing"
-        new_action = new.action if new else "nothing"
-        if old_action != new_action:
-            differences.append(f"{key[0]}: was {old_action}, now {new_action}")
-        elif old and new and old.is_change and old.observed != new.observed:
-            differences.append(f"{key[0]}: the observed resource changed")
+    differences = plan_differences(saved, fresh.plan)
     if differences:
         shown = "; ".join(differences[:5]) + (
             f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
