@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagepipe.app import run
+from imagepipe.app import outputs, run
+from imagepipe.app.outputs import DocumentOutputs
 from imagepipe.app.run import RunOutcome
 from imagepipe.app.session import Session, open_session
 from imagepipe.apply.events import EventSink, discard
@@ -211,6 +212,31 @@ class ShowOutcome:
 def show(request: ShowRequest) -> ShowOutcome:
     """A saved plan, checked as `apply` checks it; nothing is read from the target."""
     return ShowOutcome(read_plan_file(request.plan_file))
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    paths: tuple[Path, ...]
+    target: TargetConfig
+
+
+@dataclass(frozen=True)
+class OutputOutcome:
+    stack: str
+    documents: list[DocumentOutputs]
+
+    def to_json(self) -> dict:
+        return {"stack": self.stack, "documents": {doc.document: doc.to_json() for doc in self.documents}}
+
+
+def output(request: OutputRequest) -> OutputOutcome:
+    """Per document, the ids downstream jobs need, read from the target; nothing is changed."""
+    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        stack = session.specset.name
+        return OutputOutcome(stack, outputs.collect(session.azure, stack, session.graph))
 
 
 # -- destroy -------------------------------------------------------------------------------
