@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from imagepipe.app.session import Session
@@ -50,6 +51,14 @@ def _lock_region(session: Session) -> str:
     return next((region for region in regions if region), "eastus")
 
 
+def _hold(session: Session, command: str) -> AbstractContextManager[object]:
+    """The stack's lock for ``command``, waiting up to the session's --lock-timeout."""
+    stack, region = session.specset.name, _lock_region(session)
+    return hold_stack(
+        session.target, stack, region, command, timeout=session.lock_timeout, on_wait=session.notice
+    )
+
+
 def check_secrets(session: Session, plan: Plan) -> None:
     """Fail before changing anything when a secret a change needs cannot be read (SecretError, located)."""
     documents = {c.document for c in plan.changes if c.is_change}
@@ -85,7 +94,7 @@ def apply_specs(
 
     The lock comes first: a plan made while another run changes the stack could say
     "No changes" about resources that run is deleting."""
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+    with _hold(session, "apply"):
         planned = planned or make_plan(
             session.specset, session.graph, session.azure, paths=session.paths, prune=prune
         )
@@ -161,7 +170,7 @@ def apply_saved_plan(
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+    with _hold(session, "apply"):
         fresh = check_saved_plan(saved, session)
         only = {c.address for c in saved.changes if c.is_change}
         return _execute(
@@ -178,7 +187,7 @@ def destroy(
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "destroy"):
+    with _hold(session, "destroy"):
         planned = make_destroy_plan(session.specset, session.graph, session.azure, paths=session.paths)
         plan = planned.plan
         if plan.changes or plan.outside:  # shown when there is something to delete or to report

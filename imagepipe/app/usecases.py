@@ -18,6 +18,8 @@ from imagepipe.app.outputs import DocumentOutputs
 from imagepipe.app.run import RunOutcome
 from imagepipe.app.session import Session, open_session
 from imagepipe.apply.events import EventSink, discard
+from imagepipe.apply.lock import force_unlock, wait_until_free
+from imagepipe.azure.target import connect
 from imagepipe.emulator import DEFAULT_CLIENT_SECRET, statedir
 from imagepipe.emulator.server import Emulator
 from imagepipe.emulator.store import DB_FILE
@@ -118,6 +120,9 @@ class PlanRequest:
     paths: tuple[Path, ...]
     target: TargetConfig
     prune: bool = False
+    # None: plan whatever runs; seconds: first wait up to that long while a run holds the stack
+    lock_timeout: float | None = None
+    notice: Callable[[str], None] = lambda message: None
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,8 @@ class PlanOutcome:
 def plan(request: PlanRequest) -> PlanOutcome:
     """What apply would change, observed on the target; nothing is changed."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        if request.lock_timeout is not None:
+            wait_until_free(session.target, session.specset.name, request.lock_timeout, request.notice)
         planned = make_plan(
             session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
         )
@@ -147,11 +154,15 @@ class ApplyRequest:
     target: TargetConfig
     prune: bool = False
     parallelism: int | None = None
+    lock_timeout: float = 0.0  # seconds to wait while another run holds the stack
 
 
 def apply(request: ApplyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Plan, show the plan, confirm, then make the target match the specs."""
-    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+    paths = request.paths or DEFAULT_PATHS
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.apply_specs(
             session,
             prune=request.prune,
@@ -169,6 +180,7 @@ class SavedPlanRequest:
     target: TargetConfig
     prune: bool = False  # refused: a saved plan carries its own --prune
     parallelism: int | None = None
+    lock_timeout: float = 0.0
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -186,7 +198,10 @@ def apply_saved_plan(request: SavedPlanRequest, hooks: Hooks = Hooks()) -> RunOu
     saved = read_plan_file(request.plan_file)
     if request.prune:
         raise UsageError("--prune comes from the saved plan: make it with `plan --prune --out FILE`")
-    with open_session([Path(p) for p in saved.paths], request.target) as session:
+    paths = [Path(p) for p in saved.paths]
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.apply_saved_plan(
             saved,
             session,
@@ -247,12 +262,16 @@ class DestroyRequest:
     paths: tuple[Path, ...]
     target: TargetConfig
     parallelism: int = 10
+    lock_timeout: float = 0.0
 
 
 def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Delete what the stack owns in its resource groups; the plan is shown only when there is
     something to delete or an owned resource outside them to report."""
-    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+    paths = request.paths or DEFAULT_PATHS
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.destroy(
             session,
             parallelism=request.parallelism,
@@ -261,6 +280,28 @@ def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
             on_event=hooks.on_event,
             on_start=hooks.on_start,
         )
+
+
+# -- unlock --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnlockRequest:
+    stack: str
+    target: TargetConfig
+
+
+@dataclass(frozen=True)
+class UnlockOutcome:
+    released: bool
+    holder: str  # who held it: command, host, pid, lease expiry
+
+
+def unlock(request: UnlockRequest, confirm: Callable[[str], bool]) -> UnlockOutcome:
+    """Release a stack's lease by hand, after ``confirm`` saw its holder; no spec is read."""
+    with connect(request.target) as target:
+        released, holder = force_unlock(target, request.stack, confirm)
+    return UnlockOutcome(released, holder)
 
 
 # -- emulator serve ------------------------------------------------------------------------

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imagepipe.cli.common import is_interactive, output_option, target_config, target_options
+from imagepipe.cli.common import (
+    LOCK_TIMEOUT_HELP,
+    is_interactive,
+    lock_timeout_option,
+    output_option,
+    target_config,
+    target_options,
+)
 from imagepipe.errors import ExitCode, UsageError
 from imagepipe.plan.model import Change, Plan, looks_like_plan_file
 from imagepipe.render.console import console, progress_for, show_plan
@@ -124,6 +131,7 @@ def run_with_progress(use_case: Callable[[Hooks], RunOutcome], confirm: Confirm,
     help="At most this many steps at the same time [default: what the image sources serve: "
     "20 VM creates per managed image, 20 x replicas per gallery region].",
 )
+@lock_timeout_option(LOCK_TIMEOUT_HELP)
 @target_options
 @output_option
 def command(
@@ -131,13 +139,20 @@ def command(
     yes: bool,
     prune: bool,
     parallelism: int | None,
+    lock_timeout: float | None,
     target: str,
     subscription: str | None,
     endpoint: str | None,
     ca_file: str | None,
     output: str,
 ) -> ExitCode:
-    """Create, change and delete what the specs (or a saved PLANFILE) say, step by step."""
+    """Create, change and delete what the specs (or a saved PLANFILE) say, step by step.
+
+    PATHS are spec folders or files, or one plan file saved by `plan --out` (any name). Asks for
+    confirmation on a terminal (y/N; `yes` typed in full when the plan deletes, replaces or
+    generalizes anything); --yes skips it, and is required without a terminal. A saved plan runs
+    without asking. Exit 0 on success, 1 on any error or a declined prompt.
+    """
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
@@ -147,8 +162,11 @@ def command(
 
     def apply(hooks: Hooks) -> RunOutcome:
         if plan_file is not None:
-            request = usecases.SavedPlanRequest(plan_file, config, prune=prune, parallelism=parallelism)
+            request = usecases.SavedPlanRequest(
+                plan_file, config, prune=prune, parallelism=parallelism, lock_timeout=lock_timeout or 0.0
+            )
             return usecases.apply_saved_plan(request, hooks)
-        return usecases.apply(usecases.ApplyRequest(paths, config, prune, parallelism), hooks)
+        request = usecases.ApplyRequest(paths, config, prune, parallelism, lock_timeout=lock_timeout or 0.0)
+        return usecases.apply(request, hooks)
 
     return run_with_progress(apply, confirm, output)

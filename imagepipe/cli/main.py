@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from imagepipe import __version__
-from imagepipe.cli import apply, destroy, emulator, graph, output, plan, show, validate
+from imagepipe.cli import apply, destroy, emulator, graph, output, plan, show, unlock, validate
 from imagepipe.errors import ExitCode, ImagepipeError, SpecError
 from imagepipe.render.diagnostics import diagnostic_text
 from imagepipe.render.safe import printable
@@ -56,6 +56,7 @@ for command in (
     show.command,
     output.command,
     destroy.command,
+    unlock.command,
     emulator.group,
 ):
     cli.add_command(command)

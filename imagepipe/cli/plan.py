@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import output_option, target_config, target_options
+from imagepipe.cli.common import lock_timeout_option, output_option, target_config, target_options
 from imagepipe.errors import ExitCode, ImagepipeError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console
 from imagepipe.render.plan import plan_json, plan_text
+from imagepipe.render.safe import printable
 
 
 def check_writable(out_file: Path) -> None:
@@ -47,6 +48,10 @@ def save_plan(plan: Plan, out_file: Path) -> None:
 @click.option(
     "--prune", is_flag=True, help="Plan the deletion of owned resources no spec describes any more."
 )
+@lock_timeout_option(
+    "First wait up to DURATION (30s, 5m) while an apply or destroy holds the stack's lock, so the "
+    "plan does not show its changes half done [default: plan at once, without looking at the lock]."
+)
 @target_options
 @output_option
 def command(
@@ -54,6 +59,7 @@ def command(
     out_file: Path | None,
     detailed_exitcode: bool,
     prune: bool,
+    lock_timeout: float | None,
     target: str,
     subscription: str | None,
     endpoint: str | None,
@@ -66,7 +72,9 @@ def command(
     config = target_config(target, subscription, endpoint, ca_file)
     if out_file is not None:
         check_writable(out_file)  # before planning: a long plan must not end in "cannot write"
-    outcome = usecases.plan(usecases.PlanRequest(paths, config, prune=prune))
+    notice = lambda message: click.echo(printable(message), err=True)  # noqa: E731
+    request = usecases.PlanRequest(paths, config, prune=prune, lock_timeout=lock_timeout, notice=notice)
+    outcome = usecases.plan(request)
     plan = outcome.plan
     if output == "json":
         click.echo(plan_json(plan))
