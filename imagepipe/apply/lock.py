@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagepipe.azure.lease import LeaseRecord, LeaseStore, LeaseTaken
+from imagepipe.azure.lease import GROUP_GONE, LeaseRecord, LeaseStore, LeaseTaken
 from imagepipe.azure.target import Target
 from imagepipe.errors import ImagepipeError
 from imagepipe.steps.port import ProviderError
@@ -47,6 +47,8 @@ def _ttl() -> float:
 TTL_SECONDS = _ttl()
 TAKE_ATTEMPTS = 5
 POLL_SECONDS = 2.0  # how often a waiting run reads the lease again
+GROUP_POLL_SECONDS = 0.5
+GROUP_WAIT_SECONDS = 600.0  # how long a run waits for a lock group that a destroy is deleting
 # The commands whose run leaves no lease behind: a destroyed stack leaves nothing in the subscription.
 REMOVES_ITS_LEASE = frozenset({"destroy"})
 
@@ -210,9 +212,11 @@ class StackLock:
                     holder = self.describe(current.tags) if current else "another run"
                     raise StackLockedError(f"another run holds stack {self.stack}: {holder}") from None
             except ProviderError as exc:
-                if exc.code != "ResourceGroupNotFound":
+                # A destroy removed the lock group in between: wait until it is gone, make it again.
+                if exc.code not in GROUP_GONE or time.monotonic() - started > GROUP_WAIT_SECONDS + timeout:
                     raise
-                self.store.ensure_group()  # a destroy removed the lock group in between
+                time.sleep(GROUP_POLL_SECONDS)
+                self.store.ensure_group()
         log.info("took the lock of stack %s (run %s)", self.stack, self.run_id)
         self._thread = threading.Thread(target=self._renew_loop, name="stack-lock", daemon=True)
         self._thread.start()

@@ -21,6 +21,8 @@ from imagepipe.azure.target import Target
 
 LOCK_GROUP = "imagepipe-locks"
 LOCK_PREFIX = "imagepipe-lock-"
+# The lock group is gone or going (a destroy removed it): make it again, not a lost race.
+GROUP_GONE = frozenset({"ResourceGroupNotFound", "ResourceGroupBeingDeleted"})
 # The vnet itself is never used: one tiny address space that peers nothing.
 _ADDRESS_SPACE = {"addressPrefixes": ["10.255.255.248/29"]}
 
@@ -88,9 +90,10 @@ class LeaseStore:
                 )
                 vnet = poller.result()
             except HttpResponseError as exc:
-                if exc.status_code in (409, 412):
+                code = getattr(exc.error, "code", None) if exc.error is not None else None
+                if exc.status_code == 412 or (exc.status_code == 409 and code not in GROUP_GONE):
                     raise LeaseTaken(self.name) from None
-                raise
+                raise  # translated: the caller sees the code (a group being deleted is not a lost race)
         return LeaseRecord(vnet.etag or "", dict(vnet.tags or {}))
 
     def delete(self) -> None:
