@@ -199,6 +199,12 @@ def apply_saved_plan(request: SavedPlanRequest, hooks: Hooks = Hooks()) -> RunOu
     if request.prune:
         raise UsageError("--prune comes from the saved plan: make it with `plan --prune --out FILE`")
     paths = [Path(p) for p in saved.paths]
+    missing = next((path for path in paths if not path.exists()), None)
+    if missing is not None:
+        raise ImagepipeError(
+            f"{request.plan_file}: the specs the plan was made from are not at {missing}: a plan file "
+            "names them relative to itself, so keep it where `plan --out` wrote it relative to the specs"
+        )
     with open_session(
         paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
     ) as session:

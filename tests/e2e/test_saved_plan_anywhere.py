@@ -53,6 +53,11 @@ def test_a_plan_saved_under_any_name_applies_from_another_folder(tmp_path: Path)
         ), stale.stderr
         assert "was nothing" not in stale.stderr and "Traceback" not in stale.stderr
 
+        moved = shutil.copy(stale_copy, tmp_path / "moved.plan")
+        refused = invoke_cli("apply", str(moved), cwd=elsewhere, env=env)
+        assert refused.returncode == 1
+        assert "the specs the plan was made from are not at" in refused.stderr, refused.stderr
+
 
 def test_an_out_that_cannot_be_written_is_a_clear_error_before_planning(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
