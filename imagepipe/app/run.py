@@ -190,7 +190,7 @@ def destroy(
     with _hold(session, "destroy"):
         planned = make_destroy_plan(session.specset, session.graph, session.azure, paths=session.paths)
         plan = planned.plan
-        if plan.changes or plan.outside:  # shown when there is something to delete or to report
+        if plan.changes or plan.outside or plan.collisions:  # something to delete or to report
             show_plan(plan)
         if not plan.changes:
             return RunOutcome(plan)

@@ -57,6 +57,9 @@ class Plan:
     # Owned resources outside the resource groups the specs name: reported, never deleted
     # (anyone can copy the stack's tags onto a resource anywhere in the subscription).
     outside: list[str] = field(default_factory=list)
+    # Resources tagged with this stack's name by another stack of that name (another folder,
+    # another identity): reported, never adopted, changed or deleted.
+    collisions: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -80,18 +83,22 @@ class Plan:
         return next((c for c in self.changes if c.address == address), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": PLAN_FORMAT,
-            "stack": self.stack,
-            "paths": self.paths,
-            "spec_fingerprint": self.spec_fingerprint,
-            "subscription": self.subscription,
-            "prune": self.prune,
-            "destroy": self.destroy,
-            "undescribed": self.undescribed,
-            "summary": dict(self.counts()),
-            "changes": [c.to_json() for c in self.changes],
-        } | ({"outside": self.outside} if self.outside else {})
+        return (
+            {
+                "format": PLAN_FORMAT,
+                "stack": self.stack,
+                "paths": self.paths,
+                "spec_fingerprint": self.spec_fingerprint,
+                "subscription": self.subscription,
+                "prune": self.prune,
+                "destroy": self.destroy,
+                "undescribed": self.undescribed,
+                "summary": dict(self.counts()),
+                "changes": [c.to_json() for c in self.changes],
+            }
+            | ({"outside": self.outside} if self.outside else {})
+            | ({"collisions": self.collisions} if self.collisions else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -107,6 +114,10 @@ class Plan:
             undescribed=int(data.get("undescribed", 0)),
             destroy=bool(data.get("destroy")),
             outside=[str(rid) for rid in data.get("outside", [])],
+            collisions=[
+                {"id": str(c["id"]), "identity": str(c.get("identity", ""))}
+                for c in data.get("collisions", [])
+            ],
         )
 
     def to_file_json(self, plan_file: Path) -> dict[str, Any]:

@@ -44,6 +44,18 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             for rid in plan.outside
         ]
         console.print("\n".join(lines), soft_wrap=True)
+    if plan.collisions:
+        lines = [f"\n[bold]Another stack named {markup(plan.stack)}[/bold]"]
+        lines += [
+            f"  [yellow]! {markup(c['id'])}[/yellow]  not touched: it belongs to stack {markup(plan.stack)} "
+            f"at {markup(c['identity'] or 'an unknown place (no identity tag)')}"
+            for c in plan.collisions
+        ]
+        lines.append(
+            f"  Two folders share the stack name {markup(plan.stack)}; give one of them a Stack document "
+            f"with its own metadata.name."
+        )
+        console.print("\n".join(lines), soft_wrap=True)
     unchanged = sum(1 for c in plan.changes if c.action == "no-op")
     console.print()
     if unchanged and not show_unchanged:

@@ -156,7 +156,7 @@ def _check_set(root: Path, files: list[_LoadedFile]) -> LoadResult:
             )
         )
     name = _folder_name(root)
-    stack = build_stack(stacks[0] if stacks else None, name, Location(display_path(root)))
+    stack = build_stack(stacks[0] if stacks else None, root, name, Location(display_path(root)))
     builder = ModelBuilder(stack, [d for d in valid_documents if d.data["kind"] != "Stack"])
     diagnostics.extend(builder.diagnostics)
     model = builder.build()
