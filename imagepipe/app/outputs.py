@@ -13,7 +13,8 @@ from typing import Any
 
 from imagepipe import vocabulary as r
 from imagepipe.graph import StepGraph
-from imagepipe.plan.planner import with_children
+from imagepipe.plan.planner import by_identity, with_children
+from imagepipe.spec.model import SpecSet
 from imagepipe.steps.context import TAG_SPEC
 from imagepipe.steps.port import Provider
 from imagepipe.vocabulary import StepKind
@@ -57,10 +58,13 @@ def _index(address: str) -> tuple[str, int]:
     return head, int(rest.rstrip("]")) if rest.rstrip("]").isdigit() else -1
 
 
-def collect(provider: Provider, stack: str, graph: StepGraph) -> list[DocumentOutputs]:
-    """Every document's outputs, in the graph's document order."""
+def collect(provider: Provider, specset: SpecSet, graph: StepGraph) -> list[DocumentOutputs]:
+    """Every document's outputs, in the graph's document order; only this stack's resources (a
+    stack of the same name elsewhere is another identity, see plan/planner.by_identity)."""
     steps = {step.address: step for step in graph.steps()}
-    owned = with_children(provider, stack, provider.owned(stack))
+    owned, _foreign = by_identity(
+        with_children(provider, specset.name, provider.owned(specset.name)), specset
+    )
     made = sorted(
         (
             (rec["tags"].get(TAG_SPEC, ""), rec)

@@ -256,8 +256,9 @@ class OutputOutcome:
 def output(request: OutputRequest) -> OutputOutcome:
     """Per document, the ids downstream jobs need, read from the target; nothing is changed."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
-        stack = session.specset.name
-        return OutputOutcome(stack, outputs.collect(session.azure, stack, session.graph))
+        return OutputOutcome(
+            session.specset.name, outputs.collect(session.azure, session.specset, session.graph)
+        )
 
 
 # -- destroy -------------------------------------------------------------------------------
