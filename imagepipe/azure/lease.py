@@ -85,8 +85,11 @@ class LeaseStore:
         with translated(self._where(), "take" if if_match is None else "renew"):
             try:
                 # The first answer decides who won; no polling (conditions must not ride on polls).
+                # A renewal or a release is tried again at the next beat, or the lease expires on
+                # its own: a few quick retries, so a failing target cannot hold the run's end.
+                quick = {"retry_total": 2, "retry_backoff_max": 4} if if_match else {}
                 poller = self.network.virtual_networks.begin_create_or_update(
-                    LOCK_GROUP, self.name, body, headers=condition, polling=False
+                    LOCK_GROUP, self.name, body, headers=condition, polling=False, **quick
                 )
                 vnet = poller.result()
             except HttpResponseError as exc:

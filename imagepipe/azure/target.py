@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -307,6 +308,11 @@ def _connect_local(config: TargetConfig, speed: float, throttling: bool) -> Targ
         emulator = start_emulator(state_dir, speed=speed, throttling=throttling)
     except OSError as exc:
         raise TargetError(f"cannot start the embedded emulator in {state_dir}: {exc}") from None
+    except sqlite3.Error as exc:  # its state file cannot be opened or written (a full disk, ...)
+        raise TargetError(
+            f"cannot start the embedded emulator: its state {state_dir / 'emulator.sqlite'} cannot be "
+            f"used: {exc} (is the disk full?)"
+        ) from None
     target = connect_emulator(emulator)
     target._closers.insert(0, emulator.stop)
     return target

@@ -79,8 +79,11 @@ def _debug_log(exc: BaseException) -> str:
         if error.errno == errno.ELOOP:
             return f"no debug log written: {path} is a symbolic link, and imagepipe never writes through one"
         return f"no debug log written: {path}: {error.strerror or error}"
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write("".join(traceback.format_exception(exc)))
+    try:
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError as error:  # a full disk: the one-line message still goes out
+        return f"no debug log written: {path}: {error.strerror or error}"
     return f"details in {path}"
 
 

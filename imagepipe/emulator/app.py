@@ -235,9 +235,14 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
                     f"The request content was invalid and could not be processed ({detail}).",
                 )
             )
-        except Exception:
+        except Exception as failure:
             backend.ops.resync()
-            log.exception("internal error while serving %s", route.operation)
+            # One line where the emulator is embedded in a CLI run (no traceback on a user's
+            # terminal); the traceback for whoever turns debug logging on.
+            log.error(
+                "internal error while serving %s: %s: %s", route.operation, type(failure).__name__, failure
+            )
+            log.debug("traceback of the internal error", exc_info=True)
             return _error(
                 ArmError(
                     500, "InternalServerError", "The emulator failed to process the request; see its log."
