@@ -255,6 +255,15 @@ class Azure:
             except ResourceNotFoundError:
                 return None
 
+    def private_ips(self, nic_id: str) -> list[str]:
+        rg, name = r.resource_group_of(nic_id), nic_id.rstrip("/").rsplit("/", 1)[-1]
+        with translated(f"{r.NIC}/{name}", "get"):
+            try:
+                body = r.wire(self.network.network_interfaces.get(rg, name))
+            except ResourceNotFoundError:
+                return []
+        return r.private_ips(body)
+
     def get_run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         with translated(f"run command {vm}/{name}", "get"):
             try:

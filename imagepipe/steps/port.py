@@ -91,6 +91,10 @@ class Provider(Protocol):
 
     def get_run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
 
+    def private_ips(self, nic_id: str) -> list[str]:
+        """The private IP addresses of a network interface, by its id (none when it is gone)."""
+        ...
+
     # ---- writes
     def create(self, desired: Record) -> Operation: ...
 
