@@ -23,3 +23,4 @@ class TargetConfig:
     endpoint: str | None = None
     ca_file: str | None = None
     state_dir: Path = DEFAULT_STATE_DIR
+    chosen: bool = True  # False when --target local was the default, not asked for

@@ -136,6 +136,9 @@ class Azure:
         self._watch_lock = threading.Lock()
         self._provisioned: Callable[[r.Record], None] = _ignore
 
+    def describe_target(self) -> dict[str, str]:
+        return self.target.describe()
+
     @property
     def polling_interval(self) -> float:
         return self.target.polling_interval

@@ -8,7 +8,9 @@ endpoint (a running emulator, a sovereign cloud) with DefaultAzureCredential;
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -209,11 +211,36 @@ class Target:
     resources: ResourceManagementClient
     polling_interval: float
     emulator: Any = None  # the embedded emulator of --target local
+    credential: Any = None  # to name the signed-in principal (from its token's claims)
+    state_dir: str = ""  # the embedded emulator's state folder
+    chosen: bool = True  # False: --target local by default (no --target, no endpoint)
     _closers: list[Any] = field(default_factory=list)
 
     @property
     def is_emulated(self) -> bool:
         return self.endpoint != AZURE_ENDPOINT
+
+    def describe(self) -> dict[str, str]:
+        """Where a run acts, for every plan, apply and destroy (text and JSON)."""
+        if self.state_dir:
+            where = {
+                "kind": "embedded-emulator",
+                "state": self.state_dir,
+                "subscription": self.subscription_id,
+            }
+            if os.environ.get("CI") and not self.chosen:
+                where["warning"] = (
+                    "CI is set and no --target was given: this run acts on a local emulator, not on "
+                    "Azure; nothing in Azure is read or changed (pass --target azure)"
+                )
+            return where
+        kind = "azure" if self.name == "azure" else "endpoint"
+        where = {"kind": kind, "subscription": self.subscription_id}
+        where["cloud" if kind == "azure" else "endpoint"] = "AzureCloud" if kind == "azure" else self.endpoint
+        principal = signed_in_principal(self.credential)
+        if principal:
+            where["principal"] = principal
+        return where
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -226,6 +253,27 @@ class Target:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def signed_in_principal(credential: Any) -> str:
+    """Who the token is for (user, app or managed identity), read from its claims; "" if unknown.
+
+    The token's signature is not checked: the name is only shown, never trusted."""
+    if credential is None:
+        return ""
+    try:
+        token = credential.get_token(ARM_SCOPE).token
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:  # noqa: BLE001 - a name for a banner must never fail a run
+        return ""
+    name = claims.get("upn") or claims.get("unique_name") or claims.get("preferred_username")
+    if name:
+        return str(name)
+    app = claims.get("appid") or claims.get("azp")
+    if app:
+        return f"application {app}"
+    return f"object {claims['oid']}" if claims.get("oid") else ""
 
 
 def build_clients(
@@ -315,6 +363,8 @@ def _connect_local(config: TargetConfig, speed: float, throttling: bool) -> Targ
         ) from None
     target = connect_emulator(emulator)
     target._closers.insert(0, emulator.stop)
+    target.state_dir = str(config.state_dir)
+    target.chosen = config.chosen
     return target
 
 
@@ -333,6 +383,7 @@ def _connect_endpoint(config: TargetConfig) -> Target:
         credential, subscription, endpoint, config.ca_file, 0.2, False
     )
     target = Target("endpoint", subscription, endpoint, compute, network, resources, 0.2)
+    target.credential = credential
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
 
@@ -342,6 +393,7 @@ def _connect_azure(config: TargetConfig) -> Target:
     credential = DefaultAzureCredential()
     compute, network, resources = build_clients(credential, subscription, AZURE_ENDPOINT, None, 5.0, False)
     target = Target("azure", subscription, AZURE_ENDPOINT, compute, network, resources, 5.0)
+    target.credential = credential
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
 

@@ -53,7 +53,15 @@ def target_options(func: F) -> F:
 def target_config(
     target: str, subscription: str | None, endpoint: str | None, ca_file: str | None
 ) -> TargetConfig:
-    return TargetConfig(target=target, subscription=subscription, endpoint=endpoint, ca_file=ca_file)
+    context = click.get_current_context(silent=True)
+    defaulted = context is not None and context.get_parameter_source("target") in (
+        click.core.ParameterSource.DEFAULT,
+        None,
+    )
+    chosen = not defaulted or bool(endpoint)
+    return TargetConfig(
+        target=target, subscription=subscription, endpoint=endpoint, ca_file=ca_file, chosen=chosen
+    )
 
 
 def output_option(func: F) -> F:

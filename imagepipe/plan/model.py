@@ -60,6 +60,11 @@ class Plan:
     # Resources tagged with this stack's name by another stack of that name (another folder,
     # another identity): reported, never adopted, changed or deleted.
     collisions: list[dict[str, str]] = field(default_factory=list)
+    # Where the plan was made (azure/target.py: Target.describe): kind, subscription, and the state
+    # folder, the endpoint or the cloud and principal; a "warning" when CI runs on the emulator.
+    target: dict[str, str] = field(default_factory=dict)
+    # The spec set's validation warnings (Diagnostic.to_json): shown by plan and apply too.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -98,6 +103,8 @@ class Plan:
             }
             | ({"outside": self.outside} if self.outside else {})
             | ({"collisions": self.collisions} if self.collisions else {})
+            | ({"target": self.target} if self.target else {})
+            | ({"warnings": self.warnings} if self.warnings else {})
         )
 
     @classmethod
@@ -114,6 +121,8 @@ class Plan:
             undescribed=int(data.get("undescribed", 0)),
             destroy=bool(data.get("destroy")),
             outside=[str(rid) for rid in data.get("outside", [])],
+            target={str(k): str(v) for k, v in (data.get("target") or {}).items()},
+            warnings=[dict(w) for w in data.get("warnings", [])],
             collisions=[
                 {"id": str(c["id"]), "identity": str(c.get("identity", ""))}
                 for c in data.get("collisions", [])

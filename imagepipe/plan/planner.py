@@ -80,6 +80,8 @@ def make_plan(
         spec_fingerprint=specset_fingerprint(specset),
         subscription=azure.subscription_id,
         prune=prune,
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     addresses = set()
@@ -121,6 +123,8 @@ def make_destroy_plan(
         destroy=True,
         outside=sorted(rec["id"] for rec in outside),
         collisions=collisions(foreign),
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     result.deletions = sort_for_deletion(inventory.owned)

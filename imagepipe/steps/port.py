@@ -69,6 +69,10 @@ class Provider(Protocol):
 
     subscription_id: str
 
+    def describe_target(self) -> dict[str, str]:
+        """Where this provider acts (kind, subscription, ...), for every plan to name."""
+        ...
+
     @property
     def polling_interval(self) -> float:
         """Seconds between two reads of an operation in progress (short against an emulator)."""
