@@ -11,7 +11,8 @@ import requests
 
 from imagepipe.emulator import Emulator, start_emulator
 
-API = {"api-version": "2026-04-01"}
+from .helpers import api_version_for
+
 UBUNTU = {
     "publisher": "Canonical",
     "offer": "0001-com-ubuntu-server-jammy",
@@ -51,7 +52,9 @@ class Arm:
             method,
             url,
             json=body,
-            params={**API, **params} if not path.startswith("https://") else None,
+            params={"api-version": api_version_for(path), **params}
+            if not path.startswith("https://")
+            else None,
             verify=self.ca,
         )
 
