@@ -23,8 +23,8 @@ def page(ctx: Ctx, items: list[dict]) -> dict:
     out: dict = {"value": items[start:end]}
     if end < len(items):
         query = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
-        query["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode()
-        out["nextLink"] = f"{ctx.base_url}{ctx.path}?{urlencode(query)}"
+        query["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode().rstrip("=")
+        out["nextLink"] = f"{ctx.base_url}{ctx.path}?{urlencode(query, safe='$')}"
     return out
 
 
@@ -40,7 +40,8 @@ def _offset(token: str | None) -> int:
     if not token:
         return 0
     try:
-        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        padded = token + "=" * (-len(token) % 4)
+        kind, _, number = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         if kind == "offset" and number.isdigit():
             return int(number)
     except ValueError:

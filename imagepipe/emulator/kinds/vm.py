@@ -7,6 +7,7 @@ import uuid
 
 from imagepipe.emulator import guest, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_os_profile, guest_os
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
@@ -98,6 +99,7 @@ class VirtualMachines(Kind):
         return {
             "computerName": (doc["properties"].get("osProfile") or {}).get("computerName", doc["name"]),
             "osName": emu.get("os_name", ""),
+            "osVersion": emu.get("os_version", ""),
             "hyperVGeneration": emu.get("hyper_v_generation", "V1"),
             "vmAgent": {
                 "vmAgentVersion": "2.12.0.2",
@@ -107,6 +109,7 @@ class VirtualMachines(Kind):
                         "level": "Info",
                         "displayStatus": "Ready",
                         "message": "Guest Agent is running",
+                        "time": when,
                     }
                 ],
             },
@@ -118,6 +121,7 @@ class VirtualMachines(Kind):
                             "code": "ProvisioningState/succeeded",
                             "level": "Info",
                             "displayStatus": "Provisioning succeeded",
+                            "time": when,
                         }
                     ],
                 }
@@ -180,7 +184,10 @@ class VirtualMachines(Kind):
             "diskControllerType": storage.get("diskControllerType", "SCSI"),
         }
         if props.get("osProfile"):
-            props["osProfile"] = scrub_os_profile(props["osProfile"])
+            had_password = bool(props["osProfile"].get("adminPassword"))
+            props["osProfile"] = fill_os_profile(
+                scrub_os_profile(props["osProfile"]), os_type, had_password=had_password
+            )
             props["osProfile"].setdefault("computerName", doc["name"])
         props.setdefault("hardwareProfile", {}).setdefault("vmSize", "Standard_DS1_v2")
         props["networkProfile"] = network.profile
@@ -196,7 +203,9 @@ class VirtualMachines(Kind):
             deprovisioned=deprovisioned,
             os_type=os_type,
             hyper_v_generation=hyper_v,
-            os_name="Windows Server" if os_type == "Windows" else "Linux",
+        )
+        doc["_emu"]["os_name"], doc["_emu"]["os_version"] = guest_os(
+            os_type, source.reference if source else {}
         )
         # NICs (referenced or made from configurations) are attached now and stay attached if the
         # create fails, as in Azure; deleting the VM then applies their deleteOption.
