@@ -13,6 +13,7 @@ azure-mgmt-* clients and the az CLI send is among them.
 from __future__ import annotations
 
 from imagepipe.emulator.errors import ArmError
+from imagepipe.emulator.ids import LOCATIONS
 
 
 def _versions(text: str) -> list[str]:
@@ -67,6 +68,8 @@ _BY_TYPE: dict[str, list[str]] = {
     "microsoft.compute/diskaccesses": _DISKS,
     "microsoft.compute/diskencryptionsets": _DISKS,
     "microsoft.compute/galleries": _GALLERY,
+    # Restore points are Compute's; their disk restore points are DiskRP's.
+    "microsoft.compute/restorepointcollections": sorted({*_COMPUTE, *_DISKS}, reverse=True),
     # Operation status URLs of all three Compute APIs live under locations/{l}/operations.
     "microsoft.compute/locations": sorted({*_COMPUTE, *_DISKS, *_GALLERY}, reverse=True),
     "microsoft.network": _NETWORK,
@@ -103,9 +106,7 @@ def type_of(segments: list[str]) -> str:
     return "/".join([tail[0], *tail[1::2]])
 
 
-def check(
-    arm_type: str, api_version: str | None, location: str | None = None, locations: tuple[str, ...] = ()
-) -> None:
+def check(arm_type: str, api_version: str | None, location: str | None = None) -> None:
     """Raise ARM's 400 when `api_version` is missing or not one `arm_type` supports."""
     if not api_version:
         raise ArmError(
@@ -131,5 +132,5 @@ def check(
         "NoRegisteredProviderFound",
         f"No registered resource provider found for location '{location or 'global'}' and API version "
         f"'{api_version}' for type '{type_name}'. The supported api-versions are '{', '.join(versions)}'. "
-        f"The supported locations are '{', '.join(locations)}'.",
+        f"The supported locations are '{', '.join(LOCATIONS)}'.",
     )

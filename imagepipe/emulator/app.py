@@ -210,7 +210,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
         body = bodyids.absolute_ids(limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT)))
         location = body.get("location") if isinstance(body, dict) else None
         segments = [s for s in request.url.path.split("/") if s]
-        apiversions.check(apiversions.type_of(segments), api_version, str(location or ""), routing.LOCATIONS)
+        apiversions.check(apiversions.type_of(segments), api_version, str(location or ""))
         if request.method in ("PUT", "PATCH"):
             limits.check_tags(body)
     except ArmError as error:

@@ -25,10 +25,6 @@ class Ctx:
     path: str = ""  # the request's path (a list's nextLink repeats it)
 
 
-def format_seconds(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
-
-
 # The Compute types whose swagger definitions carry `etag` (VirtualMachine, VirtualMachineScaleSet
 # and its VMs, from 2023-07-01); disks, snapshots, images and the gallery's types have none.
 # Network types render their own. Every stored resource keeps an ETag for If-Match all the same.

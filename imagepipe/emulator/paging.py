@@ -16,13 +16,13 @@ from imagepipe.emulator.errors import ArmError
 def page(ctx: Ctx, items: list[dict]) -> dict:
     """The list answer for `items`: all of them, or the page `$top`/`$skiptoken` ask for."""
     top = _top(ctx.query.get("$top"))
-    start = _offset(ctx.query.get("$skiptoken"))
+    start = _offset(ctx.query.get("$skiptoken") or ctx.query.get("$skipToken"))
     if top is None:
         return {"value": items[start:]}
     end = start + top
     out: dict = {"value": items[start:end]}
     if end < len(items):
-        query = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
+        query = {k: v for k, v in ctx.query.items() if k.lower() != "$skiptoken"}
         query["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode().rstrip("=")
         out["nextLink"] = f"{ctx.base_url}{ctx.path}?{urlencode(query, safe='$')}"
     return out

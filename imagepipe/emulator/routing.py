@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from imagepipe.emulator import apiversions, catalogue, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
-from imagepipe.emulator.ids import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
+from imagepipe.emulator.ids import LOCATIONS, SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
 from imagepipe.emulator.kinds import KINDS, groups
 from imagepipe.emulator.kinds.base import Kind
 from imagepipe.emulator.render import operation_results_url, operation_url
@@ -16,20 +16,6 @@ from imagepipe.emulator.replies import Answer, Reply
 from imagepipe.emulator.retryafter import retry_after_headers
 
 Handler = Callable[[Ctx, object], Answer]
-LOCATIONS = (
-    "eastus",
-    "eastus2",
-    "westus",
-    "westus2",
-    "westus3",
-    "centralus",
-    "northeurope",
-    "westeurope",
-    "uksouth",
-    "southeastasia",
-    "australiaeast",
-    "japaneast",
-)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from .helpers import (
@@ -26,12 +27,15 @@ from .helpers import (
     create_nic,
     create_resource_group,
     create_vm,
+    error_code,
     image_from_blob,
     linux_os_profile,
+    make_credential,
     set_clock,
     unique,
     vm_body,
 )
+from .test_deployments import deploy, template_body
 from .test_sdk_gallery import scale_set_body
 from .test_sdk_lro import rg_path
 
@@ -78,6 +82,28 @@ def test_each_type_accepts_its_own_versions(emulator: Any, clients: Clients, rg:
     assert API["compute"] in versions["virtualMachines"]
     assert API["disks"] in versions["disks"] and API["compute"] not in versions["disks"]
     assert API["gallery"] in versions["galleries"]
+
+
+def test_a_template_resource_with_an_unknown_api_version_is_refused(
+    emulator: Any, clients: Clients, rg: str
+) -> None:
+    deployments = DeploymentsMgmtClient(
+        make_credential(emulator), emulator.subscription_id, **client_options(emulator)
+    )
+    vnet = {
+        "type": "Microsoft.Network/virtualNetworks",
+        "name": "net",
+        "apiVersion": "2099-01-01",
+        "location": "eastus",
+        "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}},
+    }
+    body = template_body([vnet])
+    with pytest.raises(HttpResponseError) as refused:
+        deployments.deployments.begin_create_or_update(rg, "bad-version", body)
+    assert refused.value.status_code == 400
+    assert error_code(refused.value) == "NoRegisteredProviderFound"
+    deploy(deployments, rg, template_body([{**vnet, "apiVersion": "2015-06-15"}]))  # az's own version
+    assert [n.name for n in clients.network.virtual_networks.list(rg)] == ["net"]
 
 
 def test_identity_and_admin_endpoints_need_no_api_version(emulator: Any) -> None:
