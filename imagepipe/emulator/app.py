@@ -107,17 +107,15 @@ async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bo
         return identity.token(backend.tokens, backend.client_secret, segments[0], form), "Token", False
     route = routing.resolve(request.method, segments)
     if route is None:
-        return (
-            _error(
-                ArmError(
-                    404,
-                    "NotFound",
-                    f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
-                )
-            ),
-            "Unknown",
-            False,
+        unknown = _error(
+            ArmError(
+                404,
+                "NotFound",
+                f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
+            )
         )
+        _tracing_headers(request, unknown)
+        return unknown, "Unknown", False
     return await _arm(backend, request, route), route.operation, True
 
 

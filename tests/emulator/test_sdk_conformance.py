@@ -57,9 +57,6 @@ KNOWN_EXCEPTIONS: dict[str, str] = {
     "encryptionSettingsCollection": "Azure Disk Encryption is not modelled",
     "LastOwnershipUpdateTime": "disk ownership history is not modelled",
     "patchStatus": "guest patching is not modelled",
-    "isVMInStandbyPool": "standby pools are not modelled",
-    "platformUpdateDomain": "fault and update domains are not modelled",
-    "platformFaultDomain": "fault and update domains are not modelled",
 }
 
 RG_PATH = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"

@@ -97,6 +97,9 @@ class VirtualMachines(Kind):
         storage = doc["properties"].get("storageProfile", {})
         disks = [storage.get("osDisk", {})] + list(storage.get("dataDisks") or [])
         return {
+            # A VM outside availability sets and scale sets is in update and fault domain 0.
+            "platformUpdateDomain": 0,
+            "platformFaultDomain": 0,
             "computerName": (doc["properties"].get("osProfile") or {}).get("computerName", doc["name"]),
             "osName": emu.get("os_name", ""),
             "osVersion": emu.get("os_version", ""),
@@ -128,6 +131,7 @@ class VirtualMachines(Kind):
                 for d in disks
                 if d
             ],
+            "isVMInStandbyPool": False,
             "statuses": statuses,
         }
 
