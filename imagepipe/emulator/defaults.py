@@ -54,6 +54,15 @@ def fill_scale_set(props: dict) -> None:
             ip.setdefault("properties", {}).setdefault("privateIPAddressVersion", "IPv4")
 
 
+def fill_safety_profile(safety: dict | None) -> dict:
+    """A gallery image version's safetyProfile with its defaults and read-only flags
+    (GalleryImageVersionSafetyProfile; GalleryImageVersion_Get_WithReplicationStatus)."""
+    out = {"allowDeletionOfReplicatedLocations": True, "blockDeletionBeforeEndOfLife": False}
+    out.update(copy.deepcopy(safety or {}))
+    out["reportedForPolicyViolation"] = False  # read-only: nothing reports the emulator's images
+    return out
+
+
 # What the guest agent reports of the marketplace images the catalogue holds: (offer, sku prefix)
 # -> (osName, osVersion), as an instance view shows them.
 _GUEST_OS = {
