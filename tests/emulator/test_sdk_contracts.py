@@ -302,3 +302,5 @@ def test_scale_set_gets_placement_and_nic_defaults(clients: Clients, rg: str, su
     assert nic.dns_settings.dns_servers == []
     assert nic.ip_configurations[0].private_ip_address_version == "IPv4"
     assert vmss.virtual_machine_profile.os_profile.linux_configuration.provision_vm_agent is True
+    view = clients.compute.virtual_machine_scale_sets.get_instance_view(rg, "ss")
+    assert [(s.code, s.time is not None) for s in view.statuses] == [("ProvisioningState/succeeded", True)]

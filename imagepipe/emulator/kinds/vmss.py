@@ -164,10 +164,18 @@ class VirtualMachineScaleSets(Kind):
                     {
                         "code": f"ProvisioningState/{doc['properties']['provisioningState'].lower()}",
                         "level": "Info",
+                        "displayStatus": f"Provisioning {doc['properties']['provisioningState'].lower()}",
+                        "time": _last_change(ctx, doc),
                     }
                 ],
             }
         return super().sub_get(ctx, doc, segment)
+
+
+def _last_change(ctx: Ctx, doc: dict) -> str:
+    """When the scale set's last operation ended (or will): its status time."""
+    op = ctx.store.operations.get(doc["_emu"].get("op") or "")
+    return iso(op["end"] if op else ctx.clock.now())
 
 
 def instance_doc(vmss: dict, instance: dict) -> dict:
