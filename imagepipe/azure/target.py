@@ -167,6 +167,22 @@ class WritePacer(SansIOHTTPPolicy):
             b.in_flight = max(0, b.in_flight - 1)
 
 
+class PreferRetryAfterMs(SansIOHTTPPolicy):
+    """Wait the exact `retry-after-ms` where an answer gives it beside `Retry-After`.
+
+    azure-core (1.41) reads Retry-After first, and Retry-After is whole seconds; the
+    emulator's speed-scaled delays (a few milliseconds) ride in retry-after-ms. Without
+    this every poll of a running operation, and every 429 retry, would wait a second.
+    ARM itself sends Retry-After alone, which is then used as before.
+    """
+
+    def on_response(self, request: PipelineRequest, response: Any) -> None:
+        headers = response.http_response.headers
+        if "retry-after-ms" in headers and "retry-after" in headers:
+            with contextlib.suppress(TypeError, KeyError):
+                del headers["retry-after"]
+
+
 def pooled_transport(endpoint: str, ca_file: str | None) -> RequestsTransport:
     """azure-core's requests transport with a connection pool as large as a fan-out's concurrency.
 
@@ -287,7 +303,7 @@ def build_clients(
 ) -> tuple[ComputeManagementClient, NetworkManagementClient, ResourceManagementClient]:
     pacer = WritePacer(speed)  # one bucket per subscription: shared by the three clients
     kwargs: dict[str, Any] = {
-        "per_retry_policies": [pacer],
+        "per_retry_policies": [pacer, PreferRetryAfterMs()],
         "base_url": endpoint,
         "credential_scopes": [ARM_SCOPE],
         "polling_interval": polling_interval,
