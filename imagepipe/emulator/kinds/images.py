@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from imagepipe.emulator import ids, timing
+from imagepipe.emulator import ids, security, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds.base import Kind, register
@@ -50,6 +50,9 @@ class Images(Kind):
             raise not_allowed(
                 f"The operation 'Create Image' requires the Virtual Machine '{vm['name']}' to be Generalized."
             )
+        security.check_managed_image_source(
+            security.vm_type(vm["properties"]), vm["_emu"].get("architecture", "x64")
+        )
         storage = vm["properties"]["storageProfile"]
         os_disk = storage["osDisk"]
         profile = {
@@ -123,6 +126,9 @@ class Images(Kind):
                         f"Resource '{ref}' is in location '{source['location']}', not in '{doc['location']}'.",
                         f"{where}.{field}",
                     )
+                kind = security.disk_vm_type(source["properties"])
+                architecture = (source["properties"].get("supportedCapabilities") or {}).get("architecture")
+                security.check_managed_image_source(kind, architecture or "x64")
                 if not disk.get("diskSizeGB"):
                     disk["diskSizeGB"] = source["properties"].get("diskSizeGB")
                 return bool(source["_emu"].get("deprovisioned"))
