@@ -29,6 +29,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "ConfidentialVM": frozenset({CONFIDENTIAL}),
     "TrustedLaunchAndConfidentialVmSupported": frozenset({STANDARD, TRUSTED_LAUNCH, CONFIDENTIAL}),
 }
+DISK_TYPES = (  # a disk's securityProfile.securityType (DiskRP's DiskSecurityTypes)
+    "TrustedLaunch",
+    "ConfidentialVM_VMGuestStateOnlyEncryptedWithPlatformKey",
+    "ConfidentialVM_DiskEncryptedWithPlatformKey",
+    "ConfidentialVM_DiskEncryptedWithCustomerKey",
+    "ConfidentialVM_NonPersistedTPM",
+)
 _CAPABILITY_BY_LOWER = {k.lower(): k for k in CAPABILITIES}
 
 MANAGED_IMAGE_REFUSED = (
@@ -219,6 +226,13 @@ def disk_security_profile(
 ) -> dict | None:
     """A new disk's or snapshot's securityProfile: the one of what it copies, never another."""
     given = props_in.get("securityProfile") or None
+    value = (given or {}).get("securityType")
+    if value is not None and value not in DISK_TYPES:
+        raise invalid(
+            f"The value '{value}' of parameter 'securityProfile.securityType' is invalid. Allowed values: "
+            f"{', '.join(DISK_TYPES)}.",
+            "securityProfile.securityType",
+        )
     if inherited:
         if given and disk_vm_type(given) != disk_vm_type(inherited):
             raise invalid(
