@@ -17,6 +17,7 @@ from imagepipe.spec.secrets import SecretRef
 
 OsType = Literal["Linux", "Windows"]
 OsState = Literal["Generalized", "Specialized"]
+SecurityType = Literal["Standard", "TrustedLaunch"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class VMCreate:
     admin_password: SecretRef | None = None
     data_disks: tuple[DataDisk, ...] = ()
     customize: tuple[Script, ...] = ()
+    security_type: SecurityType | None = None  # None: Azure's default for the image (spec/security.py)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class Deployment(Document):
     max_parallel: int | Literal["auto"] = "auto"
     allow_duplicate_identity: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    security_type: SecurityType | None = None  # None: Azure's default for the capture's image
 
     def vm_name(self, index: int) -> str:
         return format_name(self.name_pattern, index)

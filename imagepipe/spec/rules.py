@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from imagepipe.errors import Diagnostic, error, warning
+from imagepipe.spec import security
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
 from imagepipe.spec.namecheck import check_names
@@ -150,6 +151,14 @@ class Rules:
         image_os = marketplace_os(create.image) if not is_capture_ref(create.image) else None
         if image_os and raw.has(("spec", "osType")) and image_os != vm.os_type:
             self._error(raw, ("spec", "osType"), f"is {vm.os_type}, but {create.image} is a {image_os} image")
+        allowed = security.image_allows(self.documents, create.image)
+        if create.security_type and allowed is not None and create.security_type not in allowed:
+            self._error(
+                raw,
+                ("spec", "create", "securityType"),
+                f"{create.security_type} needs a Gen2 image that supports it, but {create.image} "
+                f"{_boots(allowed)}: use a Gen2 image (for example Ubuntu2204) or remove securityType",
+            )
         self._credentials(
             raw,
             ("spec", "create"),
@@ -184,6 +193,8 @@ class Rules:
                 ("spec", "preserveSource"),
                 f"false would generalize {source.ref} in place, but it is existing: true and imagepipe never changes it; use preserveSource: true",
             )
+        if isinstance(source, SourceVM) and generalized:
+            self._managed_image_security(capture, source, raw)
         if capture.gallery is not None:
             seen: set[str] = set()
             for i, region in enumerate(capture.gallery.target_regions):
@@ -195,11 +206,52 @@ class Rules:
                     )
                 seen.add(region.name)
 
+    def _managed_image_security(self, capture: Capture, source: SourceVM, raw: RawDocument) -> None:
+        """Azure refuses a managed image of a Trusted Launch VM (OperationNotAllowed)."""
+        if capture.image is None or security.source_type(self.documents, source) != security.TRUSTED_LAUNCH:
+            return
+        why = security.why_default(self.documents, source)
+        if capture.gallery is None:
+            path = ("spec", "image") if raw.has(("spec", "image")) else ("spec", "source")
+            fix = f"add a gallery, or set securityType: Standard on {source.ref}"
+        else:
+            path = ("spec", "image")
+            fix = "remove image: (the gallery version is captured from the VM itself)"
+        self._error(
+            raw,
+            path,
+            f"Capture {capture.name} makes a managed image of {source.ref}, which will be a Trusted Launch VM "
+            f"({why}); managed images cannot hold Trusted Launch VMs: {fix}",
+        )
+
+    def _deployment_security(self, deployment: Deployment, capture: Capture, raw: RawDocument) -> None:
+        wanted = deployment.security_type
+        allowed = security.capture_allows(self.documents, capture)
+        if not wanted or allowed is None or wanted in allowed:
+            return
+        if allowed == {security.TRUSTED_LAUNCH}:
+            why = (
+                "keeps its source's Trusted Launch type"
+                if capture.type == "specialized"
+                else "publishes its Trusted Launch source to a gallery image definition that only supports "
+                "creation of VMs with 'TrustedLaunch' security type"
+            )
+            fix = "remove securityType or set TrustedLaunch"
+        else:
+            why = (
+                f"keeps its source's {next(iter(allowed))} type"
+                if capture.type == "specialized"
+                else f"makes a Gen1 image, which {_boots(allowed)}"
+            )
+            fix = "remove securityType or set Standard"
+        self._error(raw, ("spec", "securityType"), f"is {wanted}, but {capture.ref} {why}: {fix}")
+
     def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
         has_region = self._region(deployment.location_name, raw)
         capture = self._resolve(raw, ("spec", "image"), ("Capture",))
         if not isinstance(capture, Capture):
             return
+        self._deployment_security(deployment, capture, raw)
         if capture.type == "specialized":
             self._from_specialized(deployment, capture, raw, has_region)
             return
@@ -379,6 +431,10 @@ class Rules:
                 )
             elif isinstance(doc, Deployment) and doc.subnet is not None:
                 yield ref, doc.subnet, ("spec", "subnet"), doc.resource_group, doc.location_name
+
+
+def _boots(allowed: frozenset[str]) -> str:
+    return f"boots only {' or '.join(sorted(allowed))} VMs"
 
 
 def _field(path: PathKey) -> str:

@@ -73,7 +73,7 @@ def test_invalid_specs_print_diagnostics_and_exit_1() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert (
-        "tests/cases/dependency-cycle/specs.yaml:35:12: error: spec.create.image: dependency cycle: "
+        "tests/cases/dependency-cycle/specs.yaml:37:12: error: spec.create.image: dependency cycle: "
         in result.stderr
     )
     assert "Traceback" not in result.stderr

@@ -47,7 +47,7 @@ def test_paths_are_relative_to_the_current_directory() -> None:
     result = run("validate", "tests/cases/dangling-reference")
     assert result.returncode == 1
     assert result.stdout.startswith(
-        "tests/cases/dangling-reference/specs.yaml:32:10: error: spec.image: unknown reference"
+        "tests/cases/dangling-reference/specs.yaml:33:10: error: spec.image: unknown reference"
     )
 
 
@@ -72,7 +72,7 @@ def test_json_output(tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     assert payload["valid"] is False
     (diagnostic,) = payload["diagnostics"]
-    assert (diagnostic["file"], diagnostic["line"], diagnostic["col"]) == ("case/specs.yaml", 17, 20)
+    assert (diagnostic["file"], diagnostic["line"], diagnostic["col"]) == ("case/specs.yaml", 18, 20)
     assert diagnostic["severity"] == "error"
     assert diagnostic["message"].startswith(
         "spec.create.adminPassword: must be a secret reference, {env: VAR} or {file: PATH}"

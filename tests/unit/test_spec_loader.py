@@ -19,6 +19,7 @@ spec:
   resourceGroup: rg
   vmName: %s-vm
   create:
+    securityType: Standard
     image: Ubuntu2404
     sshPublicKey: {env: KEY}
     subnet: {vnet: v, name: s, addressPrefix: 10.0.0.0/24}
@@ -56,7 +57,7 @@ def test_multi_document_files_and_positions(tmp_path: Path) -> None:
     assert isinstance(vm, SourceVM)
     assert (vm.location.line, vm.location.col) == (6, 1)
     assert vm.create is not None and vm.create.ssh_public_key is not None
-    assert vm.create.ssh_public_key.origin is not None and vm.create.ssh_public_key.origin.line == 14
+    assert vm.create.ssh_public_key.origin is not None and vm.create.ssh_public_key.origin.line == 15
 
 
 def test_load_one_refuses_several_sets_and_invalid_specs(tmp_path: Path) -> None:

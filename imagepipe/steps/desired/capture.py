@@ -122,9 +122,14 @@ def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str
 def version_desired(ctx: Context, capture: Capture) -> r.Record:
     gallery, source = capture.gallery, ctx.source(capture.source)
     image = capture.image
-    assert gallery is not None and image is not None
+    assert gallery is not None
     regions = {t.name.replace(" ", "").lower(): t.replicas for t in gallery.target_regions}
-    props = {"source_id": ctx.resource_id(r.IMAGE, image.resource_group, image.name), "regions": regions}
+    if image is not None:
+        source_id = ctx.resource_id(r.IMAGE, image.resource_group, image.name)
+    else:  # a Trusted Launch source: the version is captured from the generalized VM itself
+        vm = vm_to_generalize(ctx, capture)
+        source_id = ctx.resource_id(r.VM, vm.resource_group, vm.name)
+    props = {"source_id": source_id, "regions": regions}
     hashed = {**capture_hashed(ctx, capture), "regions": regions, "location": source.location_name}
     name = f"{gallery.name}/{gallery.definition.name}/{gallery.version}"
     return desired_record(

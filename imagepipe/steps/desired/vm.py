@@ -7,6 +7,7 @@ from typing import Any
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.spec.model import Deployment
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.disks import restored_vm_properties
@@ -14,9 +15,12 @@ from imagepipe.steps.desired.names import (
     capture_image_id,
     capture_os_type,
     deployment_nic,
+    security_properties,
     source_vm_properties,
 )
 from imagepipe.steps.port import Observer
+
+_SECURITY = ("security_type", "security_profile")
 
 
 def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[str, Any]:
@@ -33,6 +37,9 @@ def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[
         "admin_password": dep.admin_password,
         "os_disk": {"name": f"{vm}-osdisk"},
         "data_disks": [],  # from the image, filled in when the request is built
+        **security_properties(
+            security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
+        ),
     }
 
 
@@ -49,7 +56,12 @@ def vm_desired(step: Step, ctx: Context, obs: Observer) -> tuple[r.Record, dict[
         source = ctx.source_vm(step.document)
         props = source_vm_properties(ctx, source)
         rg, name, location, extra = source.resource_group, source.vm_name, source.location_name, {}
-    hashed = {"location": location, **{k: v for k, v in props.items() if k != "data_disks" or v}}
+    hashed = {
+        "location": location,
+        **{k: v for k, v in props.items() if (k != "data_disks" or v) and k not in _SECURITY},
+    }
+    if props.get("security_profile"):  # said in the request: part of what the VM was made from
+        hashed["security_profile"] = props["security_profile"]
     desired = desired_record(r.VM, rg, name, location, ctx.tags(step.address, hashed, extra), props)
     return desired, hashed
 

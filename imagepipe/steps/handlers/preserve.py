@@ -9,7 +9,7 @@ from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.disks import attach_properties, restored_disks, with_ids
 from imagepipe.steps.evaluation import Evaluation, compare_resource
-from imagepipe.steps.facts import image_done, source_subnet, temporaries
+from imagepipe.steps.facts import captured_output, image_done, source_subnet, temporaries
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import delete_resource
 
@@ -23,8 +23,7 @@ class TempVmHandler(ResourceHandler):
         capture = ctx.capture(step.document)
         source = ctx.source_vm(capture.source)
         if image_done(ctx, capture, obs):
-            assert capture.image is not None
-            return self.change(step, "no-op", f"image {capture.image.name} exists: no temporary VM needed")
+            return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary VM needed")
         assert capture.snapshots is not None
         rg, location, name = capture.snapshots.resource_group, source.location_name, f"{capture.name}-tmp"
         nic_props = {"subnet_id": source_subnet(ctx, source, obs)}

@@ -153,7 +153,9 @@ class VmHandler(ResourceHandler):
             if foreign:
                 vm_id = ctx.resource_id(r.VM, desired["resource_group"], desired["name"])
                 return self.change(step, "conflict", foreign, desired, None, resource_id=vm_id)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
+        kind = desired["properties"].get("security_type")
+        noun = f"{kind} {self.label}" if kind else self.label  # the plan shows each VM's security type
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
 
     @staticmethod
     def _subnet_moved(seen: dict[str, Any], want: dict[str, Any]) -> bool:
