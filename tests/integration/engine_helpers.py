@@ -167,6 +167,7 @@ def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
             "location": "eastus",
             "properties": {
                 "hardwareProfile": {"vmSize": "Standard_B1s"},
+                "securityProfile": {"securityType": "Standard"},  # captured to a managed image
                 "storageProfile": {
                     "imageReference": {
                         "publisher": "Canonical",
