@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.disks import attach_properties, restored_disks, with_ids
+from imagepipe.steps.desired.names import security_properties
 from imagepipe.steps.evaluation import Evaluation, compare_resource
 from imagepipe.steps.facts import captured_output, image_done, source_subnet, temporaries
 from imagepipe.steps.port import Observer, Provider
@@ -58,9 +60,13 @@ class TempVmHandler(ResourceHandler):
             "os_disk": {"name": f"{name}-osdisk"},
             "data_disks": [],
         }
-        vm = desired_record(
-            r.VM, rg, name, location, ctx.tags(step.address, {"location": location, **props}), props
-        )
+        # The copy boots as its source did: its disks keep the source's security type.
+        kind = security.source_type(ctx.specset.documents, source) or (seen_source or {}).get(
+            "properties", {}
+        ).get("security_type")
+        hashed = {"location": location, **props}
+        props.update(security_properties(kind, kind is not None))
+        vm = desired_record(r.VM, rg, name, location, ctx.tags(step.address, hashed), props)
         return compare_resource(step, ctx, vm, obs.get(r.VM, rg, name), [], [], self.label)
 
     def delete(self, azure: Provider, record: r.Record) -> None:
