@@ -187,6 +187,7 @@ class ModelBuilder:
             os_type=self.os_of_source(raw),
             existing=bool(spec.get("existing", False)),
             create=vm_create,
+            security_type=spec.get("securityType"),
         )
 
     def _sourcevhd(self, raw: RawDocument) -> SourceVHD:

@@ -84,6 +84,7 @@ class SourceVM(Document):
     os_type: OsType = "Linux"
     existing: bool = False
     create: VMCreate | None = None  # set exactly when existing is False
+    security_type: SecurityType | None = None  # existing only: what it is, checked at plan time
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,12 @@ class Rules:
     def _source_vm(self, vm: SourceVM, raw: RawDocument) -> None:
         self._region(vm.location_name, raw)
         create = vm.create
+        if create is not None and vm.security_type:
+            self._error(
+                raw,
+                ("spec", "securityType"),
+                "declares an existing VM's security type; for a VM imagepipe creates, set create.securityType",
+            )
         if create is None:
             return
         image_path = ("spec", "create", "image")

@@ -70,9 +70,10 @@ def capture_allows(
 
 
 def source_type(docs: Documents, source: SourceVM, seen: frozenset[str] = frozenset()) -> str | None:
-    """The security type a created source VM will have; None for an existing one (read at plan time)."""
+    """The security type a created source VM will have; for an existing one, what the spec declares
+    (checked at plan time), else None (read at plan time)."""
     if source.create is None:
-        return None
+        return source.security_type
     if source.create.security_type:
         return source.create.security_type
     allowed = image_allows(docs, source.create.image, seen)
@@ -112,6 +113,6 @@ def definition_security(docs: Documents, capture: Capture) -> str | None:
 
 def why_default(docs: Documents, source: SourceVM) -> str:
     """How a source came to be Trusted Launch, for messages."""
-    if source.create is not None and source.create.security_type:
+    if source.create is None or source.create.security_type:
         return "securityType: TrustedLaunch"
     return "Gen2 default"

@@ -188,11 +188,10 @@ class ImageHandler(ResourceHandler):
         kind = (vm or {}).get("properties", {}).get("security_type")
         if kind in (None, "Standard"):
             return None
-        fix = (
-            "add a gallery and leave out image: (the version is captured from the VM itself)"
-            if capture.gallery is None
-            else "leave out image: (the gallery version is captured from the VM itself)"
+        fix = f"declare securityType: {kind} on {source.ref}" + (
+            " and add a gallery" if capture.gallery is None else " and leave out image:"
         )
+        fix += " (the gallery version is then captured from the VM itself)"
         return (
             f"Capture {capture.name} makes a managed image of {source.ref}, which is a {kind} VM (observed); "
             f"managed images cannot hold {kind} VMs: {fix}"

@@ -228,8 +228,22 @@ class ExistingVmHandler(Handler):
                 None,
                 resource_id=ctx.resource_id(r.VM, source.resource_group, source.vm_name),
             )
+        kind = observed["properties"].get("security_type")
+        if source.security_type and kind and kind != source.security_type:
+            return self.change(
+                step,
+                "conflict",
+                f"{source.ref} declares securityType: {source.security_type}, but VM {source.vm_name} is a {kind} "
+                f"VM (a VM's security type is fixed when it is created): set securityType: {kind}",
+                None,
+                observed,
+            )
         return self.change(
-            step, "no-op", f"existing VM {source.vm_name}: observed only, never changed", None, observed
+            step,
+            "no-op",
+            f"existing {kind + ' ' if kind else ''}VM {source.vm_name}: observed only, never changed",
+            None,
+            observed,
         )
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
