@@ -29,7 +29,7 @@ def test_examples_are_valid() -> None:
     result = run_child("validate", "specs/")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
-    assert result.stderr.strip() == "valid: 3 spec sets, 13 documents; 0 errors, 0 warnings"
+    assert result.stderr.strip() == "valid: 4 spec sets, 18 documents; 0 errors, 0 warnings"
 
 
 def test_every_problem_located_and_sorted_with_exit_1() -> None:
@@ -85,7 +85,12 @@ def test_json_output_for_valid_examples() -> None:
     result = run("validate", "-o", "json", "specs")
     payload = json.loads(result.stdout)
     assert payload["valid"] is True and payload["diagnostics"] == []
-    assert {s["name"] for s in payload["stacks"]} == {"fleet", "learn-exercise", "snapshot-restore"}
+    assert {s["name"] for s in payload["stacks"]} == {
+        "fleet",
+        "learn-exercise",
+        "snapshot-restore",
+        "trusted-launch",
+    }
 
 
 def test_binary_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
