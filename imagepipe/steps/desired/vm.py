@@ -81,10 +81,18 @@ def with_image_disks(
             parts = image_id.split("/")
             version = obs.get(r.GALLERY_VERSION, r.resource_group_of(image_id), "/".join(parts[-5::2]))
             image_id = ((version or {}).get("properties") or {}).get("source_id") or ""
+        if "/providers/microsoft.compute/virtualmachines/" in image_id.lower():
+            # A Trusted Launch capture: the version was made from the VM itself, with its data disks.
+            vm = obs.get(r.VM, r.resource_group_of(image_id), image_id.rsplit("/", 1)[-1])
+            luns = [d["lun"] for d in (vm or {}).get("properties", {}).get("data_disks") or []]
+            return _named_data_disks(desired, luns)
         if "/providers/microsoft.compute/images/" not in image_id.lower():
             return desired
         managed_image = (r.resource_group_of(image_id), image_id.rsplit("/", 1)[-1])
     image = obs.get(r.IMAGE, *managed_image)
-    luns = image["properties"]["data_luns"] if image else []
+    return _named_data_disks(desired, image["properties"]["data_luns"] if image else [])
+
+
+def _named_data_disks(desired: r.Record, luns: list[int]) -> r.Record:
     disks = [{"lun": lun, "name": f"{desired['name']}-data{lun}", "from_image": True} for lun in luns]
-    return {**desired, "properties": {**props, "data_disks": disks}}
+    return {**desired, "properties": {**desired["properties"], "data_disks": disks}}
