@@ -270,6 +270,7 @@ def gallery_image(desired: r.Record) -> dict[str, Any]:
             "osState": props["os_state"],
             "hyperVGeneration": props["hyper_v_generation"],
             "identifier": dict(props["identifier"]),
+            "architecture": props.get("architecture") or "x64",
             **(
                 {"features": [{"name": "SecurityType", "value": props["security_type"]}]}
                 if props.get("security_type")

@@ -36,6 +36,19 @@ def marketplace_generation(image: str) -> str:
     return "V1"
 
 
+# Arm64 VM sizes carry a `p` in the letters after the vCPU count (Standard_D2ps_v5, Standard_B2pls_v2).
+_SIZE = re.compile(r"^Standard_[A-Za-z]+\d+(?:-\d+)?([a-z]*)_v\d+$")
+
+
+def marketplace_architecture(image: str) -> str:
+    return "Arm64" if "arm64" in (resolve_alias(image) or image).lower() else "x64"
+
+
+def size_architecture(size: str) -> str:
+    match = _SIZE.match(size)
+    return "Arm64" if match and "p" in match.group(1) else "x64"
+
+
 URN_PATTERN = re.compile(r"^[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+$")
 _WINDOWS_PUBLISHERS = {"microsoftwindowsserver", "microsoftwindowsdesktop", "microsoftsqlserver"}
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from imagepipe.errors import Diagnostic, error, warning
 from imagepipe.spec import security
-from imagepipe.spec.images import is_capture_ref, marketplace_os
+from imagepipe.spec.images import is_capture_ref, marketplace_os, size_architecture
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
 from imagepipe.spec.namecheck import check_names
 from imagepipe.spec.secrets import SecretRef, credential_name, env_problem
@@ -157,6 +157,13 @@ class Rules:
         image_os = marketplace_os(create.image) if not is_capture_ref(create.image) else None
         if image_os and raw.has(("spec", "osType")) and image_os != vm.os_type:
             self._error(raw, ("spec", "osType"), f"is {vm.os_type}, but {create.image} is a {image_os} image")
+        self._size_fits(
+            raw,
+            ("spec", "create"),
+            create.size,
+            security.image_architecture(self.documents, create.image),
+            create.image,
+        )
         allowed = security.image_allows(self.documents, create.image)
         if create.security_type and allowed is not None and create.security_type not in allowed:
             self._error(
@@ -212,9 +219,34 @@ class Rules:
                     )
                 seen.add(region.name)
 
+    def _size_fits(self, raw: RawDocument, base: PathKey, size: str, architecture: str, image: str) -> None:
+        """Azure boots an Arm64 image only on an Arm64 size, and an x64 one only on an x64 size."""
+        if size_architecture(size) == architecture:
+            return
+        path = (*base, "size") if raw.has((*base, "size")) else (*base, "image")
+        example = "Standard_D2ps_v5" if architecture == "Arm64" else "Standard_D2s_v5"
+        self._error(
+            raw,
+            path,
+            f"size {size} is an {size_architecture(size)} size, but {image} is an {architecture} image: "
+            f"choose an {architecture} size such as {example}",
+        )
+
     def _managed_image_security(self, capture: Capture, source: SourceVM, raw: RawDocument) -> None:
-        """Azure refuses a managed image of a Trusted Launch VM (OperationNotAllowed)."""
-        if capture.image is None or security.source_type(self.documents, source) != security.TRUSTED_LAUNCH:
+        """Azure refuses a managed image of a Trusted Launch VM (OperationNotAllowed), or of an Arm64 one."""
+        if capture.image is None:
+            return
+        if security.source_architecture(self.documents, source) == "Arm64":
+            path = ("spec", "image") if raw.has(("spec", "image")) else ("spec", "source")
+            fix = "add a gallery" if capture.gallery is None else "remove image:"
+            self._error(
+                raw,
+                path,
+                f"Capture {capture.name} makes a managed image of {source.ref}, an Arm64 VM; managed images "
+                f"cannot hold Arm64 VMs: {fix} (the gallery version is captured from the VM itself)",
+            )
+            return
+        if security.source_type(self.documents, source) != security.TRUSTED_LAUNCH:
             return
         why = security.why_default(self.documents, source)
         if capture.gallery is None:
@@ -258,6 +290,13 @@ class Rules:
         if not isinstance(capture, Capture):
             return
         self._deployment_security(deployment, capture, raw)
+        self._size_fits(
+            raw,
+            ("spec",),
+            deployment.size,
+            security.image_architecture(self.documents, capture.ref),
+            capture.ref,
+        )
         if capture.type == "specialized":
             self._from_specialized(deployment, capture, raw, has_region)
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from imagepipe.spec.images import is_capture_ref, marketplace_generation
+from imagepipe.spec.images import is_capture_ref, marketplace_architecture, marketplace_generation
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM
 
 STANDARD, TRUSTED_LAUNCH = "Standard", "TrustedLaunch"
@@ -97,8 +97,28 @@ def deployment_type(docs: Documents, deployment: Deployment) -> str | None:
 
 
 def holds_in_managed_image(docs: Documents, source: AnyDocument | None) -> bool:
-    """False when the source will be a Trusted Launch VM (unknown sources are checked at plan time)."""
-    return not isinstance(source, SourceVM) or source_type(docs, source) in (None, STANDARD)
+    """False when the source will be a Trusted Launch or an Arm64 VM (unknown sources are checked
+    at plan time)."""
+    if not isinstance(source, SourceVM):
+        return True
+    return source_type(docs, source) in (None, STANDARD) and source_architecture(docs, source) == "x64"
+
+
+def image_architecture(docs: Documents, image: str, seen: frozenset[str] = frozenset()) -> str:
+    if not is_capture_ref(image):
+        return marketplace_architecture(image)
+    capture = docs.get(image)
+    if not isinstance(capture, Capture) or image in seen:
+        return "x64"
+    return source_architecture(docs, docs.get(capture.source), seen | {image})
+
+
+def source_architecture(
+    docs: Documents, source: AnyDocument | None, seen: frozenset[str] = frozenset()
+) -> str:
+    if isinstance(source, SourceVM) and source.create is not None:
+        return image_architecture(docs, source.create.image, seen)
+    return "x64"
 
 
 def definition_security(docs: Documents, capture: Capture) -> str | None:

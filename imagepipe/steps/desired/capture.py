@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.spec.images import marketplace_generation
 from imagepipe.spec.model import Capture, SourceVHD, SourceVM
 from imagepipe.steps.context import Context, desired_record
-from imagepipe.steps.desired.names import capture_hashed, resolve_marketplace
+from imagepipe.steps.desired.names import capture_hashed
 from imagepipe.steps.port import Observer
 
 DEPROVISION_RUN_COMMAND = "imagepipe-deprovision"
@@ -149,5 +150,4 @@ def hyper_v_generation(source: SourceVM | SourceVHD, obs: Observer) -> str:
         if vm is not None and vm.get("hyper_v_generation"):
             return vm["hyper_v_generation"]
     image = (source.create.image if isinstance(source, SourceVM) and source.create else "") or ""
-    urn = resolve_marketplace(image).lower() if image and not image.startswith("Capture/") else ""
-    return "V2" if ("gen2" in urn or "gensecond" in urn) else "V1"
+    return marketplace_generation(image) if image and not image.startswith("Capture/") else "V1"

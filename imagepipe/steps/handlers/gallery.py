@@ -14,7 +14,7 @@ from __future__ import annotations
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, GalleryTarget, SourceVHD, SourceVM
-from imagepipe.spec.security import definition_security
+from imagepipe.spec.security import definition_security, source_architecture
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, desired_record
 from imagepipe.steps.desired.capture import hyper_v_generation, version_desired
@@ -78,6 +78,7 @@ class GalleryImageHandler(ResourceHandler):
             "hyper_v_generation": hyper_v_generation(source, obs),
             "identifier": identifier,
             "security_type": feature,
+            "architecture": source_architecture(ctx.specset.documents, source),
         }
         hashed = {"location": source.location_name, "os_type": source.os_type, "identifier": identifier}
         if feature == "TrustedLaunch":  # only what departs from Azure's default changes the hash
