@@ -46,13 +46,14 @@ class Images(Kind):
                 f"Source Virtual Machine '{vm['id']}' is in location '{vm['location']}', not in the image's location '{doc['location']}'.",
                 "sourceVirtualMachine",
             )
+        # Azure checks the security type first: a Trusted Launch VM is refused generalized or not.
+        security.check_managed_image_source(
+            security.vm_type(vm["properties"]), vm["_emu"].get("architecture", "x64")
+        )
         if not vm["_emu"].get("generalized"):
             raise not_allowed(
                 f"The operation 'Create Image' requires the Virtual Machine '{vm['name']}' to be Generalized."
             )
-        security.check_managed_image_source(
-            security.vm_type(vm["properties"]), vm["_emu"].get("architecture", "x64")
-        )
         storage = vm["properties"]["storageProfile"]
         os_disk = storage["osDisk"]
         profile = {
