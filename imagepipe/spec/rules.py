@@ -169,8 +169,12 @@ class Rules:
             self._error(
                 raw,
                 ("spec", "create", "securityType"),
-                f"{create.security_type} needs a Gen2 image that supports it, but {create.image} "
-                f"{_boots(allowed)}: use a Gen2 image (for example Ubuntu2204) or remove securityType",
+                f"is {create.security_type}, but {create.image} {_boots(allowed)}: "
+                + (
+                    "use a Gen2 image (for example Ubuntu2204) or remove securityType"
+                    if create.security_type == security.TRUSTED_LAUNCH
+                    else "remove securityType or set TrustedLaunch"
+                ),
             )
         self._credentials(
             raw,

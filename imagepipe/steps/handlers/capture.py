@@ -189,9 +189,9 @@ class ImageHandler(ResourceHandler):
         if kind in (None, "Standard"):
             return None
         fix = f"declare securityType: {kind} on {source.ref}" + (
-            " and add a gallery" if capture.gallery is None else " and leave out image:"
+            " and add a gallery" if capture.gallery is None else ""
         )
-        fix += " (the gallery version is then captured from the VM itself)"
+        fix += " (the gallery version is then captured from the VM itself, without a managed image)"
         return (
             f"Capture {capture.name} makes a managed image of {source.ref}, which is a {kind} VM (observed); "
             f"managed images cannot hold {kind} VMs: {fix}"
