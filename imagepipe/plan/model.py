@@ -53,6 +53,8 @@ class Plan:
     subscription: str = ""
     prune: bool = False
     undescribed: int = 0  # owned resources no spec describes (deleted only with --prune)
+    # Without --prune, those resources one by one ({"address", "id"}): listed, and pending.
+    orphans: list[dict[str, str]] = field(default_factory=list)
     destroy: bool = False
     # Owned resources outside the resource groups the specs name: reported, never deleted
     # (anyone can copy the stack's tags onto a resource anywhere in the subscription).
@@ -71,7 +73,9 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.is_change for c in self.changes)
+        """Anything to do: a change, or an owned resource no spec describes (pending until
+        `apply --prune` deletes it; never "No changes" beside it)."""
+        return any(c.is_change for c in self.changes) or bool(self.orphans) or self.undescribed > 0
 
     @property
     def conflicts(self) -> list[Change]:
@@ -80,7 +84,7 @@ class Plan:
     def summary(self) -> str:
         n = self.counts()
         return (
-            f"Plan: {n['create']} to create, {n['update'] + n['replace']} to change, "
+            f"Plan: {n['create']} to create, {n['update']} to change, {n['replace']} to replace, "
             f"{n['delete']} to delete, {n['action']} actions."
         )
 
@@ -103,6 +107,7 @@ class Plan:
             }
             | ({"outside": self.outside} if self.outside else {})
             | ({"collisions": self.collisions} if self.collisions else {})
+            | ({"orphans": self.orphans} if self.orphans else {})
             | ({"target": self.target} if self.target else {})
             | ({"warnings": self.warnings} if self.warnings else {})
         )
@@ -121,6 +126,7 @@ class Plan:
             undescribed=int(data.get("undescribed", 0)),
             destroy=bool(data.get("destroy")),
             outside=[str(rid) for rid in data.get("outside", [])],
+            orphans=[{"address": str(o["address"]), "id": str(o["id"])} for o in data.get("orphans", [])],
             target={str(k): str(v) for k, v in (data.get("target") or {}).items()},
             warnings=[dict(w) for w in data.get("warnings", [])],
             collisions=[

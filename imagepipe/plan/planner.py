@@ -12,7 +12,7 @@ from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
-from imagepipe.steps.evaluation import Evaluation, display, observed_fingerprint
+from imagepipe.steps.evaluation import Evaluation, change_of, display, observed_fingerprint
 from imagepipe.steps.port import Provider
 from imagepipe.steps.registry import handler_for
 
@@ -92,18 +92,85 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
+    announce_cleanups(result, graph)
     mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
     plan.collisions = collisions(foreign)
     owned, outside = within_groups(mine, groups)
     plan.outside = sorted(rec["id"] for rec in outside)
     undescribed = [rec for rec in owned if rec["tags"].get(TAG_SPEC) not in addresses]
     plan.undescribed = len(undescribed)
+    if not prune:
+        plan.orphans = [
+            {"address": deletion_address(rec), "id": rec["id"]} for rec in sort_for_deletion(undescribed)
+        ]
+    renamed = renamed_away(owned, result.evaluations)
     if prune:
-        result.deletions = sort_for_deletion(undescribed)
+        result.deletions = sort_for_deletion(undescribed + [old for old, _ in renamed])
         plan.changes.extend(
-            deletion_change(rec, "no spec describes it any more (--prune)") for rec in result.deletions
+            deletion_change(rec, "no spec describes it any more (--prune)")
+            for rec in sort_for_deletion(undescribed)
         )
+    else:
+        result.deletions = sort_for_deletion([old for old, _ in renamed])
+    plan.changes.extend(
+        deletion_change(old, f"renamed: replaced by {new}, deleted once the new one is verified")
+        for old, new in sorted(renamed, key=lambda pair: (r.delete_rank(pair[0]["type"]), pair[0]["id"]))
+    )
     return result
+
+
+def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
+    """A capture that will run makes temporaries its cleanup step deletes: the plan says so,
+    though none exists yet (else the plan lists one action fewer than apply runs)."""
+    for step in graph.steps():
+        if step.kind is not r.StepKind.CAPTURE_CLEANUP:
+            continue
+        ev = result.evaluations[step.address]
+        if ev.change.action != "no-op":
+            continue
+        others = [s for s in graph.steps_of(step.document) if s.address != step.address]
+        if not any(result.evaluations[s.address].change.is_change for s in others):
+            continue
+        announced = change_of(
+            step,
+            "action",
+            "delete the capture's temporaries (temporary VM, its NIC and disks, the snapshots) "
+            "once the image exists",
+        )
+        result.evaluations[step.address] = announced
+        index = next(i for i, c in enumerate(result.plan.changes) if c.address == step.address)
+        result.plan.changes[index] = announced.change
+
+
+# Versions are not renamed but added (a version bump); older ones are the retention's to delete.
+NOT_RENAMED = frozenset({r.GALLERY_VERSION.lower()})
+
+
+def renamed_away(owned: Iterable[r.Record], evaluations: dict[str, Evaluation]) -> list[tuple[r.Record, str]]:
+    """Owned resources tagged with a live step's address whose step now makes another name of
+    that type (a changed namePattern, vmName or image name): the old one, and the new name.
+
+    Without this, the old resource would stay for ever, tagged with a live address: invisible
+    to the plan, to --prune and to the "no longer described" count."""
+    wanted: dict[str, r.Record] = {
+        address: ev.desired for address, ev in evaluations.items() if ev.desired is not None
+    }
+    out: list[tuple[r.Record, str]] = []
+    for rec in owned:
+        desired = wanted.get(rec["tags"].get(TAG_SPEC, ""))
+        if desired is None or rec["type"].lower() != desired["type"].lower():
+            continue
+        if rec["type"].lower() in NOT_RENAMED:
+            continue
+        same = (rec["resource_group"].lower(), rec["name"].lower()) == (
+            desired["resource_group"].lower(),
+            desired["name"].lower(),
+        )
+        if not same:
+            out.append(
+                (rec, f"{r.short_type(desired['type'])} {desired['resource_group']}/{desired['name']}")
+            )
+    return out
 
 
 def make_destroy_plan(

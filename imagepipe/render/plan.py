@@ -37,7 +37,7 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             )
     for warning in plan.warnings:
         console.print(f"[yellow]{markup(warning_text(warning))}[/yellow]", soft_wrap=True)
-    if not groups:
+    if not groups and not plan.orphans and not plan.undescribed and not plan.collisions:
         console.print("No changes. The infrastructure matches the specs.")
     for document, changes in groups.items():
         lines = [f"\n[bold]{markup(document)}[/bold]"]
@@ -68,11 +68,17 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
     console.print()
     if unchanged and not show_unchanged:
         console.print(f"[dim]{unchanged} steps unchanged.[/dim]")
-    if plan.undescribed and not plan.prune and not plan.destroy:
-        console.print(
-            f"{plan.undescribed} owned resources are no longer described by the specs "
+    if (plan.orphans or plan.undescribed) and not plan.prune and not plan.destroy:
+        lines = ["[bold]No longer described by the specs[/bold] (pending: `apply --prune` deletes them)"]
+        lines += [
+            f"  [red]- {markup(o['address'])}[/red]  {markup(o['id'].rsplit('/providers/', 1)[-1])}"
+            for o in plan.orphans
+        ]
+        lines.append(
+            f"{len(plan.orphans) or plan.undescribed} owned resources are no longer described by the specs "
             f"(apply --prune deletes them)."
         )
+        console.print("\n".join(lines), soft_wrap=True)
     console.print(plan.summary())
     if plan.conflicts:
         console.print(

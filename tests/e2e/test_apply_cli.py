@@ -89,7 +89,7 @@ def test_apply_plan_destroy_on_the_embedded_emulator(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     applied = run_cli("apply", "specs/learn-exercise", "--yes", cwd=work)
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert "Plan: 6 to create, 0 to change, 0 to delete, 4 actions." in applied.stdout
+    assert "Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions." in applied.stdout
     figures = summary_row(applied.stdout)
     assert {k: v for k, v in figures.items() if k != "duration"} == {
         "created": "6",

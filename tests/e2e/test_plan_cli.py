@@ -18,7 +18,7 @@ def test_plan_shows_symbols_reasons_and_summary_and_detailed_exit_code(tmp_path:
         assert text.returncode == 2
         assert "+ SourceVM/source/vm" in text.stdout
         assert "> Capture/my-image/generalize" in text.stdout
-        assert "Plan: 6 to create, 0 to change, 0 to delete, 4 actions." in text.stdout
+        assert "Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions." in text.stdout
 
         as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
         assert as_json.returncode == 0

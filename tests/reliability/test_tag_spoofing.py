@@ -59,7 +59,7 @@ def test_values_read_from_azure_are_printed_escaped(tmp_path: Path, emulator: Em
     assert "\nNo changes." not in text and "\n  No changes." not in text
     assert "Deployment/x/vm[0]\\x0a  No changes. The infrastructure matches the specs.\\x1b[31m[bold]" in text
     assert "spoof\\x1b[2J-disk" in text
-    assert "Plan: 0 to create, 0 to change, 1 to delete, 0 actions." in text
+    assert "Plan: 0 to create, 0 to change, 0 to replace, 1 to delete, 0 actions." in text
 
 
 def test_destroy_and_prune_stay_in_the_stack_resource_groups(

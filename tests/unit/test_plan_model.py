@@ -38,7 +38,7 @@ def test_plan_round_trips_through_a_plan_file(tmp_path: Path) -> None:
 
 
 def test_summary_counts_updates_and_replacements_as_changes() -> None:
-    assert sample_plan().summary() == "Plan: 1 to create, 2 to change, 0 to delete, 1 actions."
+    assert sample_plan().summary() == "Plan: 1 to create, 1 to change, 1 to replace, 0 to delete, 1 actions."
 
 
 def test_a_plan_of_no_ops_has_no_changes() -> None:

@@ -14,7 +14,7 @@ from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_QUIESCED, Context
-from imagepipe.steps.desired.capture import snapshot_desired
+from imagepipe.steps.desired.capture import snapshot_desired, source_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
 from imagepipe.steps.facts import captured_output, image_done, snapshots_done
 from imagepipe.steps.port import Observer, Provider
@@ -51,8 +51,14 @@ class QuiesceHandler(SnapshotStepHandler):
         if vm is not None and vm.get("power_state") in ("stopped", "deallocated"):
             return self.change(step, "no-op", f"VM {source.vm_name} is not running", observed=vm)
         rid = ctx.resource_id(r.VM, source.resource_group, source.vm_name)
+        disks = len(source_disks(ctx, capture, obs))
         return self.change(
-            step, "action", f"power off VM {source.vm_name} so that every disk is consistent", resource_id=rid
+            step,
+            "action",
+            f"tag VM {source.vm_name} with its power state and power it off so that every disk is "
+            f"consistent; downtime: {source.vm_name} stays off until restore-source starts it again, "
+            f"after the snapshot of its {disks} disk{'s' if disks != 1 else ''}",
+            resource_id=rid,
         )
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
@@ -103,7 +109,11 @@ class RestoreSourceHandler(SnapshotStepHandler):
             and (vm is None or vm.get("power_state") == "running")
         ):
             return self.change(
-                step, "action", f"start VM {source.vm_name} again once its disks are snapshotted", observed=vm
+                step,
+                "action",
+                f"start VM {source.vm_name} again once its disks are snapshotted (the end of its "
+                f"downtime) and remove the quiesce tag",
+                observed=vm,
             )
         return self.change(step, "no-op", f"VM {source.vm_name} is as it was before the capture", observed=vm)
 
