@@ -11,6 +11,7 @@ from imagepipe.emulator.kinds import (  # noqa: F401
     groups,
     images,
     network,
+    restorepoints,
     runcommands,
     vm,
     vmss,
