@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.faults import Faults
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.store import Store
 
@@ -21,6 +22,7 @@ class Ctx:
     injected_error: dict | None = None  # an LRO failure injected by a fault rule
     if_match: str | None = None  # conditional PUT headers (optimistic concurrency on ETags)
     if_none_match: str | None = None
+    faults: Faults | None = None  # for rules that decide per item inside one request (scale set instances)
 
 
 def format_seconds(seconds: float) -> str:

@@ -15,6 +15,7 @@ from imagepipe.emulator.kinds import (  # noqa: F401
     runcommands,
     vm,
     vmss,
+    vmss_rolling,
 )
 from imagepipe.emulator.kinds.base import KINDS, Kind
 
