@@ -13,10 +13,10 @@ from .helpers import (
     SSH_PUBLIC_KEY,
     UBUNTU_2204,
     Clients,
+    captured_image,
     clear_faults,
     error_code,
     set_clock,
-    captured_image,
     set_faults,
 )
 
