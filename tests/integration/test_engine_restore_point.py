@@ -85,3 +85,29 @@ def test_a_specialized_capture_from_a_restore_point(
     assert len(restored["properties"]["data_disks"]) == 2
     assert azure.get(r.RESTORE_POINT_COLLECTION, "snap-rg", "app-snapshot-rpc") is None
     assert not plan(target, folder).has_changes
+
+
+def test_a_restore_point_left_by_an_interrupted_run_is_deleted_by_the_next_apply(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = preserved_learn(tmp_path, "restorePoint")
+    assert apply(target, folder).result.ok
+    # What a run killed between restore-point and restore-source leaves: the collection and its point.
+    source = azure.get(r.VM, "learn-rg", "myVM")
+    collection = {
+        "type": r.RESTORE_POINT_COLLECTION,
+        "resource_group": "learn-rg",
+        "name": "my-image-rpc",
+        "location": source["location"],
+        "tags": {},
+        "properties": {"source_id": source["id"]},
+    }
+    azure.create(collection).wait()
+    point = {**collection, "type": r.RESTORE_POINT, "name": "my-image-rpc/my-image-rp"}
+    azure.create({**point, "properties": {"consistency_mode": "ApplicationConsistent"}}).wait()
+
+    change = plan(target, folder).change("Capture/my-image/restore-source")
+    assert change is not None and change.action == "action" and "my-image-rpc" in change.reason
+    assert apply(target, folder).result.ok
+    assert azure.get(r.RESTORE_POINT_COLLECTION, "learn-rg", "my-image-rpc") is None
+    assert not plan(target, folder).has_changes
