@@ -111,3 +111,39 @@ def test_a_restore_point_left_by_an_interrupted_run_is_deleted_by_the_next_apply
     assert apply(target, folder).result.ok
     assert azure.get(r.RESTORE_POINT_COLLECTION, "learn-rg", "my-image-rpc") is None
     assert not plan(target, folder).has_changes
+
+
+def test_a_stale_restore_point_is_never_copied(
+    tmp_path: Path, target: Target, azure: Azure, monkeypatch: Any
+) -> None:
+    """A restore point taken for an earlier state of the source (a run killed after it) is replaced."""
+    monkeypatch.setenv("IMAGEPIPE_DEMO_ADMIN_PASSWORD", PASSWORD)
+    folder = shutil.copytree(REPO / "specs" / "snapshot-restore", tmp_path / "snapshot-restore")
+    spec = next(folder.glob("*.yaml"))
+    spec.write_text(spec.read_text().replace("  quiesce: stop\n", "  quiesce: restorePoint\n"))
+    assert apply(target, folder).result.ok
+    source = azure.get(r.VM, "snap-rg", "app-server")
+    stale = {
+        "type": r.RESTORE_POINT_COLLECTION,
+        "resource_group": "snap-rg",
+        "name": "app-snapshot-rpc",
+        "location": source["location"],
+        "tags": {},
+        "properties": {"source_id": source["id"]},
+    }
+    azure.create(stale).wait()
+    point = {**stale, "type": r.RESTORE_POINT, "name": "app-snapshot-rpc/app-snapshot-rp"}
+    taken = azure.create({**point, "properties": {"consistency_mode": "CrashConsistent"}}).wait()
+    assert taken is not None
+    stale_copies = set(taken["properties"]["disk_points"].values())
+
+    # The source changes (one more customize script): the capture is made again.
+    text = spec.read_text().replace(
+        "    dataDisks:\n", "    customize:\n      - script: Write-Output patched\n    dataDisks:\n", 1
+    )
+    spec.write_text(text)
+    outcome = apply(target, folder)
+    assert outcome.result.ok, outcome.result.failures
+    copied = {s["properties"]["source_id"] for s in azure.list(r.SNAPSHOT, "snap-rg")}
+    assert copied and not copied & stale_copies
+    assert not plan(target, folder).has_changes

@@ -18,7 +18,7 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.base import Handler
-from imagepipe.steps.context import TAG_QUIESCED, Context
+from imagepipe.steps.context import TAG_HASH, TAG_QUIESCED, Context
 from imagepipe.steps.desired.capture import (
     restore_point_collection_desired,
     restore_point_desired,
@@ -91,10 +91,17 @@ class RestorePointHandler(SnapshotStepHandler):
         if done:
             return self.change(step, "no-op", done)
         wanted = restore_point_desired(ctx, capture)
-        seen = obs.get(r.RESTORE_POINT, wanted["resource_group"], wanted["name"])
-        if seen is not None and seen.get("provisioning_state") == "Succeeded":
-            return self.change(step, "no-op", f"restore point {wanted['name']} exists", observed=seen)
         collection = restore_point_collection_desired(ctx, capture)
+        seen = obs.get(r.RESTORE_POINT, wanted["resource_group"], wanted["name"])
+        if (
+            seen is not None
+            and seen.get("provisioning_state") == "Succeeded"
+            and _current(
+                collection,
+                obs.get(r.RESTORE_POINT_COLLECTION, collection["resource_group"], collection["name"]),
+            )
+        ):
+            return self.change(step, "no-op", f"restore point {wanted['name']} exists", observed=seen)
         return self.change(
             step,
             "create",
@@ -105,6 +112,11 @@ class RestorePointHandler(SnapshotStepHandler):
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         capture, _ = self.capture(step, ctx)
         collection = restore_point_collection_desired(ctx, capture)
+        rg = collection["resource_group"]
+        left = azure.get(r.RESTORE_POINT_COLLECTION, rg, collection["name"])
+        if left is not None and not _current(collection, left):
+            # Left by a run on an earlier state of the source: its restore point is stale.
+            azure.delete(r.RESTORE_POINT_COLLECTION, rg, collection["name"]).wait()
         azure.create(collection).wait()
         wanted = restore_point_desired(ctx, capture)
         rg, name = wanted["resource_group"], wanted["name"]
@@ -122,13 +134,28 @@ class SnapshotsHandler(SnapshotStepHandler):
         done = self.finished(step, ctx, obs)
         if done and capture.type == "generalized":
             return self.change(step, "no-op", done)
-        return multi_evaluate(step, ctx, obs, snapshot_desired(ctx, capture, obs, step.address), "snapshot")
+        wanted = snapshot_desired(ctx, capture, obs, step.address)
+        return multi_evaluate(step, ctx, obs, wanted, "snapshot", _new_source)
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         for pending in ev.extra.get("pending", []):
             if pending.desired["properties"]["source_id"] is None:
                 raise StepFailed(step.address, f"no disk to snapshot for {pending.desired['name']}")
         multi_act(step, ev, azure)  # every disk at once: as consistent as it gets
+
+
+def _new_source(desired: r.Record, observed: r.Record | None) -> list[str]:
+    """A snapshot copies its source once: another source (a new restore point's copy) is a new snapshot."""
+    wanted = desired["properties"].get("source_id")
+    seen = ((observed or {}).get("properties") or {}).get("source_id")
+    if wanted and seen and wanted.lower() != seen.lower():
+        return ["source"]
+    return []
+
+
+def _current(desired: r.Record, observed: r.Record | None) -> bool:
+    """A restore point collection made for the source as the spec describes it now."""
+    return observed is not None and observed["tags"].get(TAG_HASH) == desired["tags"][TAG_HASH]
 
 
 class RestoreSourceHandler(SnapshotStepHandler):
