@@ -90,6 +90,13 @@ def nic(body: Mapping[str, Any]) -> Record:
     return rec
 
 
+def private_ips(body: Mapping[str, Any]) -> list[str]:
+    """A network interface's private IP addresses, in the order of its IP configurations."""
+    configs = (body.get("properties") or {}).get("ipConfigurations") or []
+    addresses = [(c.get("properties") or {}).get("privateIPAddress") for c in configs]
+    return [address for address in addresses if address]
+
+
 def image_reference(ref: Mapping[str, Any] | None) -> str | None:
     if not ref:
         return None

@@ -9,9 +9,11 @@ empty (the rules report it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from imagepipe.errors import Diagnostic, Location, error
+from imagepipe.spec.identity import stack_identity
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import (
     AnyDocument,
@@ -45,12 +47,16 @@ def document_ref(doc: RawDocument) -> str:
     return f"{doc.data['kind']}/{doc.get(('metadata', 'name'), '')}"
 
 
-def build_stack(raw: RawDocument | None, default_name: str, root_location: Location) -> Stack:
+def build_stack(raw: RawDocument | None, root: Path, default_name: str, root_location: Location) -> Stack:
+    """The Stack document's settings, or the defaults; its identity from its name or its folder."""
+    explicit = raw.get(("metadata", "name")) if raw is not None else None
+    identity = stack_identity(root, explicit)
     if raw is None:
-        return Stack(name=default_name, location=root_location)
+        return Stack(name=default_name, location=root_location, identity=identity)
     spec = raw.data.get("spec") or {}
     return Stack(
-        name=raw.get(("metadata", "name")) or default_name,
+        name=explicit or default_name,
+        identity=identity,
         location=raw.where(()),
         location_name=spec.get("location"),
         tags=dict(spec.get("tags") or {}),

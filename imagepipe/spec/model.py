@@ -54,6 +54,8 @@ class Document:
 @dataclass(frozen=True)
 class Stack(Document):
     kind = "Stack"
+    # Stamped on every resource (spec/identity.py): metadata.name, else the folder's place.
+    identity: str = ""
     location_name: str | None = None  # spec.location (the default Azure region)
     tags: dict[str, str] = field(default_factory=dict)
     # spec.secretEnv: the variables {env:} may read besides IMAGEPIPE_*; None: any not refused.
@@ -195,3 +197,7 @@ class SpecSet:
     @property
     def name(self) -> str:
         return self.stack.name
+
+    @property
+    def identity(self) -> str:
+        return self.stack.identity or self.stack.name

@@ -81,5 +81,5 @@ def test_invalid_specs_print_diagnostics_and_exit_1() -> None:
 
 def test_several_spec_sets_are_a_usage_error() -> None:
     result = run("graph", "specs")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "expected one spec set, found 3" in result.stderr

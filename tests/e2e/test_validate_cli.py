@@ -58,11 +58,11 @@ def test_warnings_alone_exit_0() -> None:
     assert "0 errors, 1 warning" in result.stderr
 
 
-def test_missing_path_is_a_usage_error() -> None:
+def test_missing_path_is_a_usage_error_exit_1() -> None:
     result = run("validate", "no/such/folder")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.strip() == "error: no such file or directory: no/such/folder"
-    assert run("validate").returncode == 2
+    assert run("validate").returncode == 1
 
 
 def test_json_output(tmp_path: Path) -> None:

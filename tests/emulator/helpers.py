@@ -23,6 +23,8 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from imagepipe.azure.target import PreferRetryAfterMs
+
 ARM_SCOPE = "https://management.azure.com/.default"
 UBUNTU_2204 = {
     "publisher": "Canonical",
@@ -49,6 +51,21 @@ API = {
     "network": "2026-03-01",
     "resources": "2025-04-01",
 }
+BY_PATH = "by-path"  # Arm.request's default: the version the SDK sends for the path's type
+
+
+def api_version_for(path: str) -> str:
+    """The api-version the pinned SDK client sends for the resource type `path` addresses."""
+    low = path.lower().split("?")[0]
+    if "/providers/microsoft.network/" in low:
+        return API["network"]
+    if "/providers/microsoft.compute/" not in low:
+        return API["resources"]
+    if "/galleries" in low:
+        return API["gallery"]
+    if "/providers/microsoft.compute/disks" in low or "/providers/microsoft.compute/snapshots" in low:
+        return API["disks"]
+    return API["compute"]
 
 
 def _new_ssh_public_key() -> str:
@@ -96,6 +113,8 @@ def client_options(em: Any, **overrides: Any) -> dict[str, Any]:
         "credential_scopes": [ARM_SCOPE],
         "connection_verify": str(em.ca_file),
         "polling_interval": 0.05,
+        # The emulator's exact (speed-scaled) delay is retry-after-ms; Retry-After is whole seconds.
+        "per_retry_policies": [PreferRetryAfterMs()],
     }
     options.update(overrides)
     return options
@@ -142,10 +161,12 @@ class Arm:
         path: str,
         *,
         body: Any = None,
-        api_version: str | None = API["compute"],
+        api_version: str | None = BY_PATH,
         params: dict[str, str] | None = None,
     ) -> requests.Response:
         query = dict(params or {})
+        if api_version == BY_PATH:
+            api_version = api_version_for(path)
         if api_version is not None and "api-version=" not in path:
             query["api-version"] = api_version
         return self.session.request(

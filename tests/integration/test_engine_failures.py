@@ -7,6 +7,7 @@ from typing import Any
 
 from engine_helpers import LEARN_VM, admin, apply, copy_learn, plan, write_specs
 
+from imagepipe.apply.events import Event
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
@@ -99,5 +100,26 @@ def test_a_vm_whose_provisioning_fails_is_reported_with_azures_code(
     assert (
         change.action == "replace" and "OSProvisioningTimedOut" in change.reason
     )  # owned and Failed: recreated
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes
+
+
+def test_a_wait_whose_reads_keep_failing_gives_up_instead_of_waiting_for_ever(
+    tmp_path: Path, target: Target, emulator: Any
+) -> None:
+    """The listing that watches a VM's provisioning fails on every try (as under an emulator whose
+    disk is full): the step fails with that error after the request's own retries, once."""
+
+    def break_the_listing(event: Event) -> None:
+        if event.kind == "start" and event.address == "SourceVM/source/vm":
+            admin(emulator, "faults", [{"operation": "VirtualMachines_List", "status": 500}])
+
+    folder = copy_learn(tmp_path)
+    result = apply(target, folder, on_event=break_the_listing).result
+    admin(emulator, "faults", [])
+
+    assert [f.address for f in result.failures] == ["SourceVM/source/vm"]
+    assert result.failures[0].error["code"] == "InternalServerError"
+    assert "retry" not in result.failures[0].message  # no step-level retries on top of the request's
     assert apply(target, folder).result.ok
     assert not plan(target, folder).has_changes

@@ -114,6 +114,7 @@ spec:
     subnet: {vnet: v, name: s, addressPrefix: 10.0.0.0/24}
 """
     )
+    (tmp_path / "pw.txt").write_text("Test-Only-Passw0rd!\n")
     vm = load_one([tmp_path]).get("SourceVM/win")
     assert isinstance(vm, SourceVM) and vm.os_type == "Windows"
 

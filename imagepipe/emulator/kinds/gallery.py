@@ -6,6 +6,7 @@ import copy
 
 from imagepipe.emulator import ids, replication, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_safety_profile
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, normalize_location, register
 from imagepipe.emulator.operations import iso
@@ -160,7 +161,7 @@ class GalleryImageVersions(Kind):
                     for d in storage["data_disks"]
                 ],
             },
-            "safetyProfile": props_in.get("safetyProfile") or {"allowDeletionOfReplicatedLocations": True},
+            "safetyProfile": fill_safety_profile(props_in.get("safetyProfile")),
         }
         doc["_emu"].update(storage=storage, deprovisioned=deprovisioned, replication=regions_done)
         return self.start_provisioning(
@@ -220,6 +221,7 @@ class GalleryImageVersions(Kind):
                     "name": region["name"],
                     "regionalReplicaCount": count,
                     "storageAccountType": region.get("storageAccountType", "Standard_LRS"),
+                    "excludeFromLatest": region.get("excludeFromLatest", False),
                 }
             )
         return regions

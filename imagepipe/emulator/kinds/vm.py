@@ -7,6 +7,7 @@ import uuid
 
 from imagepipe.emulator import guest, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_os_profile, guest_os
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
@@ -96,8 +97,12 @@ class VirtualMachines(Kind):
         storage = doc["properties"].get("storageProfile", {})
         disks = [storage.get("osDisk", {})] + list(storage.get("dataDisks") or [])
         return {
+            # A VM outside availability sets and scale sets is in update and fault domain 0.
+            "platformUpdateDomain": 0,
+            "platformFaultDomain": 0,
             "computerName": (doc["properties"].get("osProfile") or {}).get("computerName", doc["name"]),
             "osName": emu.get("os_name", ""),
+            "osVersion": emu.get("os_version", ""),
             "hyperVGeneration": emu.get("hyper_v_generation", "V1"),
             "vmAgent": {
                 "vmAgentVersion": "2.12.0.2",
@@ -107,6 +112,7 @@ class VirtualMachines(Kind):
                         "level": "Info",
                         "displayStatus": "Ready",
                         "message": "Guest Agent is running",
+                        "time": when,
                     }
                 ],
             },
@@ -118,12 +124,14 @@ class VirtualMachines(Kind):
                             "code": "ProvisioningState/succeeded",
                             "level": "Info",
                             "displayStatus": "Provisioning succeeded",
+                            "time": when,
                         }
                     ],
                 }
                 for d in disks
                 if d
             ],
+            "isVMInStandbyPool": False,
             "statuses": statuses,
         }
 
@@ -180,7 +188,10 @@ class VirtualMachines(Kind):
             "diskControllerType": storage.get("diskControllerType", "SCSI"),
         }
         if props.get("osProfile"):
-            props["osProfile"] = scrub_os_profile(props["osProfile"])
+            had_password = bool(props["osProfile"].get("adminPassword"))
+            props["osProfile"] = fill_os_profile(
+                scrub_os_profile(props["osProfile"]), os_type, had_password=had_password
+            )
             props["osProfile"].setdefault("computerName", doc["name"])
         props.setdefault("hardwareProfile", {}).setdefault("vmSize", "Standard_DS1_v2")
         props["networkProfile"] = network.profile
@@ -196,7 +207,9 @@ class VirtualMachines(Kind):
             deprovisioned=deprovisioned,
             os_type=os_type,
             hyper_v_generation=hyper_v,
-            os_name="Windows Server" if os_type == "Windows" else "Linux",
+        )
+        doc["_emu"]["os_name"], doc["_emu"]["os_version"] = guest_os(
+            os_type, source.reference if source else {}
         )
         # NICs (referenced or made from configurations) are attached now and stay attached if the
         # create fails, as in Azure; deleting the VM then applies their deleteOption.

@@ -7,6 +7,7 @@ import uuid
 
 from imagepipe.emulator import ids, imagesource, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_os_profile, fill_scale_set
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.network import find_subnet, invalid_reference
@@ -48,7 +49,10 @@ class VirtualMachineScaleSets(Kind):
             check_credentials(source.os_type, profile.get("osProfile") or {})
         self._check_network(ctx, doc, profile)
         if profile.get("osProfile"):
-            profile["osProfile"] = scrub_os_profile(profile["osProfile"])
+            had_password = bool(profile["osProfile"].get("adminPassword"))
+            profile["osProfile"] = fill_os_profile(
+                scrub_os_profile(profile["osProfile"]), source.os_type, had_password=had_password
+            )
             profile["osProfile"].setdefault("computerNamePrefix", doc["name"][:9])
         profile["storageProfile"]["imageReference"] = source.reference
         profile["storageProfile"].setdefault("osDisk", {"createOption": "FromImage"})
@@ -57,6 +61,7 @@ class VirtualMachineScaleSets(Kind):
         props.setdefault("upgradePolicy", {"mode": "Manual"})
         props.setdefault("orchestrationMode", "Uniform")
         props.setdefault("overprovision", True)
+        fill_scale_set(props)
         props["uniqueId"] = str(uuid.uuid4())
         props["timeCreated"] = iso(ctx.clock.now())
         doc["properties"] = props
@@ -159,10 +164,18 @@ class VirtualMachineScaleSets(Kind):
                     {
                         "code": f"ProvisioningState/{doc['properties']['provisioningState'].lower()}",
                         "level": "Info",
+                        "displayStatus": f"Provisioning {doc['properties']['provisioningState'].lower()}",
+                        "time": _last_change(ctx, doc),
                     }
                 ],
             }
         return super().sub_get(ctx, doc, segment)
+
+
+def _last_change(ctx: Ctx, doc: dict) -> str:
+    """When the scale set's last operation ended (or will): its status time."""
+    op = ctx.store.operations.get(doc["_emu"].get("op") or "")
+    return iso(op["end"] if op else ctx.clock.now())
 
 
 def instance_doc(vmss: dict, instance: dict) -> dict:
