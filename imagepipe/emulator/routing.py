@@ -422,8 +422,10 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Answer:
             body["properties"] = {
                 "osDiskImage": {"operatingSystem": image.os_type, "sizeInGb": image.os_disk_gb},
                 "hyperVGeneration": image.hyper_v_generation,
-                "architecture": "x64",
+                "architecture": image.architecture,
                 "dataDiskImages": [],
             }
+            if image.capability != "Standard":
+                body["properties"]["features"] = [{"name": "SecurityType", "value": image.capability}]
             return Reply(body)
     raise ArmError(404, "NotFound", f"Artifact '{'/'.join(path)}' not found.")

@@ -60,6 +60,12 @@ def quiesce_step(capture: Capture) -> str:
     return "restore-point" if capture.quiesce == "restorePoint" else "quiesce"
 
 
+def generalize_steps(capture: Capture) -> tuple[str, ...]:
+    """A capture without a managed image (a Trusted Launch source into a gallery) ends at generalize:
+    its gallery version is made from the generalized VM."""
+    return GENERALIZE if capture.image is not None else GENERALIZE[:-1]
+
+
 def output_step_of(capture: Capture) -> str:
     """The step a Deployment from this capture waits for."""
     if capture.gallery is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imagepipe.errors import Diagnostic, Location, error
+from imagepipe.spec import security
 from imagepipe.spec.identity import stack_identity
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import (
@@ -181,6 +182,7 @@ class ModelBuilder:
                     Script(script=s["script"], location=raw.where((*base, "customize", i)))
                     for i, s in enumerate(create.get("customize", []))
                 ),
+                security_type=create.get("securityType"),
             )
         return SourceVM(
             name=raw.data["metadata"]["name"],
@@ -191,6 +193,7 @@ class ModelBuilder:
             os_type=self.os_of_source(raw),
             existing=bool(spec.get("existing", False)),
             create=vm_create,
+            security_type=spec.get("securityType"),
         )
 
     def _sourcevhd(self, raw: RawDocument) -> SourceVHD:
@@ -219,6 +222,12 @@ class ModelBuilder:
             image = ImageTarget(
                 resource_group=given.get("resourceGroup", source_rg), name=given.get("name", f"{name}-image")
             )
+            if (
+                "gallery" in spec
+                and "image" not in spec
+                and not security.holds_in_managed_image(self.documents, source)
+            ):
+                image = None  # a Trusted Launch source is captured straight into the gallery
             if "gallery" in spec:
                 g = spec["gallery"]
                 regions = g.get("targetRegions") or [{"name": source_region}]
@@ -267,4 +276,5 @@ class ModelBuilder:
             max_parallel=spec.get("maxParallel", "auto"),
             allow_duplicate_identity=bool(spec.get("allowDuplicateIdentity", False)),
             tags=dict(spec.get("tags") or {}),
+            security_type=spec.get("securityType"),
         )

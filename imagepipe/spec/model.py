@@ -17,6 +17,7 @@ from imagepipe.spec.secrets import SecretRef
 
 OsType = Literal["Linux", "Windows"]
 OsState = Literal["Generalized", "Specialized"]
+SecurityType = Literal["Standard", "TrustedLaunch"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class VMCreate:
     admin_password: SecretRef | None = None
     data_disks: tuple[DataDisk, ...] = ()
     customize: tuple[Script, ...] = ()
+    security_type: SecurityType | None = None  # None: Azure's default for the image (spec/security.py)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class SourceVM(Document):
     os_type: OsType = "Linux"
     existing: bool = False
     create: VMCreate | None = None  # set exactly when existing is False
+    security_type: SecurityType | None = None  # existing only: what it is, checked at plan time
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ class Deployment(Document):
     max_parallel: int | Literal["auto"] = "auto"
     allow_duplicate_identity: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    security_type: SecurityType | None = None  # None: Azure's default for the capture's image
 
     def vm_name(self, index: int) -> str:
         return format_name(self.name_pattern, index)

@@ -310,7 +310,9 @@ def vm_body(
     os_profile: dict[str, Any] | None = None,
     data_disk_sizes: Iterable[int] = (),
     size: str = "Standard_B2s",
+    security_type: str | None = "Standard",
 ) -> dict[str, Any]:
+    """A VM's body; Standard unless told (managed images hold only Standard VMs; None: Azure's default)."""
     data_disks = [
         {"lun": lun, "createOption": "Empty", "diskSizeGB": size_gb, "name": f"{name}-data{lun}"}
         for lun, size_gb in enumerate(data_disk_sizes)
@@ -325,7 +327,7 @@ def vm_body(
     }
     if data_disks:
         storage["dataDisks"] = data_disks
-    return {
+    body: dict[str, Any] = {
         "location": location,
         "properties": {
             "hardwareProfile": {"vmSize": size},
@@ -334,6 +336,9 @@ def vm_body(
             "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True}}]},
         },
     }
+    if security_type:
+        body["properties"]["securityProfile"] = {"securityType": security_type}
+    return body
 
 
 def create_vm(
@@ -346,8 +351,9 @@ def create_vm(
     location: str = "eastus",
     os_profile: dict[str, Any] | None = None,
     data_disk_sizes: Iterable[int] = (),
+    security_type: str | None = "Standard",
 ) -> Any:
-    """A NIC and a VM (Ubuntu 22.04 unless told otherwise); returns the created VM."""
+    """A NIC and a VM (Ubuntu 22.04, Standard security, unless told otherwise); returns the created VM."""
     nic_id = create_nic(clients, rg, f"{name}-nic", subnet_id, location)
     body = vm_body(
         name,
@@ -356,6 +362,7 @@ def create_vm(
         location=location,
         os_profile=os_profile,
         data_disk_sizes=data_disk_sizes,
+        security_type=security_type,
     )
     return clients.compute.virtual_machines.begin_create_or_update(rg, name, body).result()
 
@@ -401,18 +408,24 @@ def image_from_vm(clients: Clients, rg: str, name: str, source_vm: str, location
 
 
 def image_from_blob(
-    clients: Clients, rg: str, name: str, location: str = "eastus", os_type: str = "Linux"
+    clients: Clients,
+    rg: str,
+    name: str,
+    location: str = "eastus",
+    os_type: str = "Linux",
+    hyper_v: str = "V1",
 ) -> Any:
     body = {
         "location": location,
         "properties": {
+            "hyperVGeneration": hyper_v,
             "storageProfile": {
                 "osDisk": {
                     "osType": os_type,
                     "osState": "Generalized",
                     "blobUri": f"https://emulatortest.blob.core.windows.net/vhds/{name}.vhd",
                 }
-            }
+            },
         },
     }
     return clients.compute.images.begin_create_or_update(rg, name, body).result()

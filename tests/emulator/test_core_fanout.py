@@ -100,6 +100,7 @@ class Arm:
             "tags": tags or {},
             "properties": {
                 "hardwareProfile": {"vmSize": "Standard_B2s"},
+                "securityProfile": {"securityType": "Standard"},  # captured to managed images
                 "storageProfile": {"imageReference": image},
                 "osProfile": {"adminUsername": "u", "linuxConfiguration": SSH},
                 "networkProfile": {"networkInterfaces": [{"id": nic}]},

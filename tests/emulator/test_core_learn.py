@@ -77,6 +77,8 @@ def vm_body(nic_id: str, image: dict, *, password: str | None = None) -> dict:
         "location": "westus",
         "properties": {
             "hardwareProfile": {"vmSize": "Standard_B2s"},
+            # The Learn exercise's managed image needs a Standard source (no Trusted Launch).
+            "securityProfile": {"securityType": "Standard"},
             "storageProfile": {"imageReference": image},
             "osProfile": os_profile,
             "networkProfile": {"networkInterfaces": [{"id": nic_id}]},

@@ -53,6 +53,7 @@ def test_a_fatal_error_in_one_branch_while_another_completes(
           vmName: linux-src
           osType: Linux
           create:
+            securityType: Standard
             image: Ubuntu2204
             size: Standard_B2s
             adminUsername: azureuser
@@ -67,6 +68,7 @@ def test_a_fatal_error_in_one_branch_while_another_completes(
           vmName: win-src
           osType: Windows
           create:
+            securityType: Standard
             image: Win2022AzureEdition
             size: Standard_B2s
             adminUsername: azureuser

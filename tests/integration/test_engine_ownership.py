@@ -135,3 +135,37 @@ def test_two_folders_of_one_name_are_two_stacks_that_never_touch_each_other(
     with pytest.raises(ConflictError):
         apply(target, team_c)
     assert sorted(rec["id"] for rec in azure.owned("web")) == b_before
+
+
+def test_an_existing_trusted_launch_source_is_a_plan_time_conflict_for_a_managed_image(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    make_untagged_vm(azure, "legacy-rg", "legacy-vm", security_type="TrustedLaunch")
+    folder = write_specs(tmp_path / "existing", EXISTING_SOURCE)
+    planned = plan(target, folder)
+    conflict = planned.change("Capture/legacy-image/image")
+    assert conflict is not None and conflict.action == "conflict"
+    assert "managed images cannot hold TrustedLaunch VMs" in conflict.reason
+    assert "declare securityType: TrustedLaunch on SourceVM/legacy" in conflict.reason
+    with pytest.raises(ConflictError, match="Capture/legacy-image/image"):
+        apply(target, folder)
+    assert azure.get(r.VM, "legacy-rg", "legacy-vm")["power_state"] == "running"  # untouched
+
+    declared = EXISTING_SOURCE.replace("  existing: true\n", "  existing: true\n  securityType: Standard\n")
+    mismatch = plan(target, write_specs(tmp_path / "declared", declared)).change("SourceVM/legacy/vm")
+    assert mismatch is not None and mismatch.action == "conflict"
+    assert "is a TrustedLaunch VM" in mismatch.reason
+
+    gallery = EXISTING_SOURCE.replace(
+        "  existing: true\n", "  existing: true\n  securityType: TrustedLaunch\n"
+    ).replace(
+        "  image: {resourceGroup: images-rg, name: legacy-image}\n",
+        "  gallery:\n    resourceGroup: images-rg\n    name: legacygal\n"
+        "    definition: {name: legacy, publisher: p, offer: o, sku: s}\n    version: 1.0.0\n",
+    )
+    folder = write_specs(tmp_path / "gallery", gallery)
+    assert apply(target, folder).result.ok
+    assert azure.get(r.IMAGE, "images-rg", "legacy-image") is None
+    assert azure.get(r.GALLERY_VERSION, "images-rg", "legacygal/legacy/1.0.0") is not None
+    assert not plan(target, folder).has_changes
+    assert destroy_stack(target, folder).result.ok

@@ -111,6 +111,7 @@ spec:
   resourceGroup: linux-rg
   vmName: linux-build
   create:
+    securityType: Standard
     image: Ubuntu2204
     sshPublicKey: {file: keys/id.pub}
     subnet: {vnet: linux-vnet, name: build, addressPrefix: 10.42.0.0/24}
@@ -132,6 +133,7 @@ spec:
   resourceGroup: weak-rg
   vmName: weak-vm
   create:
+    securityType: Standard
     image: Win2022AzureEdition
     adminPassword: {env: IMAGEPIPE_DEMO_ADMIN_PASSWORD}
     subnet: {vnet: weak-vnet, name: app, addressPrefix: 10.43.0.0/24}

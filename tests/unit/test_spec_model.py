@@ -109,6 +109,7 @@ spec:
   location: eastus
   vmName: win
   create:
+    securityType: Standard
     image: "MicrosoftWindowsServer:WindowsServer:2022-datacenter:latest"
     adminPassword: {file: pw.txt}
     subnet: {vnet: v, name: s, addressPrefix: 10.0.0.0/24}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 
-from imagepipe.emulator import ids, imagesource, timing
+from imagepipe.emulator import ids, imagesource, security, timing
 from imagepipe.emulator.context import Ctx, public
 from imagepipe.emulator.defaults import fill_os_profile, fill_scale_set
 from imagepipe.emulator.errors import ArmError, invalid, property_change
@@ -48,6 +48,19 @@ class VirtualMachineScaleSets(Kind):
         if source.os_state == "Generalized":
             check_credentials(source.os_type, profile.get("osProfile") or {})
         self._check_network(ctx, doc, profile)
+        secured = security.security_profile(
+            profile.get("securityProfile"),
+            capability_of_source=source.capability,
+            hyper_v=source.hyper_v_generation,
+            architecture=source.architecture,
+            size=(body.get("sku") or {}).get("name") or "Standard_DS1_v2",
+            api_version=ctx.api_version,
+            what=source.describe,
+        )
+        if secured is None:
+            profile.pop("securityProfile", None)
+        else:
+            profile["securityProfile"] = secured
         if profile.get("osProfile"):
             had_password = bool(profile["osProfile"].get("adminPassword"))
             profile["osProfile"] = fill_os_profile(
