@@ -18,7 +18,6 @@ from imagepipe.graph.flow import (
     CLEANUP,
     GALLERY_DEFINITION,
     GALLERY_VERSION,
-    GENERALIZE,
     RESTORE,
     SNAPSHOT_SOURCE_DISKS,
     TEMPORARIES,
