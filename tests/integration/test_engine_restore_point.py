@@ -147,3 +147,20 @@ def test_a_stale_restore_point_is_never_copied(
     copied = {s["properties"]["source_id"] for s in azure.list(r.SNAPSHOT, "snap-rg")}
     assert copied and not copied & stale_copies
     assert not plan(target, folder).has_changes
+
+
+def test_a_trusted_launch_source_captured_from_a_restore_point(
+    tmp_path: Path, emulator: Any, target: Target, azure: Azure
+) -> None:
+    """The disk restore points keep the disks' security profile: the temporary VM boots as Trusted Launch."""
+    folder = shutil.copytree(REPO / "specs" / "trusted-launch", tmp_path / "trusted-launch")
+    spec = next(folder.glob("*.yaml"))
+    text = spec.read_text()
+    marker = "  type: generalized   # preserveSource: true (default): a temporary copy is generalized\n"
+    assert marker in text
+    spec.write_text(text.replace(marker, "  type: generalized\n  quiesce: restorePoint\n"))
+    outcome = apply(target, folder)
+    assert outcome.result.ok, outcome.result.failures
+    source_ids = [vm["id"] for vm in azure.list_all(r.VM) if vm["name"] == "tl-golden"]
+    assert source_ids and power_operations_on(emulator, source_ids[0]) == []
+    assert not plan(target, folder).has_changes

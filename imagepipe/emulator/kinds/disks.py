@@ -147,6 +147,14 @@ class _DiskLike(Kind):
             deprovisioned = point["_emu"].get("deprovisioned", False)
             creation["sourceResourceId"] = point["id"]
             creation["sourceUniqueId"] = point["properties"].get("sourceUniqueId")
+            inherited = {
+                k: copy.deepcopy(point["properties"][k])
+                for k in ("securityProfile", "supportedCapabilities")
+                if point["properties"].get(k)
+            }
+            if point["_emu"].get("supported_security_option"):
+                inherited["supportedSecurityOption"] = point["_emu"]["supported_security_option"]
+            inherited["what"] = f"the disk restore point '{point['name']}'"
         elif option == "empty":
             if not size:
                 raise invalid("Required parameter 'diskSizeGB' is missing (null).", "diskSizeGB")

@@ -299,8 +299,9 @@ def _disk_restore_point(restore_point: dict, disk: dict, now: float) -> dict:
     if props.get("osType"):
         out_props["osType"] = props["osType"]
         out_props["hyperVGeneration"] = props.get("hyperVGeneration", "V1")
-    if props.get("securityProfile"):
-        out_props["securityProfile"] = copy.deepcopy(props["securityProfile"])
+    for kept in ("securityProfile", "supportedCapabilities"):  # what a disk made from it inherits
+        if props.get(kept):
+            out_props[kept] = copy.deepcopy(props[kept])
     return {
         "id": f"{restore_point['id']}/diskRestorePoints/{name}",
         "name": name,
@@ -312,6 +313,7 @@ def _disk_restore_point(restore_point: dict, disk: dict, now: float) -> dict:
             "disk_size_gb": props.get("diskSizeGB"),
             "sku": disk["sku"]["name"],
             "deprovisioned": disk["_emu"].get("deprovisioned", False),
+            "supported_security_option": props.get("supportedSecurityOption"),
         },
     }
 
