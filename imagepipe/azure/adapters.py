@@ -163,12 +163,14 @@ class Azure:
             r.SNAPSHOT: self.compute.snapshots,
             r.GALLERY: self.compute.galleries,
             r.VMSS: self.compute.virtual_machine_scale_sets,
+            r.RESTORE_POINT_COLLECTION: self.compute.restore_point_collections,
         }[type_]
 
     def _children(self, type_: str) -> Any:
         return {
             r.GALLERY_IMAGE: self.compute.gallery_images,
             r.GALLERY_VERSION: self.compute.gallery_image_versions,
+            r.RESTORE_POINT: self.compute.restore_points,
         }[type_]
 
     def gallery_children(self, rg: str, gallery: str) -> list[r.Record]:
@@ -287,6 +289,12 @@ class Azure:
             if type_ == r.RESOURCE_GROUP:
                 value = self.resources.resource_groups.create_or_update(name, body)
                 return Handle(resource, "create", value=value, parse=r.resource_group)
+            if type_ == r.RESTORE_POINT_COLLECTION:  # a synchronous PUT (no LRO in the swagger)
+                value = self.compute.restore_point_collections.create_or_update(rg, name, body)
+                return Handle(resource, "create", value=value, parse=r.PARSERS[type_])
+            if type_ == r.RESTORE_POINT:  # create only: a restore point is never updated
+                poller = self.compute.restore_points.begin_create(rg, *name.split("/"), body)
+                return Handle(resource, "create", poller, r.PARSERS[type_])
             if type_ in WATCHED_CREATES:
                 self._ops(type_).begin_create_or_update(rg, name, body, polling=False)
                 return Handle(resource, "create", watched=lambda: self.watcher(type_).wait(rg, name))

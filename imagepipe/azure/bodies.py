@@ -77,12 +77,14 @@ def snapshot(desired: r.Record) -> dict[str, Any]:
                 **({"osType": props["os_type"]} if props.get("os_type") else {}),
             },
         }
+    # A disk restore point (quiesce: restorePoint) is copied with createOption Restore.
+    option = "Restore" if "/diskrestorepoints/" in props["source_id"].lower() else "Copy"
     return {
         "location": desired["location"],
         "tags": desired["tags"],
         "sku": {"name": DISK_SKU},
         "properties": {
-            "creationData": {"createOption": "Copy", "sourceResourceId": props["source_id"]},
+            "creationData": {"createOption": option, "sourceResourceId": props["source_id"]},
             "incremental": bool(props.get("incremental")),
         },
     }
@@ -386,6 +388,18 @@ def image_from_vhd(desired: r.Record) -> dict[str, Any]:
     }
 
 
+def restore_point_collection(desired: r.Record) -> dict[str, Any]:
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {"source": {"id": desired["properties"]["source_id"]}},
+    }
+
+
+def restore_point(desired: r.Record) -> dict[str, Any]:
+    return {"properties": {"consistencyMode": desired["properties"]["consistency_mode"]}}
+
+
 BUILDERS = {
     r.RESOURCE_GROUP: resource_group,
     r.VNET: vnet,
@@ -398,4 +412,6 @@ BUILDERS = {
     r.GALLERY_IMAGE: gallery_image,
     r.GALLERY_VERSION: gallery_version,
     r.VMSS: vmss,
+    r.RESTORE_POINT_COLLECTION: restore_point_collection,
+    r.RESTORE_POINT: restore_point,
 }

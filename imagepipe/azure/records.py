@@ -20,6 +20,8 @@ from imagepipe.vocabulary import (
     IMAGE,
     NIC,
     RESOURCE_GROUP,
+    RESTORE_POINT,
+    RESTORE_POINT_COLLECTION,
     RUN_COMMAND,
     SNAPSHOT,
     VM,
@@ -295,6 +297,32 @@ def vmss(body: Mapping[str, Any]) -> Record:
     return rec
 
 
+def restore_point_collection(body: Mapping[str, Any]) -> Record:
+    rec = _base(RESTORE_POINT_COLLECTION, body)
+    source = (body.get("properties") or {}).get("source") or {}
+    rec["properties"] = {"source_id": source.get("id")}
+    return rec
+
+
+def restore_point(body: Mapping[str, Any]) -> Record:
+    """A VM restore point: its consistency and, per source disk id (lower case), its disk restore point."""
+    rec = _nested_name(_base(RESTORE_POINT, body), 2)
+    props = body.get("properties") or {}
+    storage = (props.get("sourceMetadata") or {}).get("storageProfile") or {}
+    disks = [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]
+    rec["properties"] = {
+        "consistency_mode": props.get("consistencyMode"),
+        "disk_points": {
+            ((d.get("managedDisk") or {}).get("id") or "").lower(): (d.get("diskRestorePoint") or {}).get(
+                "id"
+            )
+            for d in disks
+            if d.get("diskRestorePoint")
+        },
+    }
+    return rec
+
+
 def generic(body: Mapping[str, Any]) -> Record:
     """A resource from the generic resources list (the stack's ownership query)."""
     rec = _base(body.get("type") or "", body)
@@ -317,4 +345,6 @@ PARSERS = {
     GALLERY_IMAGE: gallery_image,
     GALLERY_VERSION: gallery_version,
     VMSS: vmss,
+    RESTORE_POINT_COLLECTION: restore_point_collection,
+    RESTORE_POINT: restore_point,
 }

@@ -234,6 +234,7 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
         injected_error=decision.lro_error,
         if_match=request.headers.get("if-match"),
         if_none_match=request.headers.get("if-none-match"),
+        faults=backend.faults,
     )
     with backend.store.lock:
         try:

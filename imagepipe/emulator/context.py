@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from imagepipe.emulator import types
 from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.faults import Faults
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.store import Store
 
@@ -23,6 +24,7 @@ class Ctx:
     if_match: str | None = None  # conditional PUT headers (optimistic concurrency on ETags)
     if_none_match: str | None = None
     path: str = ""  # the request's path (a list's nextLink repeats it)
+    faults: Faults | None = None  # for rules that decide per item inside one request (scale set instances)
 
 
 # The Compute types whose swagger definitions carry `etag` (VirtualMachine, VirtualMachineScaleSet

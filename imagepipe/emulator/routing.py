@@ -177,6 +177,13 @@ def _group_route(method: str, sub: str, rest: list[str], lrest: list[str]) -> Ro
             ),
             sub,
         )
+    post = getattr(kind, "post", None)
+    if method == "POST" and post is not None:  # an action spelled as a child (rollingUpgrades/cancel)
+        return Route(
+            f"{kind.group}_{_pascal(parts[-1])}",
+            lambda ctx, body: post(ctx, _resource_id(ctx, kind, group, namespace, parts), _object(body)),
+            sub,
+        )
     verbs = {
         "GET": "Get",
         "HEAD": "CheckExistence",

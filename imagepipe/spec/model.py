@@ -141,7 +141,8 @@ class Capture(Document):
     source: str = ""  # "SourceVM/x" or "SourceVHD/x"
     type: Literal["generalized", "specialized"] = "generalized"
     preserve_source: bool = True  # generalized only
-    quiesce: Literal["stop", "none"] = "stop"  # specialized only
+    # Specialized and preserveSource: true: power off, snapshot running, or a VM restore point.
+    quiesce: Literal["stop", "none", "restorePoint"] = "stop"
     # Generalized captures always make a managed image (a gallery version is built
     # from it); defaults: the source's resource group, name "<capture>-image".
     image: ImageTarget | None = None

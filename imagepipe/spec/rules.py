@@ -188,8 +188,12 @@ class Rules:
     def _capture(self, capture: Capture, raw: RawDocument) -> None:
         source = self._resolve(raw, ("spec", "source"), ("SourceVM", "SourceVHD"))
         generalized = capture.type == "generalized"
-        if generalized and raw.has(("spec", "quiesce")):
-            self._warning(raw, ("spec", "quiesce"), "applies to specialized captures only; ignored")
+        if generalized and not capture.preserve_source and raw.has(("spec", "quiesce")):
+            self._warning(
+                raw,
+                ("spec", "quiesce"),
+                "applies to specialized captures and preserveSource: true only; ignored",
+            )
         if not generalized and raw.has(("spec", "preserveSource")):
             self._warning(
                 raw,

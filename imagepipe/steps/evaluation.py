@@ -3,6 +3,7 @@ compare of a resource imagepipe owns."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,12 +165,23 @@ def compare_resource(
     return change_of(step, "no-op", f"{label} is up to date", desired, observed)
 
 
-def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Record], noun: str) -> Evaluation:
-    """One step that owns several resources of one type: the first conflict, else what is left to do."""
-    evaluations = [
-        compare_resource(step, ctx, d, obs.get(d["type"], d["resource_group"], d["name"]), [], [], noun)
-        for d in wanted
-    ]
+def multi_evaluate(
+    step: Step,
+    ctx: Context,
+    obs: Observer,
+    wanted: list[r.Record],
+    noun: str,
+    immutable: Callable[[r.Record, r.Record | None], list[str]] | None = None,
+) -> Evaluation:
+    """One step that owns several resources of one type: the first conflict, else what is left to do.
+
+    ``immutable(desired, observed)`` names the observed properties that differ and cannot change
+    in place (the resource is then replaced)."""
+    evaluations = []
+    for d in wanted:
+        seen = obs.get(d["type"], d["resource_group"], d["name"])
+        fixed = immutable(d, seen) if immutable is not None and seen is not None else []
+        evaluations.append(compare_resource(step, ctx, d, seen, fixed, [], noun))
     for ev in evaluations:
         if ev.change.action == "conflict":
             return ev

@@ -79,7 +79,7 @@ def test_warnings_are_kept_on_the_spec_set(tmp_path: Path) -> None:
         STACK % "s"
         + "---\n"
         + SOURCE % ("vm", "vm")
-        + "---\napiVersion: imagepipe/v1\nkind: Capture\nmetadata: {name: c}\nspec: {source: SourceVM/vm, quiesce: none}\n"
+        + "---\napiVersion: imagepipe/v1\nkind: Capture\nmetadata: {name: c}\nspec: {source: SourceVM/vm, preserveSource: false, quiesce: none}\n"
     )
     specset = load_one([tmp_path])
     assert [d.severity.value for d in specset.warnings] == ["warning"]

@@ -9,6 +9,7 @@ from imagepipe.emulator import ids, imagesource, security, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
+from imagepipe.emulator.kinds.restorepoints import restore_source
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer
 from imagepipe.emulator.types import DISK, SNAPSHOT
@@ -138,6 +139,22 @@ class _DiskLike(Kind):
             }
             inherited["what"] = f"the source '{source['name']}'"
             doc["_emu"]["generalized"] = source["_emu"].get("generalized", False)
+        elif option == "restore":  # from a disk restore point (a VM restore point's copy of a disk)
+            point = restore_source(ctx, creation.get("sourceResourceId") or "", doc)
+            size = size or point["_emu"].get("disk_size_gb")
+            os_type = os_type or point["properties"].get("osType")
+            hyper_v = hyper_v or point["properties"].get("hyperVGeneration")
+            deprovisioned = point["_emu"].get("deprovisioned", False)
+            creation["sourceResourceId"] = point["id"]
+            creation["sourceUniqueId"] = point["properties"].get("sourceUniqueId")
+            inherited = {
+                k: copy.deepcopy(point["properties"][k])
+                for k in ("securityProfile", "supportedCapabilities")
+                if point["properties"].get(k)
+            }
+            if point["_emu"].get("supported_security_option"):
+                inherited["supportedSecurityOption"] = point["_emu"]["supported_security_option"]
+            inherited["what"] = f"the disk restore point '{point['name']}'"
         elif option == "empty":
             if not size:
                 raise invalid("Required parameter 'diskSizeGB' is missing (null).", "diskSizeGB")

@@ -91,13 +91,56 @@ def source_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[st
     return [("os", None)] + [(f"data{lun}", None) for lun in luns]
 
 
+# quiesce: restorePoint: the restore point collection on the source VM and its one restore point.
+RESTORE_POINT_CONSISTENCY = "ApplicationConsistent"
+
+
+def restore_point_collection_desired(ctx: Context, capture: Capture) -> r.Record:
+    source = ctx.source_vm(capture.source)
+    assert capture.snapshots is not None
+    return desired_record(
+        r.RESTORE_POINT_COLLECTION,
+        capture.snapshots.resource_group,
+        f"{capture.name}-rpc",
+        source.location_name,
+        ctx.tags(f"{capture.ref}/restore-point", capture_hashed(ctx, capture)),
+        {"source_id": ctx.resource_id(r.VM, source.resource_group, source.vm_name)},
+    )
+
+
+def restore_point_desired(ctx: Context, capture: Capture) -> r.Record:
+    collection = restore_point_collection_desired(ctx, capture)
+    return desired_record(
+        r.RESTORE_POINT,
+        collection["resource_group"],
+        f"{collection['name']}/{capture.name}-rp",
+        collection["location"],
+        {},
+        {"consistency_mode": RESTORE_POINT_CONSISTENCY},
+    )
+
+
+def _restore_points_of(ctx: Context, capture: Capture, obs: Observer) -> dict[str, str] | None:
+    """Disk id (lower case) -> its disk restore point, when the capture copies a restore point."""
+    if capture.quiesce != "restorePoint" or isinstance(ctx.source(capture.source), SourceVHD):
+        return None
+    wanted = restore_point_desired(ctx, capture)
+    point = obs.get(r.RESTORE_POINT, wanted["resource_group"], wanted["name"])
+    if point is None or point.get("provisioning_state") != "Succeeded":
+        return {}
+    return dict(point["properties"]["disk_points"])
+
+
 def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str) -> list[r.Record]:
     source = ctx.source(capture.source)
     target = capture.snapshots
     assert target is not None
     hashed_base = capture_hashed(ctx, capture)
+    points = _restore_points_of(ctx, capture, obs)
     out = []
     for suffix, disk_id in source_disks(ctx, capture, obs):
+        if points is not None:  # copied from the restore point's copy of the disk, not the live disk
+            disk_id = points.get((disk_id or "").lower())
         props: dict[str, Any] = {"source_id": disk_id, "incremental": target.incremental}
         if suffix == "os" and isinstance(source, SourceVHD):
             props["os_type"] = source.os_type
