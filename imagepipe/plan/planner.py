@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.step import Step
 from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
@@ -92,6 +93,7 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
+    announce_rebuilt_source_steps(result, graph)
     announce_cleanups(result, graph)
     mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
     plan.collisions = collisions(foreign)
@@ -119,6 +121,55 @@ def make_plan(
     return result
 
 
+# Steps that act on a source VM in place: a rebuilt (replaced or created) VM needs them again.
+ACTS_ON_SOURCE = frozenset(
+    {
+        r.StepKind.CAPTURE_DEPROVISION,
+        r.StepKind.CAPTURE_DEALLOCATE,
+        r.StepKind.CAPTURE_GENERALIZE,
+    }
+)
+
+
+def announce_rebuilt_source_steps(result: PlanResult, graph: StepGraph) -> None:
+    """A source VM this plan replaces or creates is deprovisioned, deallocated and generalized
+    again by its in-place capture, though the VM seen now says they are done."""
+    rebuilt = {
+        s.address
+        for s in graph.steps()
+        if s.kind is r.StepKind.SOURCE_VM
+        and result.evaluations[s.address].change.action in ("create", "replace")
+    }
+    if not rebuilt:
+        return
+    for step in graph.steps():
+        if step.kind not in ACTS_ON_SOURCE or result.evaluations[step.address].change.action != "no-op":
+            continue
+        if not rebuilt & upstream(graph, step.address):
+            continue
+        verb = step.kind.value.removeprefix("capture-")
+        last = " (irreversible)" if step.kind is r.StepKind.CAPTURE_GENERALIZE else ""
+        _replace_change(result, step, f"{verb} the source VM once it is rebuilt{last}")
+
+
+def upstream(graph: StepGraph, address: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(graph.dependencies(address))
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(graph.dependencies(current))
+    return seen
+
+
+def _replace_change(result: PlanResult, step: Step, reason: str) -> None:
+    announced = change_of(step, "action", reason)
+    result.evaluations[step.address] = announced
+    index = next(i for i, c in enumerate(result.plan.changes) if c.address == step.address)
+    result.plan.changes[index] = announced.change
+
+
 def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
     """A capture that will run makes temporaries its cleanup step deletes: the plan says so,
     though none exists yet (else the plan lists one action fewer than apply runs)."""
@@ -131,15 +182,12 @@ def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
         others = [s for s in graph.steps_of(step.document) if s.address != step.address]
         if not any(result.evaluations[s.address].change.is_change for s in others):
             continue
-        announced = change_of(
+        _replace_change(
+            result,
             step,
-            "action",
             "delete the capture's temporaries (temporary VM, its NIC and disks, the snapshots) "
             "once the image exists",
         )
-        result.evaluations[step.address] = announced
-        index = next(i for i, c in enumerate(result.plan.changes) if c.address == step.address)
-        result.plan.changes[index] = announced.change
 
 
 # Versions are not renamed but added (a version bump); older ones are the retention's to delete.

@@ -14,6 +14,7 @@ from imagepipe.steps.desired.capture import (
     version_desired,
 )
 from imagepipe.steps.desired.disks import disk_name
+from imagepipe.steps.desired.names import script_hash
 from imagepipe.steps.port import Observer
 
 
@@ -79,6 +80,20 @@ def ran_hashes(vm: r.Record | None) -> list[str]:
     """The hashes of the customize scripts that ran on a VM, in order (its tag)."""
     value = ((vm or {}).get("tags") or {}).get(TAG_CUSTOMIZED) or ""
     return [h for h in value.split(",") if h]
+
+
+def scripts_outdated_on_generalized(source: SourceVM, obs: Observer) -> bool:
+    """A created source VM generalized in place whose customize scripts changed since they ran:
+    scripts never run on a generalized VM again, so only a rebuilt VM can take the change."""
+    if source.create is None or not source.create.customize:
+        return False
+    vm = obs.get(r.VM, source.resource_group, source.vm_name)
+    if vm is None:
+        return False
+    wanted = [script_hash(s.script) for s in source.create.customize]
+    if ran_hashes(vm) == wanted:
+        return False
+    return (obs.vm(source.resource_group, source.vm_name) or {}).get("os_state") == "generalized"
 
 
 def source_subnet(ctx: Context, source: SourceVM, obs: Observer) -> str | None:

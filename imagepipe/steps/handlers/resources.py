@@ -11,7 +11,7 @@ from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_r
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
-from imagepipe.steps.facts import source_already_captured
+from imagepipe.steps.facts import scripts_outdated_on_generalized, source_already_captured
 from imagepipe.steps.port import Observer, Provider, ProviderError
 from imagepipe.steps.waits import delete_vm, wait_for_replica
 
@@ -145,6 +145,11 @@ class VmHandler(ResourceHandler):
                 immutable.append("subnet")
             if observed["location"] != desired["location"]:
                 immutable.append("location")
+            if step.kind is r.StepKind.SOURCE_VM and scripts_outdated_on_generalized(
+                ctx.source_vm(step.document), obs
+            ):
+                # Never dropped: the scripts run on a rebuilt VM, which its capture then takes.
+                immutable.append("customize scripts (changed since the VM was generalized in place)")
             if (seen.get("size") or "").lower() != want["size"].lower():
                 mutable.append(f"size {seen.get('size')} -> {want['size']}")
             mutable += tag_drift(desired, observed)
