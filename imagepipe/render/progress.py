@@ -42,7 +42,7 @@ class PlainProgress:
         elif event.kind == "done":
             line = f"{stamp}   {address}: done ({message})"
         elif event.kind == "failed":
-            line = f"{stamp} ! {address}: FAILED: {message}"
+            line = f"{stamp} ! {address}: FAILED (the error is printed once, at the end)"
         elif event.kind == "skipped":
             line = f"{stamp}   {address}: skipped ({message})"
         elif event.kind == "retry":
@@ -80,7 +80,8 @@ class JsonProgress:
 
 
 class RichProgress:
-    """A bar per phase with counts, and the steps running right now."""
+    """A bar per phase (it fills with the steps done, never with failed or skipped ones), the
+    steps running right now, and a line kept on screen for every step that ended."""
 
     def __init__(self, console: Console):
         self.console = console
@@ -92,6 +93,7 @@ class RichProgress:
             console=console,
         )
         self.tasks: dict[str, Any] = {}
+        self.ended: dict[str, Counter[str]] = {}  # per phase: failed, skipped
         self.running: dict[str, str] = {}
         self._lock = threading.Lock()
         self.live: Live | None = None
@@ -116,14 +118,25 @@ class RichProgress:
             elif event.kind in ("done", "failed", "skipped"):
                 self.running.pop(event.address, None)
                 task = self.tasks.get(event.phase)
-                if task is not None:
+                if event.kind == "done" and task is not None:
                     self.progress.advance(task)
-                if event.kind == "failed":
-                    self.console.print(
-                        f"[bold red]! {markup(event.address)}: {markup(event.message)}[/bold red]"
-                    )
+                elif task is not None:
+                    ended = self.ended.setdefault(event.phase, Counter())
+                    ended[event.kind] += 1
+                    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(ended.items()))
+                    self.progress.update(task, description=f"{event.phase} ({parts})")
+                self.console.print(self._ended_line(event), soft_wrap=True)
             if self.live is not None:
                 self.live.update(self._render())
+
+    @staticmethod
+    def _ended_line(event: Event) -> str:
+        address, message = markup(event.address), markup(event.message)
+        if event.kind == "done":
+            return f"  [green]✓[/green] {address}: {message}"
+        if event.kind == "failed":
+            return f"[bold red]! {address}: FAILED[/bold red] (the error is printed once, at the end)"
+        return f"[dim]- {address}: skipped ({message})[/dim]"
 
     def stop(self) -> None:
         if self.live is not None:
@@ -135,6 +148,7 @@ def summary_counts(result: ApplyResult) -> dict[str, Any]:
     return {
         "created": counts["created"],
         "changed": counts["changed"],
+        "replaced": counts["replaced"],
         "deleted": counts["deleted"],
         "actions": counts["actions"],
         "failed": counts["failed"],
@@ -146,14 +160,8 @@ def summary_counts(result: ApplyResult) -> dict[str, Any]:
 def summary_table(result: ApplyResult, console: Console) -> None:
     data = summary_counts(result)
     table = Table(title="Apply summary" if data["deleted"] == 0 or data["created"] else "Summary")
-    for column in ("created", "changed", "deleted", "actions", "failed", "duration"):
+    columns = ("created", "changed", "replaced", "deleted", "actions", "failed", "skipped")
+    for column in (*columns, "duration"):
         table.add_column(column, justify="right")
-    table.add_row(
-        str(data["created"]),
-        str(data["changed"]),
-        str(data["deleted"]),
-        str(data["actions"]),
-        str(data["failed"]),
-        f"{data['duration_s']}s",
-    )
+    table.add_row(*(str(data[c]) for c in columns), f"{data['duration_s']}s")
     console.print(table)

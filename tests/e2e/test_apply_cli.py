@@ -94,9 +94,11 @@ def test_apply_plan_destroy_on_the_embedded_emulator(tmp_path: Path) -> None:
     assert {k: v for k, v in figures.items() if k != "duration"} == {
         "created": "6",
         "changed": "0",
+        "replaced": "0",
         "deleted": "0",
         "actions": "4",
         "failed": "0",
+        "skipped": "0",
     }, applied.stdout
     assert figures["duration"].endswith("s")
     assert (work / ".imagepipe").is_dir()
