@@ -162,6 +162,6 @@ def summary_table(result: ApplyResult, console: Console) -> None:
     table = Table(title="Apply summary" if data["deleted"] == 0 or data["created"] else "Summary")
     columns = ("created", "changed", "replaced", "deleted", "actions", "failed", "skipped")
     for column in (*columns, "duration"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     table.add_row(*(str(data[c]) for c in columns), f"{data['duration_s']}s")
-    console.print(table)
+    console.print(table, width=max(console.width, 100))  # never cut a heading in an 80-column log
