@@ -21,6 +21,7 @@ import click
 from imagepipe import __version__
 from imagepipe.cli import apply, destroy, emulator, graph, output, plan, show, unlock, validate
 from imagepipe.errors import ExitCode, ImagepipeError, SpecError
+from imagepipe.render.console import disable_color
 from imagepipe.render.diagnostics import diagnostic_text
 from imagepipe.render.safe import printable
 
@@ -28,7 +29,8 @@ from imagepipe.render.safe import printable
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="imagepipe")
 @click.option("--traceback", is_flag=True, hidden=True, help="Show the traceback of internal errors.")
-def cli(traceback: bool) -> None:
+@click.option("--no-color", is_flag=True, help="No colours in any output (also: the NO_COLOR variable).")
+def cli(traceback: bool, no_color: bool) -> None:
     """Capture Azure VM images and fan them out, from YAML specs in git.
 
     \b
@@ -46,6 +48,8 @@ def cli(traceback: bool) -> None:
       1  any error: invalid specs, a failed step, bad usage, a cancelled prompt
       2  only with `plan --detailed-exitcode`: changes are pending
     """
+    if no_color:
+        disable_color()
 
 
 for command in (

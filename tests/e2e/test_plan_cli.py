@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from cli_run import endpoint_env, invoke_cli, workdir_with_specs
+from cli_run import endpoint_env, invoke_cli, run_cli_on_terminal, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
 
@@ -61,3 +62,13 @@ def test_every_plan_names_its_target_and_ci_on_the_default_emulator_is_warned(tm
     target = json.loads(as_json.stdout)["target"]
     assert target["kind"] == "embedded-emulator" and target["state"] == ".imagepipe"
     assert "local emulator, not on Azure" in target["warning"]
+
+
+def test_no_color_takes_every_colour_out_of_a_terminal_s_plan(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    coloured = run_cli_on_terminal("plan", "specs/learn-exercise", cwd=work, answer="", env={"NO_COLOR": ""})
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-8]|9[0-7])(?:;[0-9]+)*m")  # SGR foreground colours
+    assert colour.search(coloured.stdout) and "Plan: 6 to create" in coloured.stdout
+    plain = run_cli_on_terminal("--no-color", "plan", "specs/learn-exercise", cwd=work, answer="")
+    assert "Plan: 6 to create" in plain.stdout
+    assert not colour.search(plain.stdout)  # bold may stay: NO_COLOR is about colour
