@@ -238,7 +238,7 @@ def test_an_unset_variable_or_a_missing_key_file_is_found_by_validate_and_plan(
         ran = cli(*command, "specs/learn-exercise")
         assert ran.returncode == 1 and "Traceback" not in ran.stderr
         assert (
-            "learn-exercise.yaml:26:19: error: spec.create.sshPublicKey.file: cannot read secret file "
+            "learn-exercise.yaml:30:19: error: spec.create.sshPublicKey.file: cannot read secret file "
             "demo_id_ed25519.pub: No such file or directory"
         ) in ran.stdout + ran.stderr
     journal = requests.get(f"{emulator.endpoint}/_emulator/journal", verify=str(emulator.ca_file), timeout=30)
