@@ -72,3 +72,21 @@ def test_no_color_takes_every_colour_out_of_a_terminal_s_plan(tmp_path: Path) ->
     plain = run_cli_on_terminal("--no-color", "plan", "specs/learn-exercise", cwd=work, answer="")
     assert "Plan: 6 to create" in plain.stdout
     assert not colour.search(plain.stdout)  # bold may stay: NO_COLOR is about colour
+
+
+def test_a_deleted_document_is_pending_until_pruned(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    assert invoke_cli("apply", "specs/learn-exercise", "--yes", cwd=work).returncode == 0
+    spec = work / "specs" / "learn-exercise" / "learn-exercise.yaml"
+    text = spec.read_text()
+    spec.write_text(text[: text.index("---\napiVersion: imagepipe/v1\nkind: Deployment")])
+
+    pending = invoke_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work)
+    assert pending.returncode == 2, pending.stdout + pending.stderr
+    assert "No changes" not in pending.stdout
+    assert "- Deployment/new-vm/vm[0]" in pending.stdout and "apply --prune deletes them" in pending.stdout
+
+    pruned = invoke_cli("apply", "specs/learn-exercise", "--prune", "--yes", cwd=work)
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    after = invoke_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work)
+    assert after.returncode == 0 and "No changes" in after.stdout
