@@ -9,12 +9,21 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imagepipe.cli.common import is_interactive, output_option, target_config, target_options
-from imagepipe.errors import ExitCode, UsageError
+from imagepipe.cli import ci
+from imagepipe.cli.common import (
+    annotations_option,
+    cloud_name,
+    is_interactive,
+    output_option,
+    target_config,
+    target_options,
+)
+from imagepipe.errors import ExitCode, ImagepipeError, SpecError, UsageError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import summary_counts, summary_table
 from imagepipe.render.safe import printable
+from imagepipe.render.step_summary import apply_summary, refusal_summary
 
 if TYPE_CHECKING:
     from imagepipe.app.run import RunOutcome
@@ -71,10 +80,13 @@ def report(outcome: RunOutcome, output: str) -> ExitCode:
 
 
 def run_with_progress(
-    use_case: Callable[[Hooks], RunOutcome], confirm: Callable[[Plan], bool], output: str
+    use_case: Callable[[Hooks], RunOutcome],
+    confirm: Callable[[Plan], bool],
+    output: str,
+    on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
 ) -> ExitCode:
     """Run an apply or destroy use case with the plan shown, the prompt and the progress view
-    wired in, then report its outcome."""
+    wired in, then report its outcome (``on_outcome`` sees it first: the job summary)."""
     from imagepipe.app.usecases import Hooks
 
     out = console()
@@ -89,6 +101,7 @@ def run_with_progress(
         outcome = use_case(hooks)
     finally:
         progress.stop()
+    on_outcome(outcome)
     return report(outcome, output)
 
 
@@ -105,6 +118,7 @@ def run_with_progress(
 )
 @target_options
 @output_option
+@annotations_option
 def command(
     paths: tuple[Path, ...],
     yes: bool,
@@ -115,6 +129,7 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
+    annotations: str,
 ) -> ExitCode:
     """Create, change and delete what the specs (or a saved PLANFILE) say, step by step."""
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
@@ -130,4 +145,21 @@ def command(
             return usecases.apply_saved_plan(request, hooks)
         return usecases.apply(usecases.ApplyRequest(paths, config, prune, parallelism), hooks)
 
-    return run_with_progress(apply, confirm, output)
+    document = output == "json"
+    cloud = cloud_name(config)
+
+    def echo(line: str) -> None:
+        click.echo(line, err=document)
+
+    def summarize(outcome: RunOutcome) -> None:
+        apply_summary(outcome.plan, outcome.result, target=cloud, echo=echo)
+
+    what = str(plan_file) if plan_file is not None else ci.described(paths)
+    try:
+        with ci.annotating(annotations, what=what, document_on_stdout=document):
+            return run_with_progress(apply, confirm, output, summarize)
+    except SpecError:
+        raise  # its diagnostics are in the summary already
+    except ImagepipeError as refused:  # a stale plan, a conflict: said in the summary too
+        refusal_summary(what, str(refused), echo=echo)
+        raise

@@ -6,10 +6,20 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import output_option, target_config, target_options
+from imagepipe.cli import ci
+from imagepipe.cli.common import (
+    annotations_option,
+    cloud_name,
+    output_choices,
+    target_config,
+    target_options,
+)
 from imagepipe.errors import ExitCode
 from imagepipe.render.console import console
-from imagepipe.render.plan import plan_json, plan_text
+from imagepipe.render.json_plan import render_plan_json
+from imagepipe.render.markdown import render_plan_markdown
+from imagepipe.render.plan import plan_text
+from imagepipe.render.step_summary import plan_summary
 
 
 @click.command(name="plan")
@@ -25,7 +35,8 @@ from imagepipe.render.plan import plan_json, plan_text
     "--prune", is_flag=True, help="Plan the deletion of owned resources no spec describes any more."
 )
 @target_options
-@output_option
+@output_choices("text", "json", "markdown")
+@annotations_option
 def command(
     paths: tuple[Path, ...],
     out_file: Path | None,
@@ -36,22 +47,35 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
+    annotations: str,
 ) -> ExitCode:
-    """Show what `apply` would create, change, delete and run, without changing anything."""
+    """Show what `apply` would create, change, delete and run, without changing anything.
+
+    \b
+    -o json: the plan for policy tools (schema: imagepipe/schemas/plan-json-v1.schema.json).
+    -o markdown: the plan as a pull-request comment (found again by its first line).
+    """
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
-    outcome = usecases.plan(usecases.PlanRequest(paths, config, prune=prune))
+    document = output != "text"
+    with ci.annotating(annotations, what=ci.described(paths), document_on_stdout=document):
+        outcome = usecases.plan(usecases.PlanRequest(paths, config, prune=prune))
     plan = outcome.plan
+    ci.annotate(ci.plan_diagnostics(plan), annotations, document_on_stdout=document)
+    cloud = cloud_name(config)
     if output == "json":
-        click.echo(plan_json(plan))
+        click.echo(render_plan_json(plan, target=cloud))
+    elif output == "markdown":
+        click.echo(render_plan_markdown(plan, target=cloud, full_plan_at=ci.full_plan_at()), nl=False)
     else:
         plan_text(plan, console())
     if out_file is not None:
         plan.save(out_file)
-        if output != "json":
+        if not document:
             click.echo(
                 f"Saved the plan to {out_file}; run `imagepipe apply {out_file}` to execute exactly it."
             )
+    plan_summary(plan, target=cloud, echo=lambda line: click.echo(line, err=document))
     outcome.refuse_conflicts()
     return ExitCode.CHANGES_PENDING if detailed_exitcode and plan.has_changes else ExitCode.SUCCESS
