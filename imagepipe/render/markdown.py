@@ -209,7 +209,7 @@ def _counts_text(changes: Sequence[Change]) -> str:
     for change in changes:
         counts[change.action] = counts.get(change.action, 0) + 1
     return ", ".join(
-        f"{n} {'action' if action == 'action' and n == 1 else VERBS.get(action, action)}"
+        f"{n} {VERBS.get(action, action).removesuffix('s') if n == 1 and action in ('action', 'conflict') else VERBS.get(action, action)}"
         for action, n in counts.items()
     )
 
@@ -248,7 +248,8 @@ def _header(plan: Plan, target: str | None) -> list[str]:
     if plan.conflicts:
         lines += [
             "",
-            f"**{len(plan.conflicts)} conflicts: apply refuses to run until they are resolved.**",
+            f"**{len(plan.conflicts)} conflict{'s' if len(plan.conflicts) != 1 else ''}: "
+            "apply refuses to run until they are resolved.**",
         ]
     return lines
 
