@@ -124,6 +124,7 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         document = json.loads(as_json.stdout)
         assert plan_document_problem(document) is None
         assert document["headline"] == "Plan: 6 to create, 0 to change, 0 to delete, 4 actions."
+        assert summary.read_text().count("<!-- imagepipe:plan") == 1  # a policy tool's run adds no summary
 
         applied = invoke_cli("apply", "plan.json", cwd=work, env=env)
         assert applied.returncode == 0, applied.stderr

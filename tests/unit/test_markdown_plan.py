@@ -174,7 +174,9 @@ def test_strings_read_from_azure_cannot_restyle_mention_or_command() -> None:
         prune=True,
         outside=[hostile],
     )
+    plan.warnings = [f"tag {hostile}"]  # type: ignore[attr-defined]  # warnings the plan may carry
     markdown = render_plan_markdown(plan, target="Azure")
+    assert "\n- tag @\u2060platform" in markdown  # the warning is shown, escaped
     assert "##vso[" not in markdown and "##[" not in markdown
     assert "@platform-team" not in markdown  # a word joiner after @: no notification
     assert not any(line.startswith("::") for line in markdown.splitlines())  # no workflow command
