@@ -340,11 +340,8 @@ def _shrunk(block: list[str], room: int) -> list[str] | None:
 
 def _truncation_note(left_out: int, full_plan_at: str | None) -> list[str]:
     where = full_plan_at or "the job summary of this run and the saved plan file"
-    return [
-        "",
-        f"> **Truncated** to stay under the size limit ({left_out} more sections not shown). "
-        f"The full plan is in {where}.",
-    ]
+    more = f" {left_out} more sections are not shown." if left_out else ""
+    return ["", f"> **Truncated** to stay under the size limit.{more} The full plan is in {where}."]
 
 
 def render_plan_markdown(
@@ -366,21 +363,17 @@ def render_plan_markdown(
     blocks += [_document_block(doc, changes) for doc, changes in documents.items()]
     tail = _footer(plan)
     out = list(head)
+    used = _size(out)  # _size is additive over joined lists: no re-join per block
     # Room for the footer and a truncation note, whichever is needed.
     reserve = _size(["", *tail]) + _size(_truncation_note(10**9, full_plan_at))
     for position, block in enumerate(blocks):
-        room = limit - reserve - _size(out)
+        room = limit - reserve - used
         fitted = block if _size(["", *block]) <= room else _shrunk(block, room)
-        if fitted is None:
-            out += _truncation_note(len(blocks) - position, full_plan_at)
-            break
-        out += ["", *fitted]
-        if fitted is not block:  # what follows would be out of order after a cut section
-            out += (
-                _truncation_note(len(blocks) - position - 1, full_plan_at)
-                if position + 1 < len(blocks)
-                else []
-            )
+        if fitted is not None:
+            out += ["", *fitted]
+            used += _size(["", *fitted])
+        if fitted is None or fitted is not block:  # nothing after a cut section: it would mislead
+            out += _truncation_note(len(blocks) - position - (fitted is not None), full_plan_at)
             break
     if tail:
         out += ["", *tail]
