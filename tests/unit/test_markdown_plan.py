@@ -13,7 +13,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from imagepipe.plan.model import Change, Plan
-from imagepipe.render.markdown import COMMENT_LIMIT, SUMMARY_LIMIT, render_plan_markdown
+from imagepipe.render.markdown import COMMENT_LIMIT, SUMMARY_LIMIT, image_text, render_plan_markdown
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "markdown"
 SUB = "00000000-0000-4000-8000-0000000000aa"
@@ -184,3 +184,17 @@ def test_strings_read_from_azure_cannot_restyle_mention_or_command() -> None:
         assert not (token.type == "html_block" and "<img" in token.content), token  # <summary> escapes
         for child in token.children or []:
             assert child.type not in ("link_open", "image", "html_inline"), child
+
+
+def test_image_references_read_as_a_reviewer_names_them() -> None:
+    assert image_text(GALLERY_VERSION) == "gallery version fleetgallery/web/1.0.1"
+    planned = f"/subscriptions/{SUB}/resourceGroups/r/providers/Microsoft.Compute/galleries/images/versions/g/web/2.0.0"
+    assert image_text(planned) == "gallery version g/web/2.0.0"
+    assert (
+        image_text(f"/subscriptions/{SUB}/resourceGroups/r/providers/Microsoft.Compute/images/golden")
+        == "image golden"
+    )
+    assert (
+        image_text("Canonical:ubuntu-24_04-lts:server:latest")
+        == "marketplace image Canonical:ubuntu-24_04-lts:server:latest"
+    )
