@@ -76,6 +76,7 @@ def command(
             click.echo(
                 f"Saved the plan to {out_file}; run `imagepipe apply {out_file}` to execute exactly it."
             )
-    plan_summary(plan, target=cloud, echo=lambda line: click.echo(line, err=document))
+    if output != "json":  # the summary is for people: a policy tool's extra run adds none
+        plan_summary(plan, target=cloud, echo=lambda line: click.echo(line, err=document))
     outcome.refuse_conflicts()
     return ExitCode.CHANGES_PENDING if detailed_exitcode and plan.has_changes else ExitCode.SUCCESS

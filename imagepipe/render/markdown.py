@@ -135,10 +135,12 @@ def image_text(image: str) -> str:
     parts = image.strip("/").split("/")
     lowered = [p.lower() for p in parts]
     if "galleries" in lowered and "versions" in lowered:
-        gallery = parts[lowered.index("galleries") + 1]
-        definition = parts[lowered.index("images") + 1] if "images" in lowered else "?"
-        version = parts[lowered.index("versions") + 1]
-        return f"gallery version {gallery}/{definition}/{version}"
+        at = lowered.index("galleries")
+        if lowered[at + 1 : at + 3] == ["images", "versions"]:  # a planned id: types, then names
+            names = parts[at + 3 : at + 6]
+        else:
+            names = [parts[at + 1], parts[lowered.index("images") + 1], parts[lowered.index("versions") + 1]]
+        return f"gallery version {'/'.join(names)}"
     if "images" in lowered and len(parts) > lowered.index("images") + 1:
         return f"image {parts[lowered.index('images') + 1]}"
     if "snapshots" in lowered:
