@@ -136,6 +136,9 @@ class Azure:
         self._watch_lock = threading.Lock()
         self._provisioned: Callable[[r.Record], None] = _ignore
 
+    def describe_target(self) -> dict[str, str]:
+        return self.target.describe()
+
     @property
     def polling_interval(self) -> float:
         return self.target.polling_interval
@@ -254,6 +257,15 @@ class Azure:
                 return r.PARSERS[type_](r.wire(self._ops(type_).get(rg, name, **options)))
             except ResourceNotFoundError:
                 return None
+
+    def private_ips(self, nic_id: str) -> list[str]:
+        rg, name = r.resource_group_of(nic_id), nic_id.rstrip("/").rsplit("/", 1)[-1]
+        with translated(f"{r.NIC}/{name}", "get"):
+            try:
+                body = r.wire(self.network.network_interfaces.get(rg, name))
+            except ResourceNotFoundError:
+                return []
+        return r.private_ips(body)
 
     def get_run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         with translated(f"run command {vm}/{name}", "get"):

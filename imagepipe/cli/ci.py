@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 
-from imagepipe.errors import Diagnostic, SpecError
+from imagepipe.errors import Diagnostic, Location, SpecError, warning
 from imagepipe.render.annotations import annotation_lines, detect
 from imagepipe.render.step_summary import diagnostics_summary
 
@@ -50,9 +50,19 @@ def described(paths: Sequence[object]) -> str:
 
 
 def plan_diagnostics(plan: object) -> list[Diagnostic]:
-    """Warnings a plan carries as located diagnostics (read defensively)."""
-    found = getattr(plan, "warnings", None) or []
-    return [w for w in found if isinstance(w, Diagnostic)]
+    """The spec set's warnings a plan carries (``Diagnostic.to_json`` dicts), as diagnostics."""
+    found: list[Diagnostic] = []
+    for item in getattr(plan, "warnings", None) or []:
+        if isinstance(item, Diagnostic):
+            found.append(item)
+        elif isinstance(item, dict) and item.get("message"):
+            where = (
+                Location(str(item["file"]), int(item.get("line", 1)), int(item.get("col", 1)))
+                if item.get("file")
+                else None
+            )
+            found.append(warning(str(item["message"]), where, item.get("address")))
+    return found
 
 
 def run_url() -> str | None:

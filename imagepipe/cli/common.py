@@ -7,6 +7,7 @@ Errors are mapped to messages and exit codes once, in ``cli/main.py``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,7 +53,15 @@ def target_options(func: F) -> F:
 def target_config(
     target: str, subscription: str | None, endpoint: str | None, ca_file: str | None
 ) -> TargetConfig:
-    return TargetConfig(target=target, subscription=subscription, endpoint=endpoint, ca_file=ca_file)
+    context = click.get_current_context(silent=True)
+    defaulted = context is not None and context.get_parameter_source("target") in (
+        click.core.ParameterSource.DEFAULT,
+        None,
+    )
+    chosen = not defaulted or bool(endpoint)
+    return TargetConfig(
+        target=target, subscription=subscription, endpoint=endpoint, ca_file=ca_file, chosen=chosen
+    )
 
 
 def output_choices(*choices: str) -> Callable[[F], F]:
@@ -102,3 +111,36 @@ def cloud_name(config: TargetConfig) -> str:
 
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+class Duration(click.ParamType):
+    """A duration as Terraform writes it: 30s, 5m, 1h30m (a bare number is seconds)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower()
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            return float(text)
+        if text and _PART.sub("", text) == "":
+            return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
+        self.fail(f"{value!r} is not a duration: write e.g. 30s, 5m or 1h30m", param, ctx)
+
+
+def lock_timeout_option(help_text: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option("--lock-timeout", type=Duration(), metavar="DURATION", help=help_text)(func)
+
+    return decorate
+
+
+LOCK_TIMEOUT_HELP = (
+    "Wait up to DURATION (30s, 5m, 1h30m) while another run holds the stack's lock "
+    "[default: 0s, refuse at once]."
+)

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from imagepipe import __version__
-from imagepipe.cli import apply, destroy, emulator, graph, plan, validate
+from imagepipe.cli import apply, destroy, emulator, graph, output, plan, show, unlock, validate
 from imagepipe.errors import ExitCode, ImagepipeError, SpecError
 from imagepipe.render.diagnostics import diagnostic_text
 from imagepipe.render.safe import printable
@@ -39,6 +39,12 @@ def cli(traceback: bool) -> None:
       imagepipe destroy specs/web --yes     # delete what the stack owns
 
     Without --target azure everything runs against the embedded ARM emulator.
+
+    \b
+    Exit codes (as Terraform):
+      0  success
+      1  any error: invalid specs, a failed step, bad usage, a cancelled prompt
+      2  only with `plan --detailed-exitcode`: changes are pending
     """
 
 
@@ -47,7 +53,10 @@ for command in (
     graph.command,
     plan.command,
     apply.command,
+    show.command,
+    output.command,
     destroy.command,
+    unlock.command,
     emulator.group,
 ):
     cli.add_command(command)
@@ -70,8 +79,11 @@ def _debug_log(exc: BaseException) -> str:
         if error.errno == errno.ELOOP:
             return f"no debug log written: {path} is a symbolic link, and imagepipe never writes through one"
         return f"no debug log written: {path}: {error.strerror or error}"
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write("".join(traceback.format_exception(exc)))
+    try:
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError as error:  # a full disk: the one-line message still goes out
+        return f"no debug log written: {path}: {error.strerror or error}"
     return f"details in {path}"
 
 
@@ -96,9 +108,9 @@ def run(args: Sequence[str] | None = None) -> int:
         return ExitCode.SUCCESS if code is None else int(code)
     except click.exceptions.Exit as stop:  # --help, --version
         return stop.exit_code
-    except click.ClickException as exc:  # usage errors found by click: its own wording, exit 2
+    except click.ClickException as exc:  # usage errors found by click: its own wording
         exc.show()
-        return exc.exit_code
+        return ExitCode.FAILURE  # not click's 2: with --detailed-exitcode, 2 means "changes pending"
     except click.exceptions.Abort:  # Ctrl-C or end of input at a confirmation prompt
         click.echo("Aborted!", err=True)
         return ExitCode.FAILURE

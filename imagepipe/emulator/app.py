@@ -13,20 +13,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, limits, render, routing, timing
+from imagepipe.emulator import admin, apiversions, bodyids, identity, limits, render, routing, timing
 from imagepipe.emulator.clock import SimClock
-from imagepipe.emulator.context import Ctx, format_seconds
+from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.faults import Faults
-from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID
+from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
 from imagepipe.emulator.operations import Operations
+from imagepipe.emulator.retryafter import retry_after_headers, whole_seconds
 from imagepipe.emulator.stats import RequestLog, Stats
 from imagepipe.emulator.store import DB_FILE, Store
 from imagepipe.emulator.throttle import Throttle, category
 from imagepipe.emulator.tokens import TokenIssuer
 
 log = logging.getLogger("imagepipe.emulator")
-_DEFAULT_API_VERSION = "2024-07-01"
 _METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"]
 
 
@@ -107,24 +107,21 @@ async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bo
         return identity.token(backend.tokens, backend.client_secret, segments[0], form), "Token", False
     route = routing.resolve(request.method, segments)
     if route is None:
-        return (
-            _error(
-                ArmError(
-                    404,
-                    "NotFound",
-                    f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
-                )
-            ),
-            "Unknown",
-            False,
+        unknown = _error(
+            ArmError(
+                404,
+                "NotFound",
+                f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
+            )
         )
+        _tracing_headers(request, unknown)
+        return unknown, "Unknown", False
     return await _arm(backend, request, route), route.operation, True
 
 
 async def _arm(backend: Backend, request: Request, route: routing.Route) -> Response:
-    request_id = str(uuid.uuid4())
     subscription = route.subscription
-    response = _authenticate(backend, request)
+    response = _authenticate(backend, request, _base_url(request))
     if response is None:
         backend.stats.count(request.method, route.operation)
         kind = category(request.method)
@@ -143,72 +140,97 @@ async def _arm(backend: Backend, request: Request, route: routing.Route) -> Resp
     remaining = backend.throttle.remaining(subscription or "-")
     for kind, value in remaining.items():
         response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(value)
-    response.headers.setdefault("x-ms-request-id", request_id)
-    response.headers["x-ms-correlation-request-id"] = request.headers.get(
-        "x-ms-client-request-id", request_id
-    )
+    _tracing_headers(request, response)
     return response
 
 
-def _authenticate(backend: Backend, request: Request) -> Response | None:
+def _tracing_headers(request: Request, response: Response) -> None:
+    """common-api-details.md: ARM's own request id, the caller's correlation id (else a new
+    one), and the client's request id echoed only when it asks with x-ms-return-client-request-id."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    response.headers["x-ms-correlation-request-id"] = request.headers.get(
+        "x-ms-correlation-request-id"
+    ) or str(uuid.uuid4())
+    client_request_id = request.headers.get("x-ms-client-request-id")
+    wants_echo = request.headers.get("x-ms-return-client-request-id", "").lower() == "true"
+    if client_request_id and wants_echo:
+        response.headers["x-ms-client-request-id"] = client_request_id
+
+
+def _authenticate(backend: Backend, request: Request, base_url: str) -> Response | None:
     header = request.headers.get("authorization", "")
     if not header:
-        return _error(
+        return _unauthorized(
             ArmError(
                 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-            )
+            ),
+            base_url,
         )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not backend.tokens.check(token.strip()):
-        return _error(
-            ArmError(401, "InvalidAuthenticationToken", "The access token is invalid or has expired.")
+        return _unauthorized(
+            ArmError(401, "InvalidAuthenticationToken", "The access token is invalid or has expired."),
+            base_url,
         )
     return None
 
 
+def _unauthorized(error: ArmError, base_url: str) -> Response:
+    """A 401 with the RFC 6750 challenge ARM sends; the authority is the emulator's own
+    (its /metadata/endpoints names itself as the cloud's login endpoint)."""
+    response = _error(error)
+    description = error.message.replace('"', "'")
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer authorization_uri="{base_url}/{TENANT_ID}", error="invalid_token", '
+        f'error_description="{description}"'
+    )
+    return response
+
+
 def _throttled(subscription: str, kind: str, wait: float) -> Response:
     singular = {"reads": "read", "writes": "write", "deletes": "delete"}[kind]
-    seconds = max(wait, 0.001)
     return JSONResponse(
         {
             "error": {
                 "code": "SubscriptionRequestsThrottled",
                 "message": f"Number of '{singular}' requests for subscription '{subscription}' exceeded the limit. "
-                f"Please try again after '{format_seconds(seconds)}' seconds.",
+                f"Please try again after '{whole_seconds(wait)}' seconds.",
             }
         },
         status_code=429,
-        headers={
-            "Retry-After": format_seconds(seconds),
-            "retry-after-ms": str(max(1, round(seconds * 1000))),
-        },
+        headers=retry_after_headers(wait),
     )
 
 
 async def _serve(backend: Backend, request: Request, route: routing.Route) -> Response:
-    decision = backend.faults.decide(route.operation)
-    if decision.latency_ms:
-        await asyncio.sleep(decision.latency_ms / 1000)
-    if decision.status is not None:
-        advised = format_seconds(timing.poll_interval(1.0, backend.speed))
-        headers = {"Retry-After": advised} if decision.retry_after else {}
-        return JSONResponse(
-            decision.error_body(route.operation), status_code=decision.status, headers=headers
-        )
+    api_version = request.query_params.get("api-version")
     try:
-        body = limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT))
+        body = bodyids.absolute_ids(limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT)))
+        location = body.get("location") if isinstance(body, dict) else None
+        segments = [s for s in request.url.path.split("/") if s]
+        apiversions.check(apiversions.type_of(segments), api_version, str(location or ""))
         if request.method in ("PUT", "PATCH"):
             limits.check_tags(body)
     except ArmError as error:
         return _error(error)
+    decision = backend.faults.decide(route.operation)
+    if decision.latency_ms:
+        await asyncio.sleep(decision.latency_ms / 1000)
+    if decision.status is not None:
+        advised = retry_after_headers(timing.poll_interval(1.0, backend.speed))
+        headers = advised if decision.retry_after else {}
+        return JSONResponse(
+            decision.error_body(route.operation), status_code=decision.status, headers=headers
+        )
     ctx = Ctx(
         store=backend.store,
         ops=backend.ops,
         clock=backend.clock,
         base_url=_base_url(request),
         subscription=route.subscription,
-        api_version=request.query_params.get("api-version") or _DEFAULT_API_VERSION,
+        api_version=api_version or "",
         query=dict(request.query_params),
+        path=request.url.path,
         injected_error=decision.lro_error,
         if_match=request.headers.get("if-match"),
         if_none_match=request.headers.get("if-none-match"),
@@ -235,9 +257,14 @@ async def _serve(backend: Backend, request: Request, route: routing.Route) -> Re
                     f"The request content was invalid and could not be processed ({detail}).",
                 )
             )
-        except Exception:
+        except Exception as failure:
             backend.ops.resync()
-            log.exception("internal error while serving %s", route.operation)
+            # One line where the emulator is embedded in a CLI run (no traceback on a user's
+            # terminal); the traceback for whoever turns debug logging on.
+            log.error(
+                "internal error while serving %s: %s: %s", route.operation, type(failure).__name__, failure
+            )
+            log.debug("traceback of the internal error", exc_info=True)
             return _error(
                 ArmError(
                     500, "InternalServerError", "The emulator failed to process the request; see its log."

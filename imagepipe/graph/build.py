@@ -18,12 +18,12 @@ from imagepipe.graph.flow import (
     CLEANUP,
     GALLERY_DEFINITION,
     GALLERY_VERSION,
-    GENERALIZE,
     QUIESCE,
     RESTORE,
     TEMPORARIES,
     CaptureFlow,
     capture_flow,
+    generalize_steps,
     output_step_of,
 )
 from imagepipe.graph.step import Step, address
@@ -146,12 +146,12 @@ class _Expander:
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
             self.chain(capture.ref, [RESTORE], where, snaps)
         elif flow is CaptureFlow.IN_PLACE:
-            image_node = self.chain(capture.ref, GENERALIZE, where, after)
+            image_node = self.chain(capture.ref, generalize_steps(capture), where, after)
         else:
             snaps = self.chain(capture.ref, QUIESCE, where, after)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
             self.chain(capture.ref, [RESTORE], where, snaps)
-            image_node = self.chain(capture.ref, [*TEMPORARIES, *GENERALIZE], where, snaps)
+            image_node = self.chain(capture.ref, [*TEMPORARIES, *generalize_steps(capture)], where, snaps)
         if image_node is not None and capture.image is not None:
             self.edges.append((self.resource_group(capture.image.resource_group, region, where), image_node))
         last = image_node

@@ -54,6 +54,12 @@ def capture_flow(capture: Capture, source: AnyDocument | None) -> CaptureFlow:
     return CaptureFlow.PRESERVE if capture.preserve_source else CaptureFlow.IN_PLACE
 
 
+def generalize_steps(capture: Capture) -> tuple[str, ...]:
+    """A capture without a managed image (a Trusted Launch source into a gallery) ends at generalize:
+    its gallery version is made from the generalized VM."""
+    return GENERALIZE if capture.image is not None else GENERALIZE[:-1]
+
+
 def output_step_of(capture: Capture) -> str:
     """The step a Deployment from this capture waits for."""
     if capture.gallery is not None:

@@ -11,7 +11,7 @@ from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
-from imagepipe.steps.context import TAG_SPEC, Context
+from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
 from imagepipe.steps.evaluation import Evaluation, display, observed_fingerprint
 from imagepipe.steps.port import Provider
 from imagepipe.steps.registry import handler_for
@@ -80,6 +80,8 @@ def make_plan(
         spec_fingerprint=specset_fingerprint(specset),
         subscription=azure.subscription_id,
         prune=prune,
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     addresses = set()
@@ -90,7 +92,9 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
-    owned, outside = within_groups(with_children(azure, specset.name, inventory.owned), groups)
+    mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
+    plan.collisions = collisions(foreign)
+    owned, outside = within_groups(mine, groups)
     plan.outside = sorted(rec["id"] for rec in outside)
     undescribed = [rec for rec in owned if rec["tags"].get(TAG_SPEC) not in addresses]
     plan.undescribed = len(undescribed)
@@ -109,8 +113,8 @@ def make_destroy_plan(
     reverse dependency order; owned resources elsewhere are listed in ``plan.outside``."""
     ctx = Context(specset, graph, azure.subscription_id)
     inventory = Inventory(azure, specset.name)
-    owned = with_children(azure, specset.name, azure.owned(specset.name))
-    inventory.owned, outside = within_groups(owned, resource_groups_of(ctx))
+    mine, foreign = by_identity(with_children(azure, specset.name, azure.owned(specset.name)), specset)
+    inventory.owned, outside = within_groups(mine, resource_groups_of(ctx))
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
@@ -118,11 +122,30 @@ def make_destroy_plan(
         subscription=azure.subscription_id,
         destroy=True,
         outside=sorted(rec["id"] for rec in outside),
+        collisions=collisions(foreign),
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     result.deletions = sort_for_deletion(inventory.owned)
     plan.changes = [deletion_change(rec, f"owned by stack {specset.name}") for rec in result.deletions]
     return result
+
+
+def by_identity(records: Iterable[r.Record], specset: SpecSet) -> tuple[list[r.Record], list[r.Record]]:
+    """This stack's records, and those of another stack that shares its name (never touched)."""
+    mine: list[r.Record] = []
+    foreign: list[r.Record] = []
+    for rec in records:
+        (mine if owned_by(rec, specset.name, specset.identity) else foreign).append(rec)
+    return mine, foreign
+
+
+def collisions(foreign: Iterable[r.Record]) -> list[dict[str, str]]:
+    return sorted(
+        ({"id": rec["id"], "identity": rec["tags"].get(TAG_STACK_ID, "")} for rec in foreign),
+        key=lambda c: c["id"].lower(),
+    )
 
 
 def with_children(azure: Provider, stack: str, owned: list[r.Record]) -> list[r.Record]:
@@ -133,7 +156,7 @@ def with_children(azure: Provider, stack: str, owned: list[r.Record]) -> list[r.
         if not r.is_type(rec, r.GALLERY):
             continue
         for child in azure.gallery_children(rec["resource_group"], rec["name"]):
-            if child["id"].lower() not in seen and child["tags"].get("imagepipe-stack") == stack:
+            if child["id"].lower() not in seen and child["tags"].get(TAG_STACK) == stack:
                 seen.add(child["id"].lower())
                 out.append(child)
     return out

@@ -119,12 +119,21 @@ def plan_document(plan: Plan, *, target: str | None = None) -> dict[str, Any]:
     """The plan as the documented JSON object (see the module's docstring)."""
     counts = plan.counts()
     estimate = plan_estimate_seconds(plan)
-    named = target or getattr(plan, "target", None)
+    where = getattr(plan, "target", None)
+    described = dict(where) if isinstance(where, dict) else {}
+    kind = described.get("kind")
+    cloud = (
+        described.get("cloud")
+        or described.get("endpoint")
+        or ("local emulator" if kind == "embedded-emulator" else None)
+    )
+    named = cloud or target or (where if isinstance(where, str) else None)
     return {
         "format_version": FORMAT_VERSION,
         "imagepipe_version": __version__,
         "stack": plan.stack,
-        "target": {"cloud": None if named is None else str(named), "subscription": plan.subscription or None},
+        "target": described
+        | {"cloud": None if named is None else str(named), "subscription": plan.subscription or None},
         "mode": "destroy" if plan.destroy else "plan",
         "prune": plan.prune,
         "applyable": not plan.conflicts,
@@ -135,7 +144,9 @@ def plan_document(plan: Plan, *, target: str | None = None) -> dict[str, Any]:
         "resource_changes": [change_json(c) for c in plan.changes],
         "undescribed": plan.undescribed,
         "outside": list(plan.outside),
-        "warnings": [str(getattr(w, "message", w)) for w in getattr(plan, "warnings", None) or []],
+        "warnings": [
+            w if isinstance(w, dict) else {"message": str(w)} for w in getattr(plan, "warnings", None) or []
+        ],
     }
 
 

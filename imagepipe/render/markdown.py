@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from imagepipe.plan.model import Change, Plan
 from imagepipe.render.estimate import estimate_text, plan_estimate_seconds
+from imagepipe.render.plan import target_text, warning_text
 from imagepipe.render.safe import printable
 
 # GitHub refuses a comment body over 65,536 characters; the plan stays well under it
@@ -217,19 +218,25 @@ def _counts_text(changes: Sequence[Change]) -> str:
 
 
 def _warnings(plan: Plan) -> list[str]:
-    """Warnings the plan carries (read defensively: the model gains them separately)."""
-    found = getattr(plan, "warnings", None) or []
-    return [str(getattr(w, "message", w)) for w in found]
+    """The spec set's warnings the plan carries, and the target's (CI on the emulator)."""
+    found = [
+        warning_text(w) if isinstance(w, dict) else str(w) for w in getattr(plan, "warnings", None) or []
+    ]
+    where = getattr(plan, "target", None)
+    if isinstance(where, dict) and where.get("warning"):
+        found.insert(0, where["warning"])
+    return found
 
 
 def _target_text(plan: Plan, target: str | None) -> str:
-    named = target or getattr(plan, "target", None)
-    if named is not None and not isinstance(named, str):
-        named = getattr(named, "cloud", None) or getattr(named, "name", None) or str(named)
-    where = md_text(named) if named else "Azure"
+    where = getattr(plan, "target", None)
+    if isinstance(where, dict) and where:  # what the target said of itself when the plan was made
+        return md_text(target_text(where))
+    named = target or (where if isinstance(where, str) else None)
+    text = md_text(named) if named else "Azure"
     if plan.subscription:
-        where += f", subscription {code_span(plan.subscription)}"
-    return where
+        text += f", subscription {code_span(plan.subscription)}"
+    return text
 
 
 def _header(plan: Plan, target: str | None) -> list[str]:

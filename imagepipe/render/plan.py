@@ -29,6 +29,14 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
         groups.setdefault(change.document or change.address, []).append(change)
     title = "Destroy" if plan.destroy else "Plan"
     console.print(f"{title} for stack [bold]{markup(plan.stack)}[/bold]")
+    if plan.target:
+        console.print(f"Target: {markup(target_text(plan.target))}", soft_wrap=True)
+        if plan.target.get("warning"):
+            console.print(
+                f"[bold yellow]Warning: {markup(plan.target['warning'])}[/bold yellow]", soft_wrap=True
+            )
+    for warning in plan.warnings:
+        console.print(f"[yellow]{markup(warning_text(warning))}[/yellow]", soft_wrap=True)
     if not groups:
         console.print("No changes. The infrastructure matches the specs.")
     for document, changes in groups.items():
@@ -43,6 +51,18 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             f"  [yellow]! {markup(rid)}[/yellow]  not deleted: outside the stack's resource groups"
             for rid in plan.outside
         ]
+        console.print("\n".join(lines), soft_wrap=True)
+    if plan.collisions:
+        lines = [f"\n[bold]Another stack named {markup(plan.stack)}[/bold]"]
+        lines += [
+            f"  [yellow]! {markup(c['id'])}[/yellow]  not touched: it belongs to stack {markup(plan.stack)} "
+            f"at {markup(c['identity'] or 'an unknown place (no identity tag)')}"
+            for c in plan.collisions
+        ]
+        lines.append(
+            f"  Two folders share the stack name {markup(plan.stack)}; give one of them a Stack document "
+            f"with its own metadata.name."
+        )
         console.print("\n".join(lines), soft_wrap=True)
     unchanged = sum(1 for c in plan.changes if c.action == "no-op")
     console.print()
@@ -62,3 +82,26 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
 
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2)
+
+
+def target_text(target: dict[str, str]) -> str:
+    """One line naming where a run acts: the embedded emulator, an endpoint, or Azure."""
+    subscription = f"subscription {target.get('subscription', '?')}"
+    principal = f", signed in as {target['principal']}" if target.get("principal") else ""
+    kind = target.get("kind")
+    if kind == "embedded-emulator":
+        return (
+            f"the embedded emulator (state in {target.get('state', '.imagepipe')}), {subscription}: not Azure"
+        )
+    if kind == "azure":
+        return f"Azure ({target.get('cloud', 'AzureCloud')}), {subscription}{principal}"
+    return f"the ARM endpoint {target.get('endpoint', '?')}, {subscription}{principal}"
+
+
+def warning_text(warning: dict) -> str:
+    where = (
+        f"{warning['file']}:{warning.get('line', 0)}:{warning.get('col', 0)}: "
+        if warning.get("file")
+        else (f"{warning['address']}: " if warning.get("address") else "")
+    )
+    return f"{where}warning: {warning.get('message', '')}"

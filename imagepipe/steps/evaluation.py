@@ -10,7 +10,7 @@ from imagepipe import vocabulary as r
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.steps.change import Change, digest
-from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, user_tags
+from imagepipe.steps.context import TAG_HASH, TAG_SPEC, TAG_STACK, Context, other_stack, user_tags
 from imagepipe.steps.port import Observer
 
 TRANSITIONAL = frozenset({"creating", "updating", "deleting", "migrating"})
@@ -109,12 +109,17 @@ def compare_resource(
     if observed is None:
         return change_of(step, "create", f"{label} does not exist", desired, None)
     if not ctx.owns(observed):
-        owner = observed["tags"].get("imagepipe-stack")
-        whose = f"stack {owner}" if owner else "no imagepipe stack (untagged)"
+        whose = other_stack(observed)
+        hint = (
+            f"; this stack is {ctx.stack} (at {ctx.specset.identity}): give one of the two a Stack "
+            f"document with its own metadata.name"
+            if observed["tags"].get(TAG_STACK) == ctx.stack
+            else ""
+        )
         return change_of(
             step,
             "conflict",
-            f"{label} exists but belongs to {whose}; it is never adopted or changed: "
+            f"{label} exists but belongs to {whose}{hint}; it is never adopted or changed: "
             f"rename it in the spec or remove it",
             desired,
             observed,

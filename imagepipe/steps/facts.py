@@ -6,15 +6,34 @@ from __future__ import annotations
 from imagepipe import vocabulary as r
 from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, TAG_SPEC, Context
-from imagepipe.steps.desired.capture import image_desired, snapshot_desired, snapshot_prefix, source_disks
+from imagepipe.steps.desired.capture import (
+    image_desired,
+    snapshot_desired,
+    snapshot_prefix,
+    source_disks,
+    version_desired,
+)
 from imagepipe.steps.desired.disks import disk_name
 from imagepipe.steps.port import Observer
 
 
+def captured_output(capture: Capture) -> str:
+    """What a generalized capture makes, for reasons: its managed image, else its gallery version."""
+    if capture.image is not None:
+        return f"image {capture.image.name}"
+    assert capture.gallery is not None
+    return f"gallery image version {capture.gallery.version}"
+
+
 def image_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
-    """The capture's image exists, is ours and was made from what the spec says now."""
-    desired = image_desired(ctx, capture)
-    observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
+    """The capture's image (without one, its gallery version: a Trusted Launch source) exists, is
+    ours and was made from what the spec says now."""
+    if capture.image is None:
+        desired = version_desired(ctx, capture)
+        observed = obs.get(r.GALLERY_VERSION, desired["resource_group"], desired["name"])
+    else:
+        desired = image_desired(ctx, capture)
+        observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
     return (
         observed is not None
         and ctx.owns(observed, desired["tags"][TAG_SPEC])
@@ -27,7 +46,10 @@ def source_already_captured(ctx: Context, source_ref: str, obs: Observer) -> boo
     return any(
         image_done(ctx, c, obs)
         for c in ctx.specset.of_kind("Capture")
-        if isinstance(c, Capture) and c.source == source_ref and c.type == "generalized" and c.image
+        if isinstance(c, Capture)
+        and c.source == source_ref
+        and c.type == "generalized"
+        and (c.image or c.gallery)
     )
 
 

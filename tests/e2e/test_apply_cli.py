@@ -34,7 +34,7 @@ def summary_row(stdout: str) -> dict[str, str]:
 def test_apply_without_a_terminal_needs_yes(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     result = run_cli("apply", "specs/learn-exercise", cwd=work)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "--yes" in result.stderr
     assert not (work / ".imagepipe").exists() and "Traceback" not in result.stderr
 

@@ -43,3 +43,21 @@ def test_azure_target_without_subscription_is_a_clear_error(tmp_path: Path) -> N
     result = invoke_cli("plan", "specs/learn-exercise", "--target", "azure", cwd=work, env=env)
     assert result.returncode == 1
     assert "subscription" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_plan_names_its_target_and_ci_on_the_default_emulator_is_warned(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    plain = invoke_cli("plan", "specs/learn-exercise", cwd=work, env={"CI": ""})
+    assert plain.returncode == 0, plain.stderr
+    assert "Target: the embedded emulator (state in .imagepipe), subscription " in plain.stdout
+    assert "not Azure" in plain.stdout and "Warning:" not in plain.stdout
+
+    in_ci = invoke_cli("plan", "specs/learn-exercise", cwd=work, env={"CI": "true"})
+    assert "Warning: CI is set and no --target was given: this run acts on a local emulator" in in_ci.stdout
+    chosen = invoke_cli("plan", "specs/learn-exercise", "--target", "local", cwd=work, env={"CI": "true"})
+    assert "Warning:" not in chosen.stdout
+
+    as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env={"CI": "true"})
+    target = json.loads(as_json.stdout)["target"]
+    assert target["kind"] == "embedded-emulator" and target["state"] == ".imagepipe"
+    assert "local emulator, not on Azure" in target["warning"]

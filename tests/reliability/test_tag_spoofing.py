@@ -44,7 +44,11 @@ def test_values_read_from_azure_are_printed_escaped(tmp_path: Path, emulator: Em
         emulator,
         "learn-rg",
         "spoof\x1b[2J-disk",
-        {"imagepipe-stack": "learn-exercise", "imagepipe-spec": SPOOFED_SPEC},
+        {
+            "imagepipe-stack": "learn-exercise",
+            "imagepipe-stack-id": "learn-exercise",
+            "imagepipe-spec": SPOOFED_SPEC,
+        },
     )
 
     planned = run_cli(emulator, "plan", str(folder), "--prune", cwd=tmp_path)
@@ -62,7 +66,11 @@ def test_destroy_and_prune_stay_in_the_stack_resource_groups(
     tmp_path: Path, emulator: EmulatorProcess
 ) -> None:
     folder = _applied(emulator, tmp_path)
-    tags = {"imagepipe-stack": "learn-exercise", "imagepipe-spec": "SourceVM/gone/vm"}
+    tags = {
+        "imagepipe-stack": "learn-exercise",
+        "imagepipe-stack-id": "learn-exercise",
+        "imagepipe-spec": "SourceVM/gone/vm",
+    }
     elsewhere = _disk(emulator, "someone-elses-rg", "tagged-disk", tags)
     before = documents(emulator, [elsewhere])
     made_by_hand = len(emulator.journal())

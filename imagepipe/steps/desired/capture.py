@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.spec.images import marketplace_generation
 from imagepipe.spec.model import Capture, SourceVHD, SourceVM
 from imagepipe.steps.context import Context, desired_record
-from imagepipe.steps.desired.names import capture_hashed, resolve_marketplace
+from imagepipe.steps.desired.names import capture_hashed
 from imagepipe.steps.port import Observer
 
 DEPROVISION_RUN_COMMAND = "imagepipe-deprovision"
@@ -122,9 +123,14 @@ def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str
 def version_desired(ctx: Context, capture: Capture) -> r.Record:
     gallery, source = capture.gallery, ctx.source(capture.source)
     image = capture.image
-    assert gallery is not None and image is not None
+    assert gallery is not None
     regions = {t.name.replace(" ", "").lower(): t.replicas for t in gallery.target_regions}
-    props = {"source_id": ctx.resource_id(r.IMAGE, image.resource_group, image.name), "regions": regions}
+    if image is not None:
+        source_id = ctx.resource_id(r.IMAGE, image.resource_group, image.name)
+    else:  # a Trusted Launch source: the version is captured from the generalized VM itself
+        vm = vm_to_generalize(ctx, capture)
+        source_id = ctx.resource_id(r.VM, vm.resource_group, vm.name)
+    props = {"source_id": source_id, "regions": regions}
     hashed = {**capture_hashed(ctx, capture), "regions": regions, "location": source.location_name}
     name = f"{gallery.name}/{gallery.definition.name}/{gallery.version}"
     return desired_record(
@@ -144,5 +150,4 @@ def hyper_v_generation(source: SourceVM | SourceVHD, obs: Observer) -> str:
         if vm is not None and vm.get("hyper_v_generation"):
             return vm["hyper_v_generation"]
     image = (source.create.image if isinstance(source, SourceVM) and source.create else "") or ""
-    urn = resolve_marketplace(image).lower() if image and not image.startswith("Capture/") else ""
-    return "V2" if ("gen2" in urn or "gensecond" in urn) else "V1"
+    return marketplace_generation(image) if image and not image.startswith("Capture/") else "V1"

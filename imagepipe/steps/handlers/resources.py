@@ -153,7 +153,9 @@ class VmHandler(ResourceHandler):
             if foreign:
                 vm_id = ctx.resource_id(r.VM, desired["resource_group"], desired["name"])
                 return self.change(step, "conflict", foreign, desired, None, resource_id=vm_id)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
+        kind = desired["properties"].get("security_type")
+        noun = f"{kind} {self.label}" if kind else self.label  # the plan shows each VM's security type
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
 
     @staticmethod
     def _subnet_moved(seen: dict[str, Any], want: dict[str, Any]) -> bool:
@@ -226,8 +228,22 @@ class ExistingVmHandler(Handler):
                 None,
                 resource_id=ctx.resource_id(r.VM, source.resource_group, source.vm_name),
             )
+        kind = observed["properties"].get("security_type")
+        if source.security_type and kind and kind != source.security_type:
+            return self.change(
+                step,
+                "conflict",
+                f"{source.ref} declares securityType: {source.security_type}, but VM {source.vm_name} is a {kind} "
+                f"VM (a VM's security type is fixed when it is created): set securityType: {kind}",
+                None,
+                observed,
+            )
         return self.change(
-            step, "no-op", f"existing VM {source.vm_name}: observed only, never changed", None, observed
+            step,
+            "no-op",
+            f"existing {kind + ' ' if kind else ''}VM {source.vm_name}: observed only, never changed",
+            None,
+            observed,
         )
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:

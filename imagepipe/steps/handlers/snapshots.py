@@ -16,7 +16,7 @@ from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_QUIESCED, Context
 from imagepipe.steps.desired.capture import snapshot_desired
 from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
-from imagepipe.steps.facts import image_done, snapshots_done
+from imagepipe.steps.facts import captured_output, image_done, snapshots_done
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import multi_act
 
@@ -31,8 +31,7 @@ class SnapshotStepHandler(Handler):
         """Why the snapshots need not be taken (again)."""
         capture = ctx.capture(step.document)
         if capture.type == "generalized" and image_done(ctx, capture, obs):
-            assert capture.image is not None
-            return f"image {capture.image.name} exists with this capture's hash"
+            return f"{captured_output(capture)} exists with this capture's hash"
         if snapshots_done(ctx, capture, obs):
             return "the snapshots exist with this capture's hash"
         return None
