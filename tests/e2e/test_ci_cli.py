@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
-from cli_run import endpoint_env, invoke_cli, workdir_with_specs
+from cli_run import REPO, endpoint_env, invoke_cli, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
 from imagepipe.render.json_plan import plan_document_problem
@@ -143,3 +144,19 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         refused = invoke_cli("apply", "old.json", cwd=work, env=env)
         assert refused.returncode == 1
         assert "**Refused:** the specs changed since the plan was made" in summary.read_text()
+
+
+def test_plan_annotates_the_spec_sets_warnings_on_their_lines(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    folder = work / "specs" / "warned"
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "cases" / "ignored-capture-options" / "specs.yaml", folder / "specs.yaml")
+    key = (REPO / "specs" / "learn-exercise" / "demo_id_ed25519.pub").read_text().strip()
+    env = {**github_env(work, tmp_path / "summary.md"), "SSH_KEY": key}
+    result = invoke_cli("plan", "specs/warned", "-o", "markdown", cwd=work, env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = re.findall(
+        r"^::warning file=([^,]+),line=(\d+),col=(\d+),title=imagepipe::", result.stderr, re.MULTILINE
+    )
+    assert warnings == [("specs/warned/specs.yaml", "28", "12"), ("specs/warned/specs.yaml", "37", "19")]
+    assert "#### Warnings" in result.stdout and "spec.quiesce" in result.stdout  # in the comment too
