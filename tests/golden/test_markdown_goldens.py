@@ -38,7 +38,9 @@ def test_example_stack_comment_matches_its_golden(stack: str, target: Target) ->
     with open_session([REPO / "specs" / stack], TargetConfig(target="local"), target=target) as session:
         plan = make_plan(session.specset, session.graph, session.azure, paths=[f"specs/{stack}"]).plan
     plan.subscription = plan.subscription.replace(target.subscription_id, "<subscription>")
-    plan.target = {k: "<" + k + ">" if k in ("state", "subscription", "endpoint") else v for k, v in plan.target.items()}
+    plan.target = {
+        k: "<" + k + ">" if k in ("state", "subscription", "endpoint") else v for k, v in plan.target.items()
+    }
     markdown = render_plan_markdown(plan, target="local emulator")
     assert len(markdown.encode()) <= COMMENT_LIMIT
     assert plan_document_problem(plan_document(plan, target="local emulator")) is None
