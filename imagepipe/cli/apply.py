@@ -9,19 +9,23 @@ from typing import TYPE_CHECKING
 
 import click
 
+from imagepipe.cli import ci
 from imagepipe.cli.common import (
     LOCK_TIMEOUT_HELP,
+    annotations_option,
+    cloud_name,
     is_interactive,
     lock_timeout_option,
     output_option,
     target_config,
     target_options,
 )
-from imagepipe.errors import ExitCode, UsageError
+from imagepipe.errors import ExitCode, ImagepipeError, SpecError, UsageError
 from imagepipe.plan.model import Change, Plan, looks_like_plan_file
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import summary_counts, summary_table
 from imagepipe.render.safe import printable
+from imagepipe.render.step_summary import apply_summary, refusal_summary
 
 if TYPE_CHECKING:
     from imagepipe.app.run import RunOutcome
@@ -99,9 +103,14 @@ def report(outcome: RunOutcome, output: str) -> ExitCode:
     return ExitCode.SUCCESS if result.ok else ExitCode.FAILURE
 
 
-def run_with_progress(use_case: Callable[[Hooks], RunOutcome], confirm: Confirm, output: str) -> ExitCode:
+def run_with_progress(
+    use_case: Callable[[Hooks], RunOutcome],
+    confirm: Confirm,
+    output: str,
+    on_outcome: Callable[[RunOutcome], None] = lambda outcome: None,
+) -> ExitCode:
     """Run an apply or destroy use case with the plan shown, the prompt and the progress view
-    wired in, then report its outcome."""
+    wired in, then report its outcome (``on_outcome`` sees it first: the job summary)."""
     from imagepipe.app.usecases import Hooks
 
     out = console()
@@ -117,6 +126,7 @@ def run_with_progress(use_case: Callable[[Hooks], RunOutcome], confirm: Confirm,
         outcome = use_case(hooks)
     finally:
         progress.stop()
+    on_outcome(outcome)
     return report(outcome, output)
 
 
@@ -134,6 +144,7 @@ def run_with_progress(use_case: Callable[[Hooks], RunOutcome], confirm: Confirm,
 @lock_timeout_option(LOCK_TIMEOUT_HELP)
 @target_options
 @output_option
+@annotations_option
 def command(
     paths: tuple[Path, ...],
     yes: bool,
@@ -145,6 +156,7 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
+    annotations: str,
 ) -> ExitCode:
     """Create, change and delete what the specs (or a saved PLANFILE) say, step by step.
 
@@ -169,4 +181,21 @@ def command(
         request = usecases.ApplyRequest(paths, config, prune, parallelism, lock_timeout=lock_timeout or 0.0)
         return usecases.apply(request, hooks)
 
-    return run_with_progress(apply, confirm, output)
+    document = output == "json"
+    cloud = cloud_name(config)
+
+    def echo(line: str) -> None:
+        click.echo(line, err=document)
+
+    def summarize(outcome: RunOutcome) -> None:
+        apply_summary(outcome.plan, outcome.result, target=cloud, echo=echo)
+
+    what = str(plan_file) if plan_file is not None else ci.described(paths)
+    try:
+        with ci.annotating(annotations, what=what, document_on_stdout=document):
+            return run_with_progress(apply, confirm, output, summarize)
+    except SpecError:
+        raise  # its diagnostics are in the summary already
+    except ImagepipeError as refused:  # a stale plan, a conflict: said in the summary too
+        refusal_summary(what, str(refused), echo=echo)
+        raise

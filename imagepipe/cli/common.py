@@ -64,15 +64,49 @@ def target_config(
     )
 
 
-def output_option(func: F) -> F:
+def output_choices(*choices: str) -> Callable[[F], F]:
+    """``-o/--output`` with these choices (text first, the default)."""
+    helps = {
+        "text": "text for people",
+        "json": "json for scripts (one JSON object; JSON lines for events)",
+        "markdown": "markdown for a pull-request comment",
+    }
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "-o",
+            "--output",
+            type=click.Choice(list(choices)),
+            default=choices[0],
+            show_default=True,
+            help=", ".join(helps[c] for c in choices) + ".",
+        )(func)
+
+    return decorate
+
+
+output_option = output_choices("text", "json")
+
+
+def annotations_option(func: F) -> F:
     return click.option(
-        "-o",
-        "--output",
-        type=click.Choice(["text", "json"]),
-        default="text",
+        "--annotations",
+        type=click.Choice(["auto", "github", "azure-devops", "none"]),
+        default="auto",
         show_default=True,
-        help="text for people, json for scripts (one JSON object; JSON lines for events).",
+        envvar="IMAGEPIPE_ANNOTATIONS",
+        help="Also print diagnostics as CI annotations on the spec's line; auto: GitHub Actions when "
+        "GITHUB_ACTIONS=true, Azure DevOps when TF_BUILD=True.",
     )(func)
+
+
+def cloud_name(config: TargetConfig) -> str:
+    """Where a plan was made, as a plan's reader wants it named."""
+    if config.target == "local":
+        return "local emulator"
+    if config.endpoint:
+        return f"ARM endpoint {config.endpoint}"
+    return "Azure"
 
 
 def is_interactive() -> bool:

@@ -7,12 +7,23 @@ from pathlib import Path
 
 import click
 
-from imagepipe.cli.common import lock_timeout_option, output_option, target_config, target_options
+from imagepipe.cli import ci
+from imagepipe.cli.common import (
+    annotations_option,
+    cloud_name,
+    lock_timeout_option,
+    output_choices,
+    target_config,
+    target_options,
+)
 from imagepipe.errors import ExitCode, ImagepipeError
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console
-from imagepipe.render.plan import plan_json, plan_text
+from imagepipe.render.json_plan import render_plan_json
+from imagepipe.render.markdown import render_plan_markdown
+from imagepipe.render.plan import plan_text
 from imagepipe.render.safe import printable
+from imagepipe.render.step_summary import plan_summary
 
 
 def check_writable(out_file: Path) -> None:
@@ -53,7 +64,8 @@ def save_plan(plan: Plan, out_file: Path) -> None:
     "plan does not show its changes half done [default: plan at once, without looking at the lock]."
 )
 @target_options
-@output_option
+@output_choices("text", "json", "markdown")
+@annotations_option
 def command(
     paths: tuple[Path, ...],
     out_file: Path | None,
@@ -65,26 +77,40 @@ def command(
     endpoint: str | None,
     ca_file: str | None,
     output: str,
+    annotations: str,
 ) -> ExitCode:
-    """Show what `apply` would create, change, delete and run, without changing anything."""
+    """Show what `apply` would create, change, delete and run, without changing anything.
+
+    \b
+    -o json: the plan for policy tools (schema: imagepipe/schemas/plan-json-v1.schema.json).
+    -o markdown: the plan as a pull-request comment (found again by its first line).
+    """
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 
     config = target_config(target, subscription, endpoint, ca_file)
+    document = output != "text"
     if out_file is not None:
         check_writable(out_file)  # before planning: a long plan must not end in "cannot write"
     notice = lambda message: click.echo(printable(message), err=True)  # noqa: E731
     request = usecases.PlanRequest(paths, config, prune=prune, lock_timeout=lock_timeout, notice=notice)
-    outcome = usecases.plan(request)
+    with ci.annotating(annotations, what=ci.described(paths), document_on_stdout=document):
+        outcome = usecases.plan(request)
     plan = outcome.plan
+    ci.annotate(ci.plan_diagnostics(plan), annotations, document_on_stdout=document)
+    cloud = cloud_name(config)
     if output == "json":
-        click.echo(plan_json(plan))
+        click.echo(render_plan_json(plan, target=cloud))
+    elif output == "markdown":
+        click.echo(render_plan_markdown(plan, target=cloud, full_plan_at=ci.full_plan_at()), nl=False)
     else:
         plan_text(plan, console())
     if out_file is not None:
         save_plan(plan, out_file)
-        if output != "json":
+        if not document:
             click.echo(
                 f"Saved the plan to {out_file}; run `imagepipe apply {out_file}` to execute exactly it."
             )
+    if output != "json":  # the summary is for people: a policy tool's extra run adds none
+        plan_summary(plan, target=cloud, echo=lambda line: click.echo(line, err=document))
     outcome.refuse_conflicts()
     return ExitCode.CHANGES_PENDING if detailed_exitcode and plan.has_changes else ExitCode.SUCCESS

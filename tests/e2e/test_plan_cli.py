@@ -24,8 +24,8 @@ def test_plan_shows_symbols_reasons_and_summary_and_detailed_exit_code(tmp_path:
         as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
         assert as_json.returncode == 0
         plan = json.loads(as_json.stdout)
-        assert {c["action"] for c in plan["changes"]} == {"create", "action"}
-        assert all(c["reason"] for c in plan["changes"])
+        assert {c["action"] for c in plan["resource_changes"]} == {"create", "action"}
+        assert all(c["reason"] for c in plan["resource_changes"])
         assert "AAAA" not in as_json.stdout  # no key material
 
 
