@@ -16,9 +16,8 @@ class ExitCode(enum.IntEnum):
     """What the process exits with (DESIGN.md, command line)."""
 
     SUCCESS = 0
-    FAILURE = 1  # a failed step, invalid specs, any error
-    USAGE = 2  # bad command-line usage
-    CHANGES_PENDING = 2  # plan --detailed-exitcode found changes (the same number as USAGE, as Terraform)
+    FAILURE = 1  # every error: a failed step, invalid specs, bad usage, a cancelled prompt
+    CHANGES_PENDING = 2  # plan --detailed-exitcode found changes (and only that, as Terraform)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -127,9 +126,7 @@ class SecretError(ImagepipeError):
 
 
 class UsageError(ImagepipeError):
-    """Bad command-line usage (exit 2)."""
-
-    exit_code = ExitCode.USAGE
+    """Bad command-line usage (exit 1, as every error: 2 means only "changes pending")."""
 
 
 class TargetError(ImagepipeError):

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The one default state folder of the local emulator: the embedded one (`--target local`) and
+# `imagepipe emulator serve` both keep their state (emulator.sqlite, the CA) here.
+DEFAULT_STATE_DIR = Path(".imagepipe")
+
 
 @dataclass(frozen=True)
 class TargetConfig:
@@ -18,4 +22,5 @@ class TargetConfig:
     subscription: str | None = None
     endpoint: str | None = None
     ca_file: str | None = None
-    state_dir: Path = Path(".imagepipe")
+    state_dir: Path = DEFAULT_STATE_DIR
+    chosen: bool = True  # False when --target local was the default, not asked for

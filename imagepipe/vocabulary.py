@@ -25,6 +25,8 @@ GALLERY = "Microsoft.Compute/galleries"
 GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
 GALLERY_VERSION = "Microsoft.Compute/galleries/images/versions"
 VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+RESTORE_POINT_COLLECTION = "Microsoft.Compute/restorePointCollections"
+RESTORE_POINT = "Microsoft.Compute/restorePointCollections/restorePoints"
 
 
 class Listing(enum.Enum):
@@ -78,6 +80,9 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         ResourceType(GALLERY_IMAGE, Listing.CHILDREN, Reading.NESTED, 4),
         ResourceType(GALLERY_VERSION, Listing.CHILDREN, Reading.NESTED_REPLICATION, 2),
         ResourceType(RUN_COMMAND, Listing.NOT_LISTED, Reading.INSTANCE_VIEW, 0),
+        # quiesce: restorePoint: read by name; the collection goes with its restore points.
+        ResourceType(RESTORE_POINT_COLLECTION, Listing.NOT_LISTED, Reading.PLAIN, 3),
+        ResourceType(RESTORE_POINT, Listing.NOT_LISTED, Reading.NESTED, 2),
     )
 }
 UNKNOWN_DELETE_RANK = 2  # a type this table does not know: with the versions
@@ -142,6 +147,7 @@ class StepKind(enum.Enum):
     EXISTING_VM = "existing-vm"
     CUSTOMIZE = "customize"
     CAPTURE_QUIESCE = "capture-quiesce"
+    CAPTURE_RESTORE_POINT = "capture-restore-point"
     CAPTURE_SNAPSHOT_SOURCE_DISKS = "capture-snapshot-source-disks"
     CAPTURE_RESTORE_SOURCE = "capture-restore-source"
     CAPTURE_TEMP_DISKS = "capture-temp-disks"
@@ -204,6 +210,7 @@ _CREATES: dict[StepKind, str] = {
     StepKind.VIRTUAL_NETWORK: VNET,
     StepKind.SOURCE_NIC: NIC,
     StepKind.SOURCE_VM: VM,
+    StepKind.CAPTURE_RESTORE_POINT: RESTORE_POINT_COLLECTION,  # and its restore point
     StepKind.CAPTURE_SNAPSHOT_SOURCE_DISKS: SNAPSHOT,
     StepKind.CAPTURE_SNAPSHOTS: SNAPSHOT,
     StepKind.CAPTURE_TEMP_DISKS: DISK,

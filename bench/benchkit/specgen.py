@@ -106,6 +106,7 @@ def source_documents(source: SourceKind) -> list[dict[str, Any]]:
                 "vmName": "golden-build",
                 "create": {
                     "image": "Ubuntu2204",
+                    "securityType": "Standard",
                     "sshPublicKey": {"file": KEY_FILE},
                     "subnet": {"vnet": "build-vnet", "name": "build", "addressPrefix": "10.255.0.0/24"},
                 },
@@ -231,6 +232,7 @@ def large_spec_documents(shape: LargeShape) -> Iterator[dict[str, Any]]:
                 "vmName": f"{name}-build",
                 "create": {
                     "image": "Ubuntu2204",
+                    "securityType": "Standard",
                     "sshPublicKey": {"file": KEY_FILE},
                     "subnet": {"vnet": "build-vnet", "name": "build", "addressPrefix": "10.250.0.0/24"},
                     "dataDisks": [{"sizeGB": 64}],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from imagepipe.app.session import Session
@@ -11,7 +12,7 @@ from imagepipe.apply.events import EventSink, discard
 from imagepipe.apply.executor import ApplyResult, Executor
 from imagepipe.apply.lock import hold_stack
 from imagepipe.errors import ConflictError, StalePlanError
-from imagepipe.plan.model import Plan, specset_fingerprint
+from imagepipe.plan.model import Plan, plan_differences, specset_fingerprint
 from imagepipe.plan.planner import PlanResult, make_destroy_plan, make_plan
 
 Confirm = Callable[[Plan], bool]
@@ -50,6 +51,14 @@ def _lock_region(session: Session) -> str:
     return next((region for region in regions if region), "eastus")
 
 
+def _hold(session: Session, command: str) -> AbstractContextManager[object]:
+    """The stack's lock for ``command``, waiting up to the session's --lock-timeout."""
+    stack, region = session.specset.name, _lock_region(session)
+    return hold_stack(
+        session.target, stack, region, command, timeout=session.lock_timeout, on_wait=session.notice
+    )
+
+
 def check_secrets(session: Session, plan: Plan) -> None:
     """Fail before changing anything when a secret a change needs cannot be read (SecretError, located)."""
     documents = {c.document for c in plan.changes if c.is_change}
@@ -85,7 +94,7 @@ def apply_specs(
 
     The lock comes first: a plan made while another run changes the stack could say
     "No changes" about resources that run is deleting."""
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+    with _hold(session, "apply"):
         planned = planned or make_plan(
             session.specset, session.graph, session.azure, paths=session.paths, prune=prune
         )
@@ -144,17 +153,7 @@ def check_saved_plan(saved: Plan, session: Session) -> PlanResult:
     if specset_fingerprint(session.specset) != saved.spec_fingerprint:
         raise StalePlanError("the specs changed since the plan was made: plan again")
     fresh = make_plan(session.specset, session.graph, session.azure, paths=saved.paths, prune=saved.prune)
-    differences = []
-    before = {(c.address, c.resource_id): c for c in saved.changes}
-    now = {(c.address, c.resource_id): c for c in fresh.plan.changes}
-    for key in sorted(set(before) | set(now), key=lambda k: (k[0], k[1] or "")):
-        old, new = before.get(key), now.get(key)
-        old_action = old.action if old else "nothing"
-        new_action = new.action if new else "nothing"
-        if old_action != new_action:
-            differences.append(f"{key[0]}: was {old_action}, now {new_action}")
-        elif old and new and old.is_change and old.observed != new.observed:
-            differences.append(f"{key[0]}: the observed resource changed")
+    differences = plan_differences(saved, fresh.plan)
     if differences:
         shown = "; ".join(differences[:5]) + (
             f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
@@ -171,7 +170,7 @@ def apply_saved_plan(
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "apply"):
+    with _hold(session, "apply"):
         fresh = check_saved_plan(saved, session)
         only = {c.address for c in saved.changes if c.is_change}
         return _execute(
@@ -188,10 +187,10 @@ def destroy(
     on_event: EventSink = discard,
     on_start: Callable[[dict[str, int]], None] = lambda totals: None,
 ) -> RunOutcome:
-    with hold_stack(session.target, session.specset.name, _lock_region(session), "destroy"):
+    with _hold(session, "destroy"):
         planned = make_destroy_plan(session.specset, session.graph, session.azure, paths=session.paths)
         plan = planned.plan
-        if plan.changes or plan.outside:  # shown when there is something to delete or to report
+        if plan.changes or plan.outside or plan.collisions:  # something to delete or to report
             show_plan(plan)
         if not plan.changes:
             return RunOutcome(plan)

@@ -1,4 +1,5 @@
-"""What imagepipe does, one function per command: validate, graph, plan, apply, destroy, serve.
+"""What imagepipe does, one function per command: validate, graph, plan, apply, show, destroy,
+output, unlock, serve.
 
 Each use case takes a typed request and returns a typed outcome; it neither
 parses options nor prints. Where a person takes part while it runs (see the plan,
@@ -8,36 +9,65 @@ raised as ImagepipeError subclasses and become exit codes in ``cli/main.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagepipe.app import run
+from imagepipe.app import outputs, run
+from imagepipe.app.outputs import DocumentOutputs
 from imagepipe.app.run import RunOutcome
-from imagepipe.app.session import open_session
+from imagepipe.app.session import Session, open_session
 from imagepipe.apply.events import EventSink, discard
+from imagepipe.apply.lock import force_unlock, wait_until_free
+from imagepipe.azure.target import connect
 from imagepipe.emulator import DEFAULT_CLIENT_SECRET, statedir
 from imagepipe.emulator.server import Emulator
 from imagepipe.emulator.store import DB_FILE
 from imagepipe.errors import Diagnostic, ImagepipeError, UsageError
 from imagepipe.graph import StepGraph, build_graph
-from imagepipe.plan.model import Plan, plan_file_problem
+from imagepipe.plan import model as plan_file
+from imagepipe.plan.model import Change, Plan
 from imagepipe.plan.planner import make_plan
 from imagepipe.spec import LoadResult, load_one, load_spec_sets
 from imagepipe.target_config import TargetConfig
+from imagepipe.vocabulary import StepKind
 
 DEFAULT_PATHS = (Path("."),)
 
 
+# Actions that cannot be undone whatever is applied next: a deprovisioned or generalized VM
+# never boots as itself again. Deletions and replacements are irreversible as well.
+IRREVERSIBLE_KINDS = frozenset({StepKind.CAPTURE_DEPROVISION, StepKind.CAPTURE_GENERALIZE})
+
+
 @dataclass(frozen=True)
 class Hooks:
-    """How a running use case shows its plan, asks for confirmation and reports progress."""
+    """How a running use case shows its plan, asks for confirmation and reports progress.
+
+    ``confirm`` gets the plan and its irreversible changes (a person then types `yes` in full)."""
 
     show_plan: Callable[[Plan], None] = lambda plan: None
-    confirm: Callable[[Plan], bool] = lambda plan: True
+    confirm: Callable[[Plan, list[Change]], bool] = lambda plan, irreversible: True
     on_event: EventSink = discard
     on_start: Callable[[dict[str, int]], None] = lambda totals: None
+    notice: Callable[[str], None] = lambda message: None  # e.g. waiting for the stack's lock
+
+
+def irreversible_changes(plan: Plan, graph: StepGraph | None) -> list[Change]:
+    """The plan's changes that no later apply can undo: deletions, replacements, and the steps
+    that deprovision or generalize a VM."""
+
+    def irreversible(change: Change) -> bool:
+        if change.action in ("delete", "replace"):
+            return True
+        step = graph.step(change.address) if graph is not None and change.address in graph else None
+        return change.action == "action" and step is not None and step.kind in IRREVERSIBLE_KINDS
+
+    return [change for change in plan.changes if irreversible(change)]
+
+
+def _confirm_in(session: Session, hooks: Hooks) -> Callable[[Plan], bool]:
+    return lambda plan: hooks.confirm(plan, irreversible_changes(plan, session.graph))
 
 
 # -- validate ------------------------------------------------------------------------------
@@ -90,6 +120,9 @@ class PlanRequest:
     paths: tuple[Path, ...]
     target: TargetConfig
     prune: bool = False
+    # None: plan whatever runs; seconds: first wait up to that long while a run holds the stack
+    lock_timeout: float | None = None
+    notice: Callable[[str], None] = lambda message: None
 
 
 @dataclass(frozen=True)
@@ -104,6 +137,8 @@ class PlanOutcome:
 def plan(request: PlanRequest) -> PlanOutcome:
     """What apply would change, observed on the target; nothing is changed."""
     with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        if request.lock_timeout is not None:
+            wait_until_free(session.target, session.specset.name, request.lock_timeout, request.notice)
         planned = make_plan(
             session.specset, session.graph, session.azure, paths=session.paths, prune=request.prune
         )
@@ -119,17 +154,21 @@ class ApplyRequest:
     target: TargetConfig
     prune: bool = False
     parallelism: int | None = None
+    lock_timeout: float = 0.0  # seconds to wait while another run holds the stack
 
 
 def apply(request: ApplyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Plan, show the plan, confirm, then make the target match the specs."""
-    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+    paths = request.paths or DEFAULT_PATHS
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.apply_specs(
             session,
             prune=request.prune,
             parallelism=request.parallelism,
             show_plan=hooks.show_plan,
-            confirm=hooks.confirm,
+            confirm=_confirm_in(session, hooks),
             on_event=hooks.on_event,
             on_start=hooks.on_start,
         )
@@ -141,18 +180,17 @@ class SavedPlanRequest:
     target: TargetConfig
     prune: bool = False  # refused: a saved plan carries its own --prune
     parallelism: int | None = None
+    lock_timeout: float = 0.0
 
 
 def read_plan_file(path: Path) -> Plan:
-    """A saved plan, checked against its schema before anything of it is used."""
+    """A saved plan, checked against its schema (and its paths kept inside its spec root) before
+    anything of it is used; its paths resolved from the plan file's folder."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        problem = plan_file_problem(data)
-        if problem:
-            raise ValueError(problem)
-        return Plan.from_json(data)
+        return plan_file.read_plan_file(path)
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise ImagepipeError(f"{path}: not a plan file saved by `imagepipe plan --out`: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ImagepipeError(f"{path}: not a plan file saved by `imagepipe plan --out`: {reason}") from None
 
 
 def apply_saved_plan(request: SavedPlanRequest, hooks: Hooks = Hooks()) -> RunOutcome:
@@ -160,13 +198,66 @@ def apply_saved_plan(request: SavedPlanRequest, hooks: Hooks = Hooks()) -> RunOu
     saved = read_plan_file(request.plan_file)
     if request.prune:
         raise UsageError("--prune comes from the saved plan: make it with `plan --prune --out FILE`")
-    with open_session([Path(p) for p in saved.paths], request.target) as session:
+    paths = [Path(p) for p in saved.paths]
+    missing = next((path for path in paths if not path.exists()), None)
+    if missing is not None:
+        raise ImagepipeError(
+            f"{request.plan_file}: the specs the plan was made from are not at {missing}: a plan file "
+            "names them relative to itself, so keep it where `plan --out` wrote it relative to the specs"
+        )
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.apply_saved_plan(
             saved,
             session,
             parallelism=request.parallelism,
             on_event=hooks.on_event,
             on_start=hooks.on_start,
+        )
+
+
+# -- show ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    plan_file: Path
+
+
+@dataclass(frozen=True)
+class ShowOutcome:
+    plan: Plan
+
+
+def show(request: ShowRequest) -> ShowOutcome:
+    """A saved plan, checked as `apply` checks it; nothing is read from the target."""
+    return ShowOutcome(read_plan_file(request.plan_file))
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    paths: tuple[Path, ...]
+    target: TargetConfig
+
+
+@dataclass(frozen=True)
+class OutputOutcome:
+    stack: str
+    documents: list[DocumentOutputs]
+
+    def to_json(self) -> dict:
+        return {"stack": self.stack, "documents": {doc.document: doc.to_json() for doc in self.documents}}
+
+
+def output(request: OutputRequest) -> OutputOutcome:
+    """Per document, the ids downstream jobs need, read from the target; nothing is changed."""
+    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+        return OutputOutcome(
+            session.specset.name, outputs.collect(session.azure, session.specset, session.graph)
         )
 
 
@@ -178,20 +269,46 @@ class DestroyRequest:
     paths: tuple[Path, ...]
     target: TargetConfig
     parallelism: int = 10
+    lock_timeout: float = 0.0
 
 
 def destroy(request: DestroyRequest, hooks: Hooks = Hooks()) -> RunOutcome:
     """Delete what the stack owns in its resource groups; the plan is shown only when there is
     something to delete or an owned resource outside them to report."""
-    with open_session(request.paths or DEFAULT_PATHS, request.target) as session:
+    paths = request.paths or DEFAULT_PATHS
+    with open_session(
+        paths, request.target, lock_timeout=request.lock_timeout, notice=hooks.notice
+    ) as session:
         return run.destroy(
             session,
             parallelism=request.parallelism,
             show_plan=hooks.show_plan,
-            confirm=hooks.confirm,
+            confirm=_confirm_in(session, hooks),
             on_event=hooks.on_event,
             on_start=hooks.on_start,
         )
+
+
+# -- unlock --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnlockRequest:
+    stack: str
+    target: TargetConfig
+
+
+@dataclass(frozen=True)
+class UnlockOutcome:
+    released: bool
+    holder: str  # who held it: command, host, pid, lease expiry
+
+
+def unlock(request: UnlockRequest, confirm: Callable[[str], bool]) -> UnlockOutcome:
+    """Release a stack's lease by hand, after ``confirm`` saw its holder; no spec is read."""
+    with connect(request.target) as target:
+        released, holder = force_unlock(target, request.stack, confirm)
+    return UnlockOutcome(released, holder)
 
 
 # -- emulator serve ------------------------------------------------------------------------

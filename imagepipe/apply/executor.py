@@ -81,7 +81,7 @@ class ApplyResult:
                 bucket = {
                     "create": "created",
                     "update": "changed",
-                    "replace": "changed",
+                    "replace": "replaced",
                     "delete": "deleted",
                     "action": "actions",
                 }.get(o.action, "actions")

@@ -136,6 +136,9 @@ class Azure:
         self._watch_lock = threading.Lock()
         self._provisioned: Callable[[r.Record], None] = _ignore
 
+    def describe_target(self) -> dict[str, str]:
+        return self.target.describe()
+
     @property
     def polling_interval(self) -> float:
         return self.target.polling_interval
@@ -165,12 +168,14 @@ class Azure:
             r.SNAPSHOT: self.compute.snapshots,
             r.GALLERY: self.compute.galleries,
             r.VMSS: self.compute.virtual_machine_scale_sets,
+            r.RESTORE_POINT_COLLECTION: self.compute.restore_point_collections,
         }[type_]
 
     def _children(self, type_: str) -> Any:
         return {
             r.GALLERY_IMAGE: self.compute.gallery_images,
             r.GALLERY_VERSION: self.compute.gallery_image_versions,
+            r.RESTORE_POINT: self.compute.restore_points,
         }[type_]
 
     def gallery_children(self, rg: str, gallery: str) -> list[r.Record]:
@@ -260,6 +265,15 @@ class Azure:
             except ResourceNotFoundError:
                 return None
 
+    def private_ips(self, nic_id: str) -> list[str]:
+        rg, name = r.resource_group_of(nic_id), nic_id.rstrip("/").rsplit("/", 1)[-1]
+        with translated(f"{r.NIC}/{name}", "get"):
+            try:
+                body = r.wire(self.network.network_interfaces.get(rg, name))
+            except ResourceNotFoundError:
+                return []
+        return r.private_ips(body)
+
     def get_run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         with translated(f"run command {vm}/{name}", "get"):
             try:
@@ -280,6 +294,12 @@ class Azure:
             if type_ == r.RESOURCE_GROUP:
                 value = self.resources.resource_groups.create_or_update(name, body)
                 return Handle(resource, "create", value=value, parse=r.resource_group)
+            if type_ == r.RESTORE_POINT_COLLECTION:  # a synchronous PUT (no LRO in the swagger)
+                value = self.compute.restore_point_collections.create_or_update(rg, name, body)
+                return Handle(resource, "create", value=value, parse=r.PARSERS[type_])
+            if type_ == r.RESTORE_POINT:  # create only: a restore point is never updated
+                poller = self.compute.restore_points.begin_create(rg, *name.split("/"), body)
+                return Handle(resource, "create", poller, r.PARSERS[type_])
             if type_ in WATCHED_CREATES:
                 self._ops(type_).begin_create_or_update(rg, name, body, polling=False)
                 return Handle(resource, "create", watched=lambda: self.watcher(type_).wait(rg, name))

@@ -77,12 +77,14 @@ def snapshot(desired: r.Record) -> dict[str, Any]:
                 **({"osType": props["os_type"]} if props.get("os_type") else {}),
             },
         }
+    # A disk restore point (quiesce: restorePoint) is copied with createOption Restore.
+    option = "Restore" if "/diskrestorepoints/" in props["source_id"].lower() else "Copy"
     return {
         "location": desired["location"],
         "tags": desired["tags"],
         "sku": {"name": DISK_SKU},
         "properties": {
-            "creationData": {"createOption": "Copy", "sourceResourceId": props["source_id"]},
+            "creationData": {"createOption": option, "sourceResourceId": props["source_id"]},
             "incremental": bool(props.get("incremental")),
         },
     }
@@ -165,6 +167,7 @@ def attached_vm(desired: r.Record) -> dict[str, Any]:
                 ],
             },
             "networkProfile": _network_profile(props),
+            **_security_profile(props),
         },
     }
     return _with_zones(body, props)
@@ -207,9 +210,21 @@ def vm(desired: r.Record) -> dict[str, Any]:
             },
             "osProfile": _os_profile(props, computer_name, prefix=False),
             "networkProfile": _network_profile(props),
+            **_security_profile(props),
         },
     }
     return _with_zones(body, props)
+
+
+def _security_profile(props: dict[str, Any]) -> dict[str, Any]:
+    """Trusted Launch (Secure Boot and vTPM on), or Standard when it must be said (a Gen2 image)."""
+    wanted = props.get("security_profile")
+    if wanted == "TrustedLaunch":
+        uefi = {"secureBootEnabled": True, "vTpmEnabled": True}
+        return {"securityProfile": {"securityType": wanted, "uefiSettings": uefi}}
+    if wanted:
+        return {"securityProfile": {"securityType": wanted}}
+    return {}
 
 
 def vm_update(desired: r.Record) -> dict[str, Any]:
@@ -257,8 +272,21 @@ def gallery_image(desired: r.Record) -> dict[str, Any]:
             "osState": props["os_state"],
             "hyperVGeneration": props["hyper_v_generation"],
             "identifier": dict(props["identifier"]),
+            "architecture": props.get("architecture") or "x64",
+            **(
+                {"features": [{"name": "SecurityType", "value": props["security_type"]}]}
+                if props.get("security_type")
+                else {}
+            ),
         },
     }
+
+
+def _version_source(source_id: str) -> dict[str, str]:
+    """A VM (a Trusted Launch source) is named by virtualMachineId, a managed image by id."""
+    if "/providers/microsoft.compute/virtualmachines/" in source_id.lower():
+        return {"virtualMachineId": source_id}
+    return {"id": source_id}
 
 
 def gallery_version(desired: r.Record) -> dict[str, Any]:
@@ -267,7 +295,7 @@ def gallery_version(desired: r.Record) -> dict[str, Any]:
         "location": desired["location"],
         "tags": desired["tags"],
         "properties": {
-            "storageProfile": {"source": {"id": props["source_id"]}},
+            "storageProfile": {"source": _version_source(props["source_id"])},
             "publishingProfile": {
                 "targetRegions": [
                     {"name": region, "regionalReplicaCount": count}
@@ -312,6 +340,7 @@ def vmss(desired: r.Record) -> dict[str, Any]:
                     "osDisk": {"createOption": "FromImage", "managedDisk": {"storageAccountType": DISK_SKU}},
                 },
                 "osProfile": _os_profile(props, prefix, prefix=True),
+                **_security_profile(props),
                 "networkProfile": {
                     "networkInterfaceConfigurations": [
                         {
@@ -359,6 +388,18 @@ def image_from_vhd(desired: r.Record) -> dict[str, Any]:
     }
 
 
+def restore_point_collection(desired: r.Record) -> dict[str, Any]:
+    return {
+        "location": desired["location"],
+        "tags": desired["tags"],
+        "properties": {"source": {"id": desired["properties"]["source_id"]}},
+    }
+
+
+def restore_point(desired: r.Record) -> dict[str, Any]:
+    return {"properties": {"consistencyMode": desired["properties"]["consistency_mode"]}}
+
+
 BUILDERS = {
     r.RESOURCE_GROUP: resource_group,
     r.VNET: vnet,
@@ -371,4 +412,6 @@ BUILDERS = {
     r.GALLERY_IMAGE: gallery_image,
     r.GALLERY_VERSION: gallery_version,
     r.VMSS: vmss,
+    r.RESTORE_POINT_COLLECTION: restore_point_collection,
+    r.RESTORE_POINT: restore_point,
 }

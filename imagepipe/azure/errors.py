@@ -71,6 +71,19 @@ FATAL_CODES: frozenset[str] = frozenset(
 )
 
 TRANSIENT_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+# Server errors of a request (not of an operation's result) that the request retry policy
+# (azure/target.py) has already retried before the error reaches the engine: azure-core retries
+# them for every method, except 502 for POST and PATCH (not idempotent), which stays step-retried.
+REQUEST_RETRIED_SERVER_ERRORS: frozenset[int] = frozenset({500, 502, 503, 504})
+NOT_IDEMPOTENT_RETRIED: frozenset[int] = frozenset({500, 503, 504})
+
+
+def _request_retried(exc: AzureError, status: int | None) -> bool:
+    if status not in REQUEST_RETRIED_SERVER_ERRORS:
+        return False
+    request = getattr(getattr(exc, "response", None), "request", None)
+    method = str(getattr(request, "method", "") or "").upper()
+    return method not in ("POST", "PATCH") or status in NOT_IDEMPOTENT_RETRIED
 
 
 def is_retryable(code: str | None, status: int | None = None) -> bool:
@@ -116,7 +129,12 @@ def from_sdk(exc: AzureError, resource: str, operation: str) -> AzureOperationEr
     if code is None and status is None:
         code = type(exc).__name__  # a transport error: connection refused, TLS, timeout
         return AzureOperationError(resource, operation, code, message.splitlines()[0], None, True)
-    return AzureOperationError(resource, operation, code, message.splitlines()[0] if message else "", status)
+    first_line = message.splitlines()[0] if message else ""
+    if _request_retried(exc, status):
+        # azure-core's policy already tried this request again and again: a step-level retry would
+        # multiply the wait (a full disk under the emulator took minutes to give up), not the odds.
+        return AzureOperationError(resource, operation, code, first_line, status, retryable=False)
+    return AzureOperationError(resource, operation, code, first_line, status)
 
 
 @contextmanager

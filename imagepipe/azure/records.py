@@ -20,6 +20,8 @@ from imagepipe.vocabulary import (
     IMAGE,
     NIC,
     RESOURCE_GROUP,
+    RESTORE_POINT,
+    RESTORE_POINT_COLLECTION,
     RUN_COMMAND,
     SNAPSHOT,
     VM,
@@ -88,6 +90,13 @@ def nic(body: Mapping[str, Any]) -> Record:
     return rec
 
 
+def private_ips(body: Mapping[str, Any]) -> list[str]:
+    """A network interface's private IP addresses, in the order of its IP configurations."""
+    configs = (body.get("properties") or {}).get("ipConfigurations") or []
+    addresses = [(c.get("properties") or {}).get("privateIPAddress") for c in configs]
+    return [address for address in addresses if address]
+
+
 def image_reference(ref: Mapping[str, Any] | None) -> str | None:
     if not ref:
         return None
@@ -111,6 +120,11 @@ def _configured_subnets(network_profile: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _security_type(props: Mapping[str, Any]) -> str:
+    """A VM's security type; older API versions leave a Standard VM without one."""
+    return ((props.get("securityProfile") or {}).get("securityType")) or "Standard"
+
+
 def vm(body: Mapping[str, Any]) -> Record:
     rec = _base(VM, body)
     props = body.get("properties") or {}
@@ -124,6 +138,7 @@ def vm(body: Mapping[str, Any]) -> Record:
         "nic_subnet_ids": _configured_subnets(props.get("networkProfile") or {}),
         "admin_username": (props.get("osProfile") or {}).get("adminUsername"),
         "os_type": os_disk.get("osType"),
+        "security_type": _security_type(props),
         "os_disk": {"name": os_disk.get("name"), "id": (os_disk.get("managedDisk") or {}).get("id")},
         "data_disks": [
             {
@@ -236,6 +251,14 @@ def gallery_image(body: Mapping[str, Any]) -> Record:
         "os_state": props.get("osState"),
         "hyper_v_generation": props.get("hyperVGeneration"),
         "identifier": dict(props.get("identifier") or {}),
+        "security_type": next(
+            (
+                f.get("value")
+                for f in props.get("features") or []
+                if str(f.get("name") or "").lower() == "securitytype"
+            ),
+            None,
+        ),
     }
     return rec
 
@@ -269,6 +292,33 @@ def vmss(body: Mapping[str, Any]) -> Record:
         "capacity": sku.get("capacity"),
         "image": image_reference((profile.get("storageProfile") or {}).get("imageReference")),
         "zones": list(body.get("zones") or []),
+        "security_type": _security_type(profile),
+    }
+    return rec
+
+
+def restore_point_collection(body: Mapping[str, Any]) -> Record:
+    rec = _base(RESTORE_POINT_COLLECTION, body)
+    source = (body.get("properties") or {}).get("source") or {}
+    rec["properties"] = {"source_id": source.get("id")}
+    return rec
+
+
+def restore_point(body: Mapping[str, Any]) -> Record:
+    """A VM restore point: its consistency and, per source disk id (lower case), its disk restore point."""
+    rec = _nested_name(_base(RESTORE_POINT, body), 2)
+    props = body.get("properties") or {}
+    storage = (props.get("sourceMetadata") or {}).get("storageProfile") or {}
+    disks = [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]
+    rec["properties"] = {
+        "consistency_mode": props.get("consistencyMode"),
+        "disk_points": {
+            ((d.get("managedDisk") or {}).get("id") or "").lower(): (d.get("diskRestorePoint") or {}).get(
+                "id"
+            )
+            for d in disks
+            if d.get("diskRestorePoint")
+        },
     }
     return rec
 
@@ -295,4 +345,6 @@ PARSERS = {
     GALLERY_IMAGE: gallery_image,
     GALLERY_VERSION: gallery_version,
     VMSS: vmss,
+    RESTORE_POINT_COLLECTION: restore_point_collection,
+    RESTORE_POINT: restore_point,
 }

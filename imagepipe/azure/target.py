@@ -8,9 +8,12 @@ endpoint (a running emulator, a sovereign cloud) with DefaultAzureCredential;
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,8 @@ from urllib.parse import urlsplit
 
 import requests
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -52,6 +56,22 @@ class LoggedRetryPolicy(RetryPolicy):
             "retrying %s (status %s, error %s)", request, status, type(error).__name__ if error else None
         )
         return super().increment(settings, response=response, error=error)
+
+
+class PreferRetryAfterMs(SansIOHTTPPolicy):
+    """Wait the exact `retry-after-ms` where an answer gives it beside `Retry-After`.
+
+    azure-core (1.41) reads Retry-After first, and Retry-After is whole seconds; the
+    emulator's speed-scaled delays (a few milliseconds) ride in retry-after-ms. Without
+    this every poll of a running operation, and every 429 retry, would wait a second.
+    ARM itself sends Retry-After alone, which is then used as before.
+    """
+
+    def on_response(self, request: PipelineRequest, response: Any) -> None:
+        headers = response.http_response.headers
+        if "retry-after-ms" in headers and "retry-after" in headers:
+            with contextlib.suppress(TypeError, KeyError):
+                del headers["retry-after"]
 
 
 def pooled_transport(endpoint: str, ca_file: str | None) -> RequestsTransport:
@@ -99,11 +119,36 @@ class Target:
     polling_interval: float
     emulator: Any = None  # the embedded emulator of --target local
     speed: float = 1.0  # an emulator's time scale (Azure: 1): its budgets refill this much faster
+    credential: Any = None  # to name the signed-in principal (from its token's claims)
+    state_dir: str = ""  # the embedded emulator's state folder
+    chosen: bool = True  # False: --target local by default (no --target, no endpoint)
     _closers: list[Any] = field(default_factory=list)
 
     @property
     def is_emulated(self) -> bool:
         return self.endpoint != AZURE_ENDPOINT
+
+    def describe(self) -> dict[str, str]:
+        """Where a run acts, for every plan, apply and destroy (text and JSON)."""
+        if self.state_dir:
+            where = {
+                "kind": "embedded-emulator",
+                "state": self.state_dir,
+                "subscription": self.subscription_id,
+            }
+            if os.environ.get("CI") and not self.chosen:
+                where["warning"] = (
+                    "CI is set and no --target was given: this run acts on a local emulator, not on "
+                    "Azure; nothing in Azure is read or changed (pass --target azure)"
+                )
+            return where
+        kind = "azure" if self.name == "azure" else "endpoint"
+        where = {"kind": kind, "subscription": self.subscription_id}
+        where["cloud" if kind == "azure" else "endpoint"] = "AzureCloud" if kind == "azure" else self.endpoint
+        principal = signed_in_principal(self.credential)
+        if principal:
+            where["principal"] = principal
+        return where
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -118,6 +163,27 @@ class Target:
         self.close()
 
 
+def signed_in_principal(credential: Any) -> str:
+    """Who the token is for (user, app or managed identity), read from its claims; "" if unknown.
+
+    The token's signature is not checked: the name is only shown, never trusted."""
+    if credential is None:
+        return ""
+    try:
+        token = credential.get_token(ARM_SCOPE).token
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:  # noqa: BLE001 - a name for a banner must never fail a run
+        return ""
+    name = claims.get("upn") or claims.get("unique_name") or claims.get("preferred_username")
+    if name:
+        return str(name)
+    app = claims.get("appid") or claims.get("azp")
+    if app:
+        return f"application {app}"
+    return f"object {claims['oid']}" if claims.get("oid") else ""
+
+
 def build_clients(
     credential: TokenCredential,
     subscription_id: str,
@@ -129,7 +195,7 @@ def build_clients(
 ) -> tuple[ComputeManagementClient, NetworkManagementClient, ResourceManagementClient]:
     pacer = Pacer(speed)  # one per subscription: shared by the three clients
     kwargs: dict[str, Any] = {
-        "per_retry_policies": [pacer],
+        "per_retry_policies": [pacer, PreferRetryAfterMs()],
         "base_url": endpoint,
         "credential_scopes": [ARM_SCOPE],
         "polling_interval": polling_interval,
@@ -199,8 +265,15 @@ def _connect_local(config: TargetConfig, speed: float, throttling: bool) -> Targ
         emulator = start_emulator(state_dir, speed=speed, throttling=throttling)
     except OSError as exc:
         raise TargetError(f"cannot start the embedded emulator in {state_dir}: {exc}") from None
+    except sqlite3.Error as exc:  # its state file cannot be opened or written (a full disk, ...)
+        raise TargetError(
+            f"cannot start the embedded emulator: its state {state_dir / 'emulator.sqlite'} cannot be "
+            f"used: {exc} (is the disk full?)"
+        ) from None
     target = connect_emulator(emulator)
     target._closers.insert(0, emulator.stop)
+    target.state_dir = str(config.state_dir)
+    target.chosen = config.chosen
     return target
 
 
@@ -220,6 +293,7 @@ def _connect_endpoint(config: TargetConfig) -> Target:
         credential, subscription, endpoint, config.ca_file, 0.2, False, speed=speed
     )
     target = Target("endpoint", subscription, endpoint, compute, network, resources, 0.2, speed=speed)
+    target.credential = credential
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
 
@@ -247,6 +321,7 @@ def _connect_azure(config: TargetConfig) -> Target:
     credential = DefaultAzureCredential()
     compute, network, resources = build_clients(credential, subscription, AZURE_ENDPOINT, None, 5.0, False)
     target = Target("azure", subscription, AZURE_ENDPOINT, compute, network, resources, 5.0)
+    target.credential = credential
     target._closers.extend([credential.close, compute.close, network.close, resources.close])
     return target
 

@@ -21,6 +21,7 @@ log = logging.getLogger("imagepipe.azure")
 
 FINAL = frozenset({"succeeded", "failed", "canceled"})
 ROUND_PAUSE_FACTOR = 2.0
+MAX_FAILED_ROUNDS = 3  # consecutive failed lists of a group (each already retried per request)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ProvisioningWatcher:
         return waiter.record
 
     def _run(self) -> None:
+        failures: dict[str, int] = {}  # consecutive failed lists per group
         while True:
             with self._lock:
                 pending = dict(self._waiters)
@@ -80,9 +82,29 @@ class ProvisioningWatcher:
             for rg in sorted({rg for rg, _ in pending}):
                 try:
                     listed = {rec["name"].lower(): rec for rec in self.list_group(rg)}
-                except AzureOperationError as exc:  # a bad round: the next one reads again
+                except Exception as unexpected:  # noqa: BLE001 - the thread must end every wait, whatever failed
+                    exc = (
+                        unexpected
+                        if isinstance(unexpected, AzureOperationError)
+                        else AzureOperationError(
+                            f"{self.type} in {rg}",
+                            "list",
+                            type(unexpected).__name__,
+                            str(unexpected),
+                            None,
+                            False,
+                        )
+                    )
+                    failures[rg] = failures.get(rg, 0) + 1
                     log.debug("listing %s in %s failed: %s", self.type, rg, exc)
+                    # A bad round: the next one reads again. An error its request retries could
+                    # not clear, or several bad rounds, end the waits (bounded, never for ever).
+                    if not exc.retryable or failures[rg] >= MAX_FAILED_ROUNDS:
+                        for (group, name), waiter in pending.items():
+                            if group == rg:
+                                self._fail(group, name, waiter, exc)
                     continue
+                failures.pop(rg, None)
                 for (group, name), waiter in pending.items():
                     if group == rg:
                         self._settle(group, name, waiter, listed.get(name.lower()))
@@ -109,6 +131,13 @@ class ProvisioningWatcher:
                 error.get("code") or f"Provisioning{state.title()}",
                 error.get("message") or f"provisioning ended {state}",
             )
+        self._finish(rg, name, waiter)
+
+    def _fail(self, rg: str, name: str, waiter: _Waiter, error: AzureOperationError) -> None:
+        waiter.error = error
+        self._finish(rg, name, waiter)
+
+    def _finish(self, rg: str, name: str, waiter: _Waiter) -> None:
         with self._lock:
             self._waiters.pop((rg, name), None)
         waiter.done.set()

@@ -11,6 +11,7 @@ import click
 from imagepipe.emulator import DEFAULT_CLIENT_SECRET
 from imagepipe.emulator.store import DB_FILE
 from imagepipe.errors import ExitCode
+from imagepipe.target_config import DEFAULT_STATE_DIR
 
 
 @click.group(name="emulator")
@@ -28,10 +29,11 @@ def group() -> None:
 @click.option(
     "--state",
     "state_file",
-    default=f".imagepipe/emulator/{DB_FILE}",
+    default=DEFAULT_STATE_DIR,
     show_default=True,
     type=click.Path(path_type=Path),
-    help=f"SQLite state file (or a folder, for {DB_FILE} in it); the CA and certificates are kept next to it.",
+    help=f"State folder (for {DB_FILE} in it) or SQLite state file; the CA and certificates are kept "
+    "next to it. The default is the embedded emulator's (`--target local`): the same state.",
 )
 @click.option(
     "--speed",
@@ -53,7 +55,9 @@ def serve(
 ) -> ExitCode:
     """Serve the ARM emulator until Ctrl-C or SIGTERM.
 
-    First prints `export NAME=value` lines for a shell (eval them), then serves.
+    First prints `export NAME=value` lines for a shell (eval them), then serves. One process
+    serves a state folder at a time: a second `serve`, or a `--target local` run, on the same
+    folder is refused (the run waits $IMAGEPIPE_STATE_WAIT seconds first, 60 by default).
     """
     from imagepipe.app import usecases  # the engine loads the Azure SDK: only when a command runs
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import click
 
 from imagepipe import __version__
-from imagepipe.cli import apply, destroy, emulator, graph, plan, validate
+from imagepipe.cli import apply, destroy, emulator, graph, output, plan, show, unlock, validate
 from imagepipe.errors import ExitCode, ImagepipeError, SpecError
+from imagepipe.render.console import disable_color
 from imagepipe.render.diagnostics import diagnostic_text
 from imagepipe.render.safe import printable
 
@@ -28,7 +29,8 @@ from imagepipe.render.safe import printable
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="imagepipe")
 @click.option("--traceback", is_flag=True, hidden=True, help="Show the traceback of internal errors.")
-def cli(traceback: bool) -> None:
+@click.option("--no-color", is_flag=True, help="No colours in any output (also: the NO_COLOR variable).")
+def cli(traceback: bool, no_color: bool) -> None:
     """Capture Azure VM images and fan them out, from YAML specs in git.
 
     \b
@@ -39,7 +41,15 @@ def cli(traceback: bool) -> None:
       imagepipe destroy specs/web --yes     # delete what the stack owns
 
     Without --target azure everything runs against the embedded ARM emulator.
+
+    \b
+    Exit codes (as Terraform):
+      0  success
+      1  any error: invalid specs, a failed step, bad usage, a cancelled prompt
+      2  only with `plan --detailed-exitcode`: changes are pending
     """
+    if no_color:
+        disable_color()
 
 
 for command in (
@@ -47,7 +57,10 @@ for command in (
     graph.command,
     plan.command,
     apply.command,
+    show.command,
+    output.command,
     destroy.command,
+    unlock.command,
     emulator.group,
 ):
     cli.add_command(command)
@@ -70,8 +83,11 @@ def _debug_log(exc: BaseException) -> str:
         if error.errno == errno.ELOOP:
             return f"no debug log written: {path} is a symbolic link, and imagepipe never writes through one"
         return f"no debug log written: {path}: {error.strerror or error}"
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write("".join(traceback.format_exception(exc)))
+    try:
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError as error:  # a full disk: the one-line message still goes out
+        return f"no debug log written: {path}: {error.strerror or error}"
     return f"details in {path}"
 
 
@@ -96,9 +112,9 @@ def run(args: Sequence[str] | None = None) -> int:
         return ExitCode.SUCCESS if code is None else int(code)
     except click.exceptions.Exit as stop:  # --help, --version
         return stop.exit_code
-    except click.ClickException as exc:  # usage errors found by click: its own wording, exit 2
+    except click.ClickException as exc:  # usage errors found by click: its own wording
         exc.show()
-        return exc.exit_code
+        return ExitCode.FAILURE  # not click's 2: with --detailed-exitcode, 2 means "changes pending"
     except click.exceptions.Abort:  # Ctrl-C or end of input at a confirmation prompt
         click.echo("Aborted!", err=True)
         return ExitCode.FAILURE

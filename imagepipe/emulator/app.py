@@ -13,20 +13,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from imagepipe.emulator import admin, identity, limits, metering, render, routing, timing
+from imagepipe.emulator import (
+    admin,
+    apiversions,
+    bodyids,
+    identity,
+    limits,
+    metering,
+    render,
+    routing,
+    timing,
+)
 from imagepipe.emulator.clock import SimClock
-from imagepipe.emulator.context import Ctx, format_seconds
+from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.faults import Decision, Faults
-from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID
+from imagepipe.emulator.ids import DEFAULT_CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
 from imagepipe.emulator.operations import Operations
+from imagepipe.emulator.retryafter import retry_after_headers, whole_seconds
 from imagepipe.emulator.stats import RequestLog, Stats
 from imagepipe.emulator.store import DB_FILE, Store
-from imagepipe.emulator.throttle import Throttle, arm_label, category, retry_headers
+from imagepipe.emulator.throttle import Throttle, arm_label, category
 from imagepipe.emulator.tokens import TokenIssuer
 
 log = logging.getLogger("imagepipe.emulator")
-_DEFAULT_API_VERSION = "2024-07-01"
 _METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"]
 
 
@@ -107,24 +117,21 @@ async def _handle(backend: Backend, request: Request) -> tuple[Response, str, bo
         return identity.token(backend.tokens, backend.client_secret, segments[0], form), "Token", False
     route = routing.resolve(request.method, segments)
     if route is None:
-        return (
-            _error(
-                ArmError(
-                    404,
-                    "NotFound",
-                    f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
-                )
-            ),
-            "Unknown",
-            False,
+        unknown = _error(
+            ArmError(
+                404,
+                "NotFound",
+                f"No HTTP resource was found that matches the request URI '{request.url.path}'.",
+            )
         )
-    return await _arm(backend, request, route, segments), route.operation, True
+        _tracing_headers(request, unknown)
+        return unknown, "Unknown", False
+    return await _arm(backend, request, route), route.operation, True
 
 
-async def _arm(backend: Backend, request: Request, route: routing.Route, segments: list[str]) -> Response:
-    request_id = str(uuid.uuid4())
+async def _arm(backend: Backend, request: Request, route: routing.Route) -> Response:
     subscription = route.subscription
-    response = _authenticate(backend, request)
+    response = _authenticate(backend, request, _base_url(request))
     if response is None:
         backend.stats.count(request.method, route.operation)
         kind = category(request.method)
@@ -139,81 +146,113 @@ async def _arm(backend: Backend, request: Request, route: routing.Route, segment
             backend.stats.count_throttled(arm_label(kind))
             response = _throttled(subscription, kind, wait)
         else:
-            response = await _serve(backend, request, route, segments)
+            response = await _serve(backend, request, route)
     # ARM reports the bucket the request was counted against (reads for a GET, ...).
     kind = category(request.method)
     remaining = backend.throttle.remaining(subscription or "-")[kind]
     response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
-    response.headers.setdefault("x-ms-request-id", request_id)
-    response.headers["x-ms-correlation-request-id"] = request.headers.get(
-        "x-ms-client-request-id", request_id
-    )
+    _tracing_headers(request, response)
     return response
 
 
-def _authenticate(backend: Backend, request: Request) -> Response | None:
+def _tracing_headers(request: Request, response: Response) -> None:
+    """common-api-details.md: ARM's own request id, the caller's correlation id (else a new
+    one), and the client's request id echoed only when it asks with x-ms-return-client-request-id."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    response.headers["x-ms-correlation-request-id"] = request.headers.get(
+        "x-ms-correlation-request-id"
+    ) or str(uuid.uuid4())
+    client_request_id = request.headers.get("x-ms-client-request-id")
+    wants_echo = request.headers.get("x-ms-return-client-request-id", "").lower() == "true"
+    if client_request_id and wants_echo:
+        response.headers["x-ms-client-request-id"] = client_request_id
+
+
+def _authenticate(backend: Backend, request: Request, base_url: str) -> Response | None:
     header = request.headers.get("authorization", "")
     if not header:
-        return _error(
+        return _unauthorized(
             ArmError(
                 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-            )
+            ),
+            base_url,
         )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not backend.tokens.check(token.strip()):
-        return _error(
-            ArmError(401, "InvalidAuthenticationToken", "The access token is invalid or has expired.")
+        return _unauthorized(
+            ArmError(401, "InvalidAuthenticationToken", "The access token is invalid or has expired."),
+            base_url,
         )
     return None
 
 
+def _unauthorized(error: ArmError, base_url: str) -> Response:
+    """A 401 with the RFC 6750 challenge ARM sends; the authority is the emulator's own
+    (its /metadata/endpoints names itself as the cloud's login endpoint)."""
+    response = _error(error)
+    description = error.message.replace('"', "'")
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer authorization_uri="{base_url}/{TENANT_ID}", error="invalid_token", '
+        f'error_description="{description}"'
+    )
+    return response
+
+
 def _throttled(subscription: str, kind: str, wait: float) -> Response:
     singular = {"reads": "read", "writes": "write", "deletes": "delete"}[kind]
-    seconds = max(wait, 0.001)
     return JSONResponse(
         {
             "error": {
                 "code": "SubscriptionRequestsThrottled",
                 "message": f"Number of '{singular}' requests for subscription '{subscription}' exceeded the limit. "
-                f"Please try again after '{format_seconds(seconds)}' seconds.",
+                f"Please try again after '{whole_seconds(wait)}' seconds.",
             }
         },
         status_code=429,
-        headers=retry_headers(seconds),
+        headers=retry_after_headers(wait),
     )
 
 
-async def _serve(backend: Backend, request: Request, route: routing.Route, segments: list[str]) -> Response:
-    decision = backend.faults.decide(route.operation)
-    if decision.latency_ms:
-        await asyncio.sleep(decision.latency_ms / 1000)
-    if decision.status is not None:
-        advised = format_seconds(timing.poll_interval(1.0, backend.speed))
-        headers = {"Retry-After": advised} if decision.retry_after else {}
-        return JSONResponse(
-            decision.error_body(route.operation), status_code=decision.status, headers=headers
-        )
+async def _serve(backend: Backend, request: Request, route: routing.Route) -> Response:
+    api_version = request.query_params.get("api-version")
     try:
-        body = limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT))
+        body = bodyids.absolute_ids(limits.parse_json(await limits.read_body(request, limits.ARM_BODY_LIMIT)))
+        location = body.get("location") if isinstance(body, dict) else None
+        segments = [s for s in request.url.path.split("/") if s]
+        apiversions.check(apiversions.type_of(segments), api_version, str(location or ""))
         if request.method in ("PUT", "PATCH"):
             limits.check_tags(body)
     except ArmError as error:
         return _error(error)
+    decision = backend.faults.decide(route.operation)
+    if decision.latency_ms:
+        await asyncio.sleep(decision.latency_ms / 1000)
+    if decision.status is not None:
+        advised = retry_after_headers(timing.poll_interval(1.0, backend.speed))
+        headers = advised if decision.retry_after else {}
+        return JSONResponse(
+            decision.error_body(route.operation), status_code=decision.status, headers=headers
+        )
     # The resource provider's own budgets, after ARM's (Compute, Network: budgets.py).
     with backend.store.lock:
         charge = metering.charge_of(request.method, segments, body, backend.store)
     spent = metering.spend(backend.throttle, route.subscription or "-", charge)
     if spent.refused is not None:
         backend.stats.count_throttled(spent.refused.label)
-        return metering.throttled(spent, backend.speed, backend.clock.now(), route.subscription)
-    response = _handled(backend, request, route, body, decision)
+        return metering.throttled(spent, backend.clock.now())
+    response = _handled(backend, request, route, body, decision, api_version)
     if spent.remaining:  # every Compute (and Network) answer: the policies it counted against
         response.headers[metering.REMAINING_HEADER] = metering.remaining_header(spent)
     return response
 
 
 def _handled(
-    backend: Backend, request: Request, route: routing.Route, body: object, decision: Decision
+    backend: Backend,
+    request: Request,
+    route: routing.Route,
+    body: object,
+    decision: Decision,
+    api_version: str | None,
 ) -> Response:
     ctx = Ctx(
         store=backend.store,
@@ -221,11 +260,13 @@ def _handled(
         clock=backend.clock,
         base_url=_base_url(request),
         subscription=route.subscription,
-        api_version=request.query_params.get("api-version") or _DEFAULT_API_VERSION,
+        api_version=api_version or "",
         query=dict(request.query_params),
+        path=request.url.path,
         injected_error=decision.lro_error,
         if_match=request.headers.get("if-match"),
         if_none_match=request.headers.get("if-none-match"),
+        faults=backend.faults,
     )
     with backend.store.lock:
         try:
@@ -249,9 +290,14 @@ def _handled(
                     f"The request content was invalid and could not be processed ({detail}).",
                 )
             )
-        except Exception:
+        except Exception as failure:
             backend.ops.resync()
-            log.exception("internal error while serving %s", route.operation)
+            # One line where the emulator is embedded in a CLI run (no traceback on a user's
+            # terminal); the traceback for whoever turns debug logging on.
+            log.error(
+                "internal error while serving %s: %s: %s", route.operation, type(failure).__name__, failure
+            )
+            log.debug("traceback of the internal error", exc_info=True)
             return _error(
                 ArmError(
                     500, "InternalServerError", "The emulator failed to process the request; see its log."

@@ -17,6 +17,14 @@ class PlatformImage:
     hyper_v_generation: str  # V1 | V2
     alias: str | None = None
     os_disk_gb: int = 30
+    architecture: str = "x64"  # x64 | Arm64
+    # The image's SecurityType: every Gen2 image here is Trusted Launch capable
+    # (TrustedLaunchSupported); Gen1 images can only make Standard VMs.
+    security: str | None = None
+
+    @property
+    def capability(self) -> str:
+        return self.security or ("TrustedLaunchSupported" if self.hyper_v_generation == "V2" else "Standard")
 
     @property
     def latest(self) -> str:
@@ -38,6 +46,15 @@ CATALOGUE: tuple[PlatformImage, ...] = (
     ),
     PlatformImage(
         "Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts", ("22.04.202502110",), "Linux", "V1"
+    ),
+    PlatformImage(
+        "Canonical",
+        "0001-com-ubuntu-server-jammy",
+        "22_04-lts-arm64",
+        ("22.04.202502110",),
+        "Linux",
+        "V2",
+        architecture="Arm64",
     ),
     PlatformImage(
         "Canonical",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from imagepipe.emulator import types
 from imagepipe.emulator.clock import SimClock
+from imagepipe.emulator.faults import Faults
 from imagepipe.emulator.operations import Operations
 from imagepipe.emulator.store import Store
 
@@ -21,16 +23,21 @@ class Ctx:
     injected_error: dict | None = None  # an LRO failure injected by a fault rule
     if_match: str | None = None  # conditional PUT headers (optimistic concurrency on ETags)
     if_none_match: str | None = None
+    path: str = ""  # the request's path (a list's nextLink repeats it)
+    faults: Faults | None = None  # for rules that decide per item inside one request (scale set instances)
 
 
-def format_seconds(seconds: float) -> str:
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+# The Compute types whose swagger definitions carry `etag` (VirtualMachine, VirtualMachineScaleSet
+# and its VMs, from 2023-07-01); disks, snapshots, images and the gallery's types have none.
+# Network types render their own. Every stored resource keeps an ETag for If-Match all the same.
+_ETAG_TYPES = frozenset(t.lower() for t in (types.VM, types.VMSS, types.VMSS_VM))
 
 
 def public(doc: dict) -> dict:
-    """A stored resource without the emulator's private fields (its ETag shown as `etag`)."""
+    """A stored resource without the emulator's private fields (its ETag shown as `etag` where
+    the type's swagger has one)."""
     out = {k: v for k, v in doc.items() if k != "_emu"}
     etag = (doc.get("_emu") or {}).get("etag")
-    if etag:
+    if etag and str(doc.get("type", "")).lower() in _ETAG_TYPES:
         out["etag"] = etag
     return out

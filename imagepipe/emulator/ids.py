@@ -7,6 +7,21 @@ TENANT_ID = "00000000-0000-4000-8000-0000000071e7"
 CLIENT_ID = "00000000-0000-4000-8000-00000000c11e"
 DEFAULT_CLIENT_SECRET = "imagepipe-emulator-secret"
 SUBSCRIPTION_NAME = "imagepipe emulator"
+# The regions the subscription lists (and the providers offer their types in).
+LOCATIONS = (
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "northeurope",
+    "westeurope",
+    "uksouth",
+    "southeastasia",
+    "australiaeast",
+    "japaneast",
+)
 
 
 def key(resource_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from imagepipe.emulator import catalogue, ids, replication
+from imagepipe.emulator import catalogue, ids, replication, security
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.types import GALLERY_IMAGE, GALLERY_VERSION, IMAGE
@@ -25,6 +25,9 @@ class ImageSource:
     limit: int = CONCURRENT_LIMIT
     failure: dict | None = None  # an error the create LRO ends with
     creation: dict = field(default_factory=dict)  # a disk's creationData for this source
+    capability: str = "Standard"  # the VM security types it can boot (security.CAPABILITIES)
+    architecture: str = "x64"
+    describe: str = "the image"  # how refusals name it
 
 
 def resolve(ctx: Ctx, reference: dict, location: str, target_id: str) -> ImageSource:
@@ -54,6 +57,9 @@ def resolve(ctx: Ctx, reference: dict, location: str, target_id: str) -> ImageSo
             os_disk_gb=image.os_disk_gb,
             reference={**urn_ref, "exactVersion": version},
             creation={"createOption": "FromImage", "imageReference": {"id": platform_id}},
+            capability=image.capability,
+            architecture=image.architecture,
+            describe=f"the platform image '{image.urn(version)}'",
         )
     type_name = ids.split(image_id)["type"].lower()
     if type_name == IMAGE.lower():
@@ -102,6 +108,11 @@ def _managed_image(ctx: Ctx, image_id: str, location: str, target_id: str) -> Im
         reference={"id": image["id"]},
         image_key=ids.key(image["id"]),
         creation={"createOption": "FromImage", "imageReference": {"id": image["id"]}},
+        # A managed image holds a Standard VM's disks; a Gen2 one can boot Trusted Launch VMs.
+        capability="TrustedLaunchSupported"
+        if image["properties"].get("hyperVGeneration") == "V2"
+        else "Standard",
+        describe=f"the image '{image['name']}'",
     )
     _check_limit(ctx, source, f"managed image '{image['id']}'")
     return source
@@ -163,6 +174,9 @@ def _gallery(ctx: Ctx, image_id: str, location: str) -> ImageSource:
         image_key=f"{ids.key(version['id'])}@{location}",
         limit=CONCURRENT_LIMIT * replicas,
         creation={"createOption": "FromImage", "galleryImageReference": {"id": version["id"]}},
+        capability=security.definition_capability(definition),
+        architecture=dprops.get("architecture", "x64"),
+        describe=f"the gallery image '{definition['name']}'",
     )
     state = replication.replica_state(ctx.clock, version, location)
     if state == "Failed" or version["properties"].get("provisioningState") == "Failed":

@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from imagepipe.emulator import budgets
 from imagepipe.emulator.operations import iso
+from imagepipe.emulator.retryafter import retry_after_headers
 from imagepipe.emulator.store import Store
-from imagepipe.emulator.throttle import Spent, Throttle, retry_headers
+from imagepipe.emulator.throttle import Spent, Throttle
 
 REMAINING_HEADER = "x-ms-ratelimit-remaining-resource"
 
@@ -68,7 +69,7 @@ def remaining_header(spent: Spent) -> str:
     return ",".join(f"{policy.label};{count}" for policy, count in spent.remaining)
 
 
-def throttled(spent: Spent, speed: float, now: float, subscription: str) -> Response:
+def throttled(spent: Spent, now: float) -> Response:
     """A provider's 429: Compute's OperationNotAllowed with the policy in its details, or Network's."""
     policy = spent.refused
     assert policy is not None
@@ -100,7 +101,7 @@ def throttled(spent: Spent, speed: float, now: float, subscription: str) -> Resp
                 ],
             }
         }
-    response = JSONResponse(body, status_code=429, headers=retry_headers(wait))
+    response = JSONResponse(body, status_code=429, headers=retry_after_headers(wait))
     if spent.remaining:
         response.headers[REMAINING_HEADER] = remaining_header(spent)
     return response

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 from starlette.responses import JSONResponse, Response
 
+from imagepipe.emulator import timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.replies import Answer, Reply, Started
+from imagepipe.emulator.retryafter import retry_after_headers
 
 
 def response(ctx: Ctx, answer: Answer) -> Response:
@@ -37,16 +37,20 @@ def operation_results_url(ctx: Ctx, op_id: str) -> str:
 
 def _reply(reply: Reply) -> Response:
     headers = dict(reply.headers)
+    if isinstance(reply.body, dict) and isinstance(reply.body.get("etag"), str):
+        # resource-api-reference.md: an etag in the body "must also be provided as a header".
+        headers.setdefault("ETag", reply.body["etag"])
     if reply.body is None:
         return Response(status_code=reply.status, headers=headers)
     return JSONResponse(reply.body, status_code=reply.status, headers=headers)
 
 
 def _started(ctx: Ctx, started: Started) -> Response:
-    """Retry-After is whole seconds here (the SDK parses this answer's header as an integer);
-    the poller polls once straight away, and the status answers carry the scaled delay."""
+    """Retry-After in whole seconds (generated SDK code parses this answer's header as an
+    integer), the speed-scaled delay in retry-after-ms; the poller polls once straight away."""
     op = started.op
-    headers = {"x-ms-request-id": op["id"], "Retry-After": str(max(1, math.ceil(ctx.ops.remaining(op))))}
+    advised = timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed)
+    headers = {"x-ms-request-id": op["id"], **retry_after_headers(advised)}
     if started.async_header:
         headers["Azure-AsyncOperation"] = operation_url(ctx, op)
     if started.location:

@@ -5,30 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imagepipe.emulator import catalogue, timing
-from imagepipe.emulator.context import Ctx, format_seconds
+from imagepipe.emulator import apiversions, catalogue, timing
+from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
-from imagepipe.emulator.ids import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
+from imagepipe.emulator.ids import LOCATIONS, SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
 from imagepipe.emulator.kinds import KINDS, groups
 from imagepipe.emulator.kinds.base import Kind
 from imagepipe.emulator.render import operation_results_url, operation_url
 from imagepipe.emulator.replies import Answer, Reply
+from imagepipe.emulator.retryafter import retry_after_headers
 
 Handler = Callable[[Ctx, object], Answer]
-LOCATIONS = (
-    "eastus",
-    "eastus2",
-    "westus",
-    "westus2",
-    "westus3",
-    "centralus",
-    "northeurope",
-    "westeurope",
-    "uksouth",
-    "southeastasia",
-    "australiaeast",
-    "japaneast",
-)
 
 
 @dataclass(frozen=True)
@@ -190,6 +177,13 @@ def _group_route(method: str, sub: str, rest: list[str], lrest: list[str]) -> Ro
             ),
             sub,
         )
+    post = getattr(kind, "post", None)
+    if method == "POST" and post is not None:  # an action spelled as a child (rollingUpgrades/cancel)
+        return Route(
+            f"{kind.group}_{_pascal(parts[-1])}",
+            lambda ctx, body: post(ctx, _resource_id(ctx, kind, group, namespace, parts), _object(body)),
+            sub,
+        )
     verbs = {
         "GET": "Get",
         "HEAD": "CheckExistence",
@@ -266,7 +260,7 @@ def operation_status(ctx: Ctx, op_id: str) -> Answer:
     status = ctx.ops.status(op)
     headers = {}
     if status == "InProgress":
-        headers["Retry-After"] = format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed))
+        headers = retry_after_headers(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed))
     if ctx.query.get("monitor", "").lower() != "true":
         return Reply(ctx.ops.body(op), headers=headers)
     if status == "InProgress":
@@ -293,7 +287,7 @@ def operation_result(ctx: Ctx, op_id: str) -> Answer:
         return Reply(
             status=202,
             headers={
-                "Retry-After": format_seconds(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed)),
+                **retry_after_headers(timing.poll_interval(ctx.ops.remaining(op), ctx.clock.speed)),
                 "Location": operation_results_url(ctx, op_id),
             },
         )
@@ -304,12 +298,6 @@ def operation_result(ctx: Ctx, op_id: str) -> Answer:
 
 # subscription-level answers -----------------------------------------------------------------------
 _NAMESPACES = ("Microsoft.Compute", "Microsoft.Network", "Microsoft.Resources")
-# Any api-version is served; clients that look one up (az's generic resource calls) need one listed.
-_API_VERSIONS = {
-    "microsoft.compute": ["2024-07-01"],
-    "microsoft.network": ["2024-05-01"],
-    "microsoft.resources": ["2024-11-01"],
-}
 
 
 def _subscription(ctx: Ctx) -> dict:
@@ -384,7 +372,8 @@ def _provider(ctx: Ctx, namespace: str) -> dict:
             {
                 "resourceType": t,
                 "locations": list(LOCATIONS),
-                "apiVersions": _API_VERSIONS.get(namespace.lower(), []),
+                # az's generic resource calls pick the newest of these that is not a preview.
+                "apiVersions": apiversions.supported(f"{namespace}/{t}"),
             }
             for t in types
         ],
@@ -433,8 +422,10 @@ def _platform_images(ctx: Ctx, location: str, path: list[str]) -> Answer:
             body["properties"] = {
                 "osDiskImage": {"operatingSystem": image.os_type, "sizeInGb": image.os_disk_gb},
                 "hyperVGeneration": image.hyper_v_generation,
-                "architecture": "x64",
+                "architecture": image.architecture,
                 "dataDiskImages": [],
             }
+            if image.capability != "Standard":
+                body["properties"]["features"] = [{"name": "SecurityType", "value": image.capability}]
             return Reply(body)
     raise ArmError(404, "NotFound", f"Artifact '{'/'.join(path)}' not found.")

@@ -171,6 +171,7 @@ class Emulator:
 
     def serve_forever(self) -> None:
         """Serve in the calling (main) thread until Ctrl-C or SIGTERM."""
+        self._lock.announce_serving(self.endpoint)
         try:
             self._server.run(sockets=[self._socket])
         finally:

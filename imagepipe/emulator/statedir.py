@@ -10,6 +10,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 LOCK_FILE = "emulator.lock"
@@ -123,13 +124,13 @@ class StateLock:
                     holder = _holder(fd)
                     if time.monotonic() >= deadline:
                         raise StateFolderBusy(
-                            f"the state folder {self.path.parent} is in use by another imagepipe process "
-                            f"({holder}); stop it, wait for it to finish, or use another state folder"
+                            f"the state folder {self.path.parent} is in use by {holder.described}; "
+                            f"{holder.advice}"
                         ) from None
                     if not told:
                         on_wait(
                             f"waiting up to {wait:g} s for the state folder {self.path.parent}, "
-                            f"in use by another imagepipe process ({holder}) ..."
+                            f"in use by {holder.described} ..."
                         )
                         told = True
                     time.sleep(0.2)
@@ -140,15 +141,53 @@ class StateLock:
             raise
         self._fd = fd
 
+    def announce_serving(self, endpoint: str) -> None:
+        """Say in the lock file that this process serves the folder at ``endpoint`` until stopped:
+        another imagepipe process that finds the folder busy names the endpoint to use instead."""
+        if self._fd is not None:
+            os.pwrite(self._fd, f"{os.getpid()}\nserving {endpoint}\n".encode(), 0)
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the flock
             self._fd = None
 
 
-def _holder(fd: int) -> str:
+@dataclass(frozen=True)
+class Holder:
+    """What the lock file says of the process that holds the folder."""
+
+    pid: str
+    serving: str = ""  # the endpoint of `imagepipe emulator serve`, when it is one
+
+    @property
+    def described(self) -> str:
+        pid = f"pid {self.pid}" if self.pid else "pid unknown"
+        if self.serving:
+            return f"`imagepipe emulator serve` ({pid}) at {self.serving}"
+        return f"another imagepipe process ({pid})"
+
+    @property
+    def advice(self) -> str:
+        if self.serving:  # it serves until stopped
+            return (
+                "to use that emulator, eval the export lines it printed (commands then go to its "
+                "endpoint); otherwise stop it, or use another state folder"
+            )
+        return "stop it, wait for it to finish, or use another state folder"
+
+
+def _holder(fd: int) -> Holder:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, 512, 0).decode("ascii", "replace")
     except OSError:
         text = ""
-    return f"pid {text}" if text.isdigit() else "pid unknown"
+    lines = text.splitlines()
+    pid = lines[0].strip() if lines and lines[0].strip().isdigit() else ""
+    serving = next(
+        (line.removeprefix("serving ").strip() for line in lines[1:2] if line.startswith("serving ")), ""
+    )
+    # Printed in messages: only what an endpoint URL is made of.
+    if not all(ch.isalnum() or ch in ":/.[]-_" for ch in serving):
+        serving = "an endpoint"
+    return Holder(pid, serving)

@@ -8,7 +8,6 @@ Buckets read the emulator's clock, so advancing it refills them as the time woul
 from __future__ import annotations
 
 import fnmatch
-import math
 import threading
 from dataclasses import dataclass, field
 
@@ -22,15 +21,6 @@ LIMITS = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10
 def arm_label(kind: str) -> str:
     """The name ARM's bucket of this kind goes by in stats and budget overrides."""
     return f"ARM/subscription-{kind}"
-
-
-def retry_headers(seconds: float) -> dict[str, str]:
-    """The headers of every 429 this emulator answers: whole seconds, as Azure sends them, and the
-    exact wait in milliseconds (azure-core reads `retry-after-ms` first)."""
-    return {
-        "Retry-After": str(max(1, math.ceil(seconds))),
-        "retry-after-ms": str(max(1, math.ceil(seconds * 1000))),
-    }
 
 
 @dataclass(frozen=True)

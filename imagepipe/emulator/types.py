@@ -18,6 +18,10 @@ IMAGE = "Microsoft.Compute/images"
 GALLERY = "Microsoft.Compute/galleries"
 GALLERY_IMAGE = "Microsoft.Compute/galleries/images"
 GALLERY_VERSION = "Microsoft.Compute/galleries/images/versions"
+RESTORE_POINT_COLLECTION = "Microsoft.Compute/restorePointCollections"
+RESTORE_POINT = "Microsoft.Compute/restorePointCollections/restorePoints"
+DISK_RESTORE_POINT = "Microsoft.Compute/restorePointCollections/restorePoints/diskRestorePoints"
+VMSS_ROLLING_UPGRADE = "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades"
 
 # Microsoft.Network
 VNET = "Microsoft.Network/virtualNetworks"

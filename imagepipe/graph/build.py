@@ -18,13 +18,14 @@ from imagepipe.graph.flow import (
     CLEANUP,
     GALLERY_DEFINITION,
     GALLERY_VERSION,
-    GENERALIZE,
-    QUIESCE,
     RESTORE,
+    SNAPSHOT_SOURCE_DISKS,
     TEMPORARIES,
     CaptureFlow,
     capture_flow,
+    generalize_steps,
     output_step_of,
+    quiesce_step,
 )
 from imagepipe.graph.step import Step, address
 from imagepipe.graph.stepgraph import StepGraph, address_key
@@ -141,17 +142,17 @@ class _Expander:
             snaps = self.chain(capture.ref, ["snapshots"], where, None)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
         elif flow is CaptureFlow.SPECIALIZED:
-            quiesce = self.chain(capture.ref, ["quiesce"], where, after)
+            quiesce = self.chain(capture.ref, [quiesce_step(capture)], where, after)
             snaps = self.chain(capture.ref, ["snapshots"], where, quiesce)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
             self.chain(capture.ref, [RESTORE], where, snaps)
         elif flow is CaptureFlow.IN_PLACE:
-            image_node = self.chain(capture.ref, GENERALIZE, where, after)
+            image_node = self.chain(capture.ref, generalize_steps(capture), where, after)
         else:
-            snaps = self.chain(capture.ref, QUIESCE, where, after)
+            snaps = self.chain(capture.ref, [quiesce_step(capture), SNAPSHOT_SOURCE_DISKS], where, after)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
             self.chain(capture.ref, [RESTORE], where, snaps)
-            image_node = self.chain(capture.ref, [*TEMPORARIES, *GENERALIZE], where, snaps)
+            image_node = self.chain(capture.ref, [*TEMPORARIES, *generalize_steps(capture)], where, snaps)
         if image_node is not None and capture.image is not None:
             self.edges.append((self.resource_group(capture.image.resource_group, region, where), image_node))
         last = image_node

@@ -19,7 +19,7 @@ class CaptureFlow(enum.Enum):
 
 
 GENERALIZE = ("deprovision", "deallocate", "generalize", "image")
-QUIESCE = ("quiesce", "snapshot-source-disks")
+SNAPSHOT_SOURCE_DISKS = "snapshot-source-disks"  # after quiesce_step(capture)
 RESTORE = "restore-source"
 TEMPORARIES = ("temp-disks", "temp-vm")
 GALLERY_DEFINITION = ("gallery", "gallery-image")
@@ -29,6 +29,7 @@ CLEANUP = "cleanup"
 # Step name inside a Capture -> its kind.
 CAPTURE_STEP_KINDS: dict[str, StepKind] = {
     "quiesce": StepKind.CAPTURE_QUIESCE,
+    "restore-point": StepKind.CAPTURE_RESTORE_POINT,
     "snapshot-source-disks": StepKind.CAPTURE_SNAPSHOT_SOURCE_DISKS,
     "snapshots": StepKind.CAPTURE_SNAPSHOTS,
     "restore-source": StepKind.CAPTURE_RESTORE_SOURCE,
@@ -52,6 +53,17 @@ def capture_flow(capture: Capture, source: AnyDocument | None) -> CaptureFlow:
     if capture.type == "specialized":
         return CaptureFlow.SPECIALIZED
     return CaptureFlow.PRESERVE if capture.preserve_source else CaptureFlow.IN_PLACE
+
+
+def quiesce_step(capture: Capture) -> str:
+    """What comes before the source's disks are copied: power it off (or not), or a restore point."""
+    return "restore-point" if capture.quiesce == "restorePoint" else "quiesce"
+
+
+def generalize_steps(capture: Capture) -> tuple[str, ...]:
+    """A capture without a managed image (a Trusted Launch source into a gallery) ends at generalize:
+    its gallery version is made from the generalized VM."""
+    return GENERALIZE if capture.image is not None else GENERALIZE[:-1]
 
 
 def output_step_of(capture: Capture) -> str:

@@ -6,14 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.step import Step
 from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.estimate import Estimate, estimate
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
-from imagepipe.steps.context import TAG_SPEC, Context
-from imagepipe.steps.evaluation import Evaluation, display, observed_fingerprint
+from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
+from imagepipe.steps.evaluation import Evaluation, change_of, display, observed_fingerprint
 from imagepipe.steps.port import Provider
 from imagepipe.steps.registry import handler_for
 
@@ -81,6 +82,8 @@ def make_plan(
         spec_fingerprint=specset_fingerprint(specset),
         subscription=azure.subscription_id,
         prune=prune,
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     addresses = set()
@@ -91,17 +94,133 @@ def make_plan(
         result.evaluations[step.address] = ev
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
-    owned, outside = within_groups(with_children(azure, specset.name, inventory.owned), groups)
+    announce_rebuilt_source_steps(result, graph)
+    announce_cleanups(result, graph)
+    mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
+    plan.collisions = collisions(foreign)
+    owned, outside = within_groups(mine, groups)
     plan.outside = sorted(rec["id"] for rec in outside)
     undescribed = [rec for rec in owned if rec["tags"].get(TAG_SPEC) not in addresses]
     plan.undescribed = len(undescribed)
+    if not prune:
+        plan.orphans = [
+            {"address": deletion_address(rec), "id": rec["id"]} for rec in sort_for_deletion(undescribed)
+        ]
+    renamed = renamed_away(owned, result.evaluations)
     if prune:
-        result.deletions = sort_for_deletion(undescribed)
+        result.deletions = sort_for_deletion(undescribed + [old for old, _ in renamed])
         plan.changes.extend(
-            deletion_change(rec, "no spec describes it any more (--prune)") for rec in result.deletions
+            deletion_change(rec, "no spec describes it any more (--prune)")
+            for rec in sort_for_deletion(undescribed)
         )
+    else:
+        result.deletions = sort_for_deletion([old for old, _ in renamed])
+    plan.changes.extend(
+        deletion_change(old, f"renamed: replaced by {new}, deleted once the new one is verified")
+        for old, new in sorted(renamed, key=lambda pair: (r.delete_rank(pair[0]["type"]), pair[0]["id"]))
+    )
     plan.estimate = estimate_of(plan, graph, specset, azure)
     return result
+
+
+# Steps that act on a source VM in place: a rebuilt (replaced or created) VM needs them again.
+ACTS_ON_SOURCE = frozenset(
+    {
+        r.StepKind.CAPTURE_DEPROVISION,
+        r.StepKind.CAPTURE_DEALLOCATE,
+        r.StepKind.CAPTURE_GENERALIZE,
+    }
+)
+
+
+def announce_rebuilt_source_steps(result: PlanResult, graph: StepGraph) -> None:
+    """A source VM this plan replaces or creates is deprovisioned, deallocated and generalized
+    again by its in-place capture, though the VM seen now says they are done."""
+    rebuilt = {
+        s.address
+        for s in graph.steps()
+        if s.kind is r.StepKind.SOURCE_VM
+        and result.evaluations[s.address].change.action in ("create", "replace")
+    }
+    if not rebuilt:
+        return
+    for step in graph.steps():
+        if step.kind not in ACTS_ON_SOURCE or result.evaluations[step.address].change.action != "no-op":
+            continue
+        if not rebuilt & upstream(graph, step.address):
+            continue
+        verb = step.kind.value.removeprefix("capture-")
+        last = " (irreversible)" if step.kind is r.StepKind.CAPTURE_GENERALIZE else ""
+        _replace_change(result, step, f"{verb} the source VM once it is rebuilt{last}")
+
+
+def upstream(graph: StepGraph, address: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(graph.dependencies(address))
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(graph.dependencies(current))
+    return seen
+
+
+def _replace_change(result: PlanResult, step: Step, reason: str) -> None:
+    announced = change_of(step, "action", reason)
+    result.evaluations[step.address] = announced
+    index = next(i for i, c in enumerate(result.plan.changes) if c.address == step.address)
+    result.plan.changes[index] = announced.change
+
+
+def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
+    """A capture that will run makes temporaries its cleanup step deletes: the plan says so,
+    though none exists yet (else the plan lists one action fewer than apply runs)."""
+    for step in graph.steps():
+        if step.kind is not r.StepKind.CAPTURE_CLEANUP:
+            continue
+        ev = result.evaluations[step.address]
+        if ev.change.action != "no-op":
+            continue
+        others = [s for s in graph.steps_of(step.document) if s.address != step.address]
+        if not any(result.evaluations[s.address].change.is_change for s in others):
+            continue
+        _replace_change(
+            result,
+            step,
+            "delete the capture's temporaries (temporary VM, its NIC and disks, the snapshots) "
+            "once the image exists",
+        )
+
+
+# Versions are not renamed but added (a version bump); older ones are the retention's to delete.
+NOT_RENAMED = frozenset({r.GALLERY_VERSION.lower()})
+
+
+def renamed_away(owned: Iterable[r.Record], evaluations: dict[str, Evaluation]) -> list[tuple[r.Record, str]]:
+    """Owned resources tagged with a live step's address whose step now makes another name of
+    that type (a changed namePattern, vmName or image name): the old one, and the new name.
+
+    Without this, the old resource would stay for ever, tagged with a live address: invisible
+    to the plan, to --prune and to the "no longer described" count."""
+    wanted: dict[str, r.Record] = {
+        address: ev.desired for address, ev in evaluations.items() if ev.desired is not None
+    }
+    out: list[tuple[r.Record, str]] = []
+    for rec in owned:
+        desired = wanted.get(rec["tags"].get(TAG_SPEC, ""))
+        if desired is None or rec["type"].lower() != desired["type"].lower():
+            continue
+        if rec["type"].lower() in NOT_RENAMED:
+            continue
+        same = (rec["resource_group"].lower(), rec["name"].lower()) == (
+            desired["resource_group"].lower(),
+            desired["name"].lower(),
+        )
+        if not same:
+            out.append(
+                (rec, f"{r.short_type(desired['type'])} {desired['resource_group']}/{desired['name']}")
+            )
+    return out
 
 
 def estimate_of(plan: Plan, graph: StepGraph, specset: SpecSet, azure: Provider) -> Estimate:
@@ -120,8 +239,8 @@ def make_destroy_plan(
     reverse dependency order; owned resources elsewhere are listed in ``plan.outside``."""
     ctx = Context(specset, graph, azure.subscription_id)
     inventory = Inventory(azure, specset.name)
-    owned = with_children(azure, specset.name, azure.owned(specset.name))
-    inventory.owned, outside = within_groups(owned, resource_groups_of(ctx))
+    mine, foreign = by_identity(with_children(azure, specset.name, azure.owned(specset.name)), specset)
+    inventory.owned, outside = within_groups(mine, resource_groups_of(ctx))
     plan = Plan(
         stack=specset.name,
         paths=[str(p) for p in paths],
@@ -129,12 +248,31 @@ def make_destroy_plan(
         subscription=azure.subscription_id,
         destroy=True,
         outside=sorted(rec["id"] for rec in outside),
+        collisions=collisions(foreign),
+        target=azure.describe_target(),
+        warnings=[w.to_json() for w in specset.warnings],
     )
     result = PlanResult(plan, ctx, inventory)
     result.deletions = sort_for_deletion(inventory.owned)
     plan.changes = [deletion_change(rec, f"owned by stack {specset.name}") for rec in result.deletions]
     plan.estimate = estimate_of(plan, graph, specset, azure)
     return result
+
+
+def by_identity(records: Iterable[r.Record], specset: SpecSet) -> tuple[list[r.Record], list[r.Record]]:
+    """This stack's records, and those of another stack that shares its name (never touched)."""
+    mine: list[r.Record] = []
+    foreign: list[r.Record] = []
+    for rec in records:
+        (mine if owned_by(rec, specset.name, specset.identity) else foreign).append(rec)
+    return mine, foreign
+
+
+def collisions(foreign: Iterable[r.Record]) -> list[dict[str, str]]:
+    return sorted(
+        ({"id": rec["id"], "identity": rec["tags"].get(TAG_STACK_ID, "")} for rec in foreign),
+        key=lambda c: c["id"].lower(),
+    )
 
 
 def with_children(azure: Provider, stack: str, owned: list[r.Record]) -> list[r.Record]:
@@ -145,7 +283,7 @@ def with_children(azure: Provider, stack: str, owned: list[r.Record]) -> list[r.
         if not r.is_type(rec, r.GALLERY):
             continue
         for child in azure.gallery_children(rec["resource_group"], rec["name"]):
-            if child["id"].lower() not in seen and child["tags"].get("imagepipe-stack") == stack:
+            if child["id"].lower() not in seen and child["tags"].get(TAG_STACK) == stack:
                 seen.add(child["id"].lower())
                 out.append(child)
     return out

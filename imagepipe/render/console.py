@@ -11,9 +11,16 @@ from imagepipe.plan.model import Plan
 from imagepipe.render.plan import plan_text
 from imagepipe.render.progress import JsonProgress, PlainProgress, RichProgress
 
+_color = True  # --no-color turns it off for the whole run (rich also honours NO_COLOR)
+
+
+def disable_color() -> None:
+    global _color
+    _color = False
+
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, no_color=not _color)
 
 
 def progress_for(output: str, out: Console) -> Any:

@@ -30,7 +30,15 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
         groups.setdefault(change.document or change.address, []).append(change)
     title = "Destroy" if plan.destroy else "Plan"
     console.print(f"{title} for stack [bold]{markup(plan.stack)}[/bold]")
-    if not groups:
+    if plan.target:
+        console.print(f"Target: {markup(target_text(plan.target))}", soft_wrap=True)
+        if plan.target.get("warning"):
+            console.print(
+                f"[bold yellow]Warning: {markup(plan.target['warning'])}[/bold yellow]", soft_wrap=True
+            )
+    for warning in plan.warnings:
+        console.print(f"[yellow]{markup(warning_text(warning))}[/yellow]", soft_wrap=True)
+    if not groups and not plan.orphans and not plan.undescribed and not plan.collisions:
         console.print("No changes. The infrastructure matches the specs.")
     for document, changes in groups.items():
         lines = [f"\n[bold]{markup(document)}[/bold]"]
@@ -45,15 +53,33 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             for rid in plan.outside
         ]
         console.print("\n".join(lines), soft_wrap=True)
+    if plan.collisions:
+        lines = [f"\n[bold]Another stack named {markup(plan.stack)}[/bold]"]
+        lines += [
+            f"  [yellow]! {markup(c['id'])}[/yellow]  not touched: it belongs to stack {markup(plan.stack)} "
+            f"at {markup(c['identity'] or 'an unknown place (no identity tag)')}"
+            for c in plan.collisions
+        ]
+        lines.append(
+            f"  Two folders share the stack name {markup(plan.stack)}; give one of them a Stack document "
+            f"with its own metadata.name."
+        )
+        console.print("\n".join(lines), soft_wrap=True)
     unchanged = sum(1 for c in plan.changes if c.action == "no-op")
     console.print()
     if unchanged and not show_unchanged:
         console.print(f"[dim]{unchanged} steps unchanged.[/dim]")
-    if plan.undescribed and not plan.prune and not plan.destroy:
-        console.print(
-            f"{plan.undescribed} owned resources are no longer described by the specs "
+    if (plan.orphans or plan.undescribed) and not plan.prune and not plan.destroy:
+        lines = ["[bold]No longer described by the specs[/bold] (pending: `apply --prune` deletes them)"]
+        lines += [
+            f"  [red]- {markup(o['address'])}[/red]  {markup(o['id'].rsplit('/providers/', 1)[-1])}"
+            for o in plan.orphans
+        ]
+        lines.append(
+            f"{len(plan.orphans) or plan.undescribed} owned resources are no longer described by the specs "
             f"(apply --prune deletes them)."
         )
+        console.print("\n".join(lines), soft_wrap=True)
     console.print(plan.summary())
     if plan.estimate is not None:
         console.print(estimate_line(plan.estimate))
@@ -73,3 +99,26 @@ def estimate_line(estimate: Estimate) -> str:
 
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2)
+
+
+def target_text(target: dict[str, str]) -> str:
+    """One line naming where a run acts: the embedded emulator, an endpoint, or Azure."""
+    subscription = f"subscription {target.get('subscription', '?')}"
+    principal = f", signed in as {target['principal']}" if target.get("principal") else ""
+    kind = target.get("kind")
+    if kind == "embedded-emulator":
+        return (
+            f"the embedded emulator (state in {target.get('state', '.imagepipe')}), {subscription}: not Azure"
+        )
+    if kind == "azure":
+        return f"Azure ({target.get('cloud', 'AzureCloud')}), {subscription}{principal}"
+    return f"the ARM endpoint {target.get('endpoint', '?')}, {subscription}{principal}"
+
+
+def warning_text(warning: dict) -> str:
+    where = (
+        f"{warning['file']}:{warning.get('line', 0)}:{warning.get('col', 0)}: "
+        if warning.get("file")
+        else (f"{warning['address']}: " if warning.get("address") else "")
+    )
+    return f"{where}warning: {warning.get('message', '')}"

@@ -43,7 +43,7 @@ class PlainProgress:
         elif event.kind == "done":
             line = f"{stamp}   {address}: done ({message})"
         elif event.kind == "failed":
-            line = f"{stamp} ! {address}: FAILED: {message}"
+            line = f"{stamp} ! {address}: FAILED (the error is printed once, at the end)"
         elif event.kind == "skipped":
             line = f"{stamp}   {address}: skipped ({message})"
         elif event.kind == "retry":
@@ -81,7 +81,8 @@ class JsonProgress:
 
 
 class RichProgress:
-    """A bar per phase with counts, and the steps running right now."""
+    """A bar per phase (it fills with the steps done, never with failed or skipped ones), the
+    steps running right now, and a line kept on screen for every step that ended."""
 
     def __init__(self, console: Console):
         self.console = console
@@ -93,6 +94,7 @@ class RichProgress:
             console=console,
         )
         self.tasks: dict[str, Any] = {}
+        self.ended: dict[str, Counter[str]] = {}  # per phase: failed, skipped
         self.running: dict[str, str] = {}
         self._lock = threading.Lock()
         self.live: Live | None = None
@@ -117,14 +119,25 @@ class RichProgress:
             elif event.kind in ("done", "failed", "skipped"):
                 self.running.pop(event.address, None)
                 task = self.tasks.get(event.phase)
-                if task is not None:
+                if event.kind == "done" and task is not None:
                     self.progress.advance(task)
-                if event.kind == "failed":
-                    self.console.print(
-                        f"[bold red]! {markup(event.address)}: {markup(event.message)}[/bold red]"
-                    )
+                elif task is not None:
+                    ended = self.ended.setdefault(event.phase, Counter())
+                    ended[event.kind] += 1
+                    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(ended.items()))
+                    self.progress.update(task, description=f"{event.phase} ({parts})")
+                self.console.print(self._ended_line(event), soft_wrap=True)
             if self.live is not None:
                 self.live.update(self._render())
+
+    @staticmethod
+    def _ended_line(event: Event) -> str:
+        address, message = markup(event.address), markup(event.message)
+        if event.kind == "done":
+            return f"  [green]✓[/green] {address}: {message}"
+        if event.kind == "failed":
+            return f"[bold red]! {address}: FAILED[/bold red] (the error is printed once, at the end)"
+        return f"[dim]- {address}: skipped ({message})[/dim]"
 
     def stop(self) -> None:
         if self.live is not None:
@@ -136,6 +149,7 @@ def summary_counts(result: ApplyResult) -> dict[str, Any]:
     return {
         "created": counts["created"],
         "changed": counts["changed"],
+        "replaced": counts["replaced"],
         "deleted": counts["deleted"],
         "actions": counts["actions"],
         "failed": counts["failed"],
@@ -167,17 +181,11 @@ def estimate_summary(result: ApplyResult, estimate: Estimate | None) -> str | No
 def summary_table(result: ApplyResult, console: Console, estimate: Estimate | None = None) -> None:
     data = summary_counts(result)
     table = Table(title="Apply summary" if data["deleted"] == 0 or data["created"] else "Summary")
-    for column in ("created", "changed", "deleted", "actions", "failed", "duration"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(data["created"]),
-        str(data["changed"]),
-        str(data["deleted"]),
-        str(data["actions"]),
-        str(data["failed"]),
-        f"{data['duration_s']}s",
-    )
-    console.print(table)
+    columns = ("created", "changed", "replaced", "deleted", "actions", "failed", "skipped")
+    for column in (*columns, "duration"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_row(*(str(data[c]) for c in columns), f"{data['duration_s']}s")
+    console.print(table, width=max(console.width, 100))  # never cut a heading in an 80-column log
     line = estimate_summary(result, estimate)
     if line:
         console.print(markup(line))

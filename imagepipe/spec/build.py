@@ -9,9 +9,12 @@ empty (the rules report it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from imagepipe.errors import Diagnostic, Location, error
+from imagepipe.spec import security
+from imagepipe.spec.identity import stack_identity
 from imagepipe.spec.images import is_capture_ref, marketplace_os
 from imagepipe.spec.model import (
     DEFAULT_VMS_PER_REPLICA,
@@ -46,12 +49,16 @@ def document_ref(doc: RawDocument) -> str:
     return f"{doc.data['kind']}/{doc.get(('metadata', 'name'), '')}"
 
 
-def build_stack(raw: RawDocument | None, default_name: str, root_location: Location) -> Stack:
+def build_stack(raw: RawDocument | None, root: Path, default_name: str, root_location: Location) -> Stack:
+    """The Stack document's settings, or the defaults; its identity from its name or its folder."""
+    explicit = raw.get(("metadata", "name")) if raw is not None else None
+    identity = stack_identity(root, explicit)
     if raw is None:
-        return Stack(name=default_name, location=root_location)
+        return Stack(name=default_name, location=root_location, identity=identity)
     spec = raw.data.get("spec") or {}
     return Stack(
-        name=raw.get(("metadata", "name")) or default_name,
+        name=explicit or default_name,
+        identity=identity,
         location=raw.where(()),
         location_name=spec.get("location"),
         tags=dict(spec.get("tags") or {}),
@@ -176,6 +183,7 @@ class ModelBuilder:
                     Script(script=s["script"], location=raw.where((*base, "customize", i)))
                     for i, s in enumerate(create.get("customize", []))
                 ),
+                security_type=create.get("securityType"),
             )
         return SourceVM(
             name=raw.data["metadata"]["name"],
@@ -186,6 +194,7 @@ class ModelBuilder:
             os_type=self.os_of_source(raw),
             existing=bool(spec.get("existing", False)),
             create=vm_create,
+            security_type=spec.get("securityType"),
         )
 
     def _sourcevhd(self, raw: RawDocument) -> SourceVHD:
@@ -214,6 +223,12 @@ class ModelBuilder:
             image = ImageTarget(
                 resource_group=given.get("resourceGroup", source_rg), name=given.get("name", f"{name}-image")
             )
+            if (
+                "gallery" in spec
+                and "image" not in spec
+                and not security.holds_in_managed_image(self.documents, source)
+            ):
+                image = None  # a Trusted Launch source is captured straight into the gallery
             if "gallery" in spec:
                 g = spec["gallery"]
                 regions = g.get("targetRegions") or [{"name": source_region}]
@@ -263,4 +278,5 @@ class ModelBuilder:
             max_parallel=spec.get("maxParallel", "auto"),
             allow_duplicate_identity=bool(spec.get("allowDuplicateIdentity", False)),
             tags=dict(spec.get("tags") or {}),
+            security_type=spec.get("securityType"),
         )

@@ -24,6 +24,31 @@ ALIASES: dict[str, tuple[str, OsType]] = {
     "Win2019Datacenter": ("MicrosoftWindowsServer:WindowsServer:2019-datacenter-gensecond:latest", "Windows"),
 }
 
+# Marketplace images that are Generation 2 although their SKU does not say so.
+_GEN2_SKUS = {"canonical:ubuntu-24_04-lts:server"}
+
+
+def marketplace_generation(image: str) -> str:
+    """V2 for a Gen2 (UEFI) marketplace image, V1 otherwise; Gen2 images are Trusted Launch capable."""
+    urn = (resolve_alias(image) or image).lower()
+    if ":".join(urn.split(":")[:3]) in _GEN2_SKUS or any(m in urn for m in ("gen2", "gensecond", "arm64")):
+        return "V2"
+    return "V1"
+
+
+# Arm64 VM sizes carry a `p` in the letters after the vCPU count (Standard_D2ps_v5, Standard_B2pls_v2).
+_SIZE = re.compile(r"^Standard_[A-Za-z]+\d+(?:-\d+)?([a-z]*)_v\d+$")
+
+
+def marketplace_architecture(image: str) -> str:
+    return "Arm64" if "arm64" in (resolve_alias(image) or image).lower() else "x64"
+
+
+def size_architecture(size: str) -> str:
+    match = _SIZE.match(size)
+    return "Arm64" if match and "p" in match.group(1) else "x64"
+
+
 URN_PATTERN = re.compile(r"^[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+$")
 _WINDOWS_PUBLISHERS = {"microsoftwindowsserver", "microsoftwindowsdesktop", "microsoftsqlserver"}
 

@@ -18,7 +18,7 @@ from imagepipe.spec.discover import Found, discover, display_path
 from imagepipe.spec.model import SpecSet
 from imagepipe.spec.references import cycle_diagnostics
 from imagepipe.spec.schema import check_document
-from imagepipe.spec.secrets import SecretRef
+from imagepipe.spec.secrets import SecretRef, env_problem
 from imagepipe.spec.yamlload import RawDocument, load_file
 
 
@@ -156,7 +156,7 @@ def _check_set(root: Path, files: list[_LoadedFile]) -> LoadResult:
             )
         )
     name = _folder_name(root)
-    stack = build_stack(stacks[0] if stacks else None, name, Location(display_path(root)))
+    stack = build_stack(stacks[0] if stacks else None, root, name, Location(display_path(root)))
     builder = ModelBuilder(stack, [d for d in valid_documents if d.data["kind"] != "Stack"])
     diagnostics.extend(builder.diagnostics)
     model = builder.build()
@@ -167,7 +167,7 @@ def _check_set(root: Path, files: list[_LoadedFile]) -> LoadResult:
         rules.check(stack, model, builder.raws, invalid_refs, stack_invalid, invalid_documents)
     )
 
-    diagnostics.extend(_secret_files_outside(model.values(), root))
+    diagnostics.extend(_secret_problems(model.values(), root, stack.secret_env))
     specset = SpecSet(
         root=root,
         stack=stack,
@@ -196,8 +196,12 @@ def _not_a_mapping(data: object) -> str:
     return f"document is {kind}; expected a mapping with apiVersion, kind, metadata and spec"
 
 
-def _secret_files_outside(documents: Iterable[object], root: Path) -> list[Diagnostic]:
-    """{file:} secrets must stay inside the spec set's folder (absolute, ``..`` and symlinks out are refused)."""
+def _secret_problems(
+    documents: Iterable[object], root: Path, allowed: tuple[str, ...] | None
+) -> list[Diagnostic]:
+    """{file:} secrets must stay inside the spec set's folder (absolute, ``..`` and symlinks out are
+    refused), and every secret must be readable now: a missing key file or an unset variable is
+    found by validate and plan, not first by the apply on merge. Values are never printed."""
     folder = root if root.is_dir() else root.parent
     out: list[Diagnostic] = []
     for doc in documents:
@@ -209,9 +213,17 @@ def _secret_files_outside(documents: Iterable[object], root: Path) -> list[Diagn
                 ("admin_password", "adminPassword"),
             ):
                 ref = getattr(holder, attribute, None)
-                reason = ref.outside(folder) if isinstance(ref, SecretRef) else None
+                if not isinstance(ref, SecretRef):
+                    continue
+                if ref.kind == "env" and env_problem(ref.name, allowed) is not None:
+                    continue  # refused by the rules already (a credential, outside secretEnv)
+                reason = (ref.outside(folder) if ref.kind == "file" else None) or ref.problem()
                 if reason:
                     out.append(
-                        error(f"{prefix}.{field_name}.file: {reason}", ref.origin, getattr(doc, "ref", None))
+                        error(
+                            f"{prefix}.{field_name}.{ref.kind}: {reason}",
+                            ref.origin,
+                            getattr(doc, "ref", None),
+                        )
                     )
     return out

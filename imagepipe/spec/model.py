@@ -17,6 +17,7 @@ from imagepipe.spec.secrets import SecretRef
 
 OsType = Literal["Linux", "Windows"]
 OsState = Literal["Generalized", "Specialized"]
+SecurityType = Literal["Standard", "TrustedLaunch"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Document:
 @dataclass(frozen=True)
 class Stack(Document):
     kind = "Stack"
+    # Stamped on every resource (spec/identity.py): metadata.name, else the folder's place.
+    identity: str = ""
     location_name: str | None = None  # spec.location (the default Azure region)
     tags: dict[str, str] = field(default_factory=dict)
     # spec.secretEnv: the variables {env:} may read besides IMAGEPIPE_*; None: any not refused.
@@ -71,6 +74,7 @@ class VMCreate:
     admin_password: SecretRef | None = None
     data_disks: tuple[DataDisk, ...] = ()
     customize: tuple[Script, ...] = ()
+    security_type: SecurityType | None = None  # None: Azure's default for the image (spec/security.py)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class SourceVM(Document):
     os_type: OsType = "Linux"
     existing: bool = False
     create: VMCreate | None = None  # set exactly when existing is False
+    security_type: SecurityType | None = None  # existing only: what it is, checked at plan time
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ class Capture(Document):
     source: str = ""  # "SourceVM/x" or "SourceVHD/x"
     type: Literal["generalized", "specialized"] = "generalized"
     preserve_source: bool = True  # generalized only
-    quiesce: Literal["stop", "none"] = "stop"  # specialized only
+    # Specialized and preserveSource: true: power off, snapshot running, or a VM restore point.
+    quiesce: Literal["stop", "none", "restorePoint"] = "stop"
     # Generalized captures always make a managed image (a gallery version is built
     # from it); defaults: the source's resource group, name "<capture>-image".
     image: ImageTarget | None = None
@@ -174,6 +180,7 @@ class Deployment(Document):
     max_parallel: int | Literal["auto"] = "auto"
     allow_duplicate_identity: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    security_type: SecurityType | None = None  # None: Azure's default for the capture's image
 
     def vm_name(self, index: int) -> str:
         return format_name(self.name_pattern, index)
@@ -201,3 +208,7 @@ class SpecSet:
     @property
     def name(self) -> str:
         return self.stack.name
+
+    @property
+    def identity(self) -> str:
+        return self.stack.identity or self.stack.name

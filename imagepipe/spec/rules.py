@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterator
 
 from imagepipe.errors import Diagnostic, error, warning
-from imagepipe.spec.images import is_capture_ref, marketplace_os
+from imagepipe.spec import security
+from imagepipe.spec.images import is_capture_ref, marketplace_os, size_architecture
 from imagepipe.spec.model import AnyDocument, Capture, Deployment, SourceVHD, SourceVM, Stack, Subnet
 from imagepipe.spec.namecheck import check_names
 from imagepipe.spec.secrets import SecretRef, credential_name, env_problem
@@ -142,6 +143,12 @@ class Rules:
     def _source_vm(self, vm: SourceVM, raw: RawDocument) -> None:
         self._region(vm.location_name, raw)
         create = vm.create
+        if create is not None and vm.security_type:
+            self._error(
+                raw,
+                ("spec", "securityType"),
+                "declares an existing VM's security type; for a VM imagepipe creates, set create.securityType",
+            )
         if create is None:
             return
         image_path = ("spec", "create", "image")
@@ -150,6 +157,25 @@ class Rules:
         image_os = marketplace_os(create.image) if not is_capture_ref(create.image) else None
         if image_os and raw.has(("spec", "osType")) and image_os != vm.os_type:
             self._error(raw, ("spec", "osType"), f"is {vm.os_type}, but {create.image} is a {image_os} image")
+        self._size_fits(
+            raw,
+            ("spec", "create"),
+            create.size,
+            security.image_architecture(self.documents, create.image),
+            create.image,
+        )
+        allowed = security.image_allows(self.documents, create.image)
+        if create.security_type and allowed is not None and create.security_type not in allowed:
+            self._error(
+                raw,
+                ("spec", "create", "securityType"),
+                f"is {create.security_type}, but {create.image} {_boots(allowed)}: "
+                + (
+                    "use a Gen2 image (for example Ubuntu2204) or remove securityType"
+                    if create.security_type == security.TRUSTED_LAUNCH
+                    else "remove securityType or set TrustedLaunch"
+                ),
+            )
         self._credentials(
             raw,
             ("spec", "create"),
@@ -162,8 +188,12 @@ class Rules:
     def _capture(self, capture: Capture, raw: RawDocument) -> None:
         source = self._resolve(raw, ("spec", "source"), ("SourceVM", "SourceVHD"))
         generalized = capture.type == "generalized"
-        if generalized and raw.has(("spec", "quiesce")):
-            self._warning(raw, ("spec", "quiesce"), "applies to specialized captures only; ignored")
+        if generalized and not capture.preserve_source and raw.has(("spec", "quiesce")):
+            self._warning(
+                raw,
+                ("spec", "quiesce"),
+                "applies to specialized captures and preserveSource: true only; ignored",
+            )
         if not generalized and raw.has(("spec", "preserveSource")):
             self._warning(
                 raw,
@@ -184,6 +214,8 @@ class Rules:
                 ("spec", "preserveSource"),
                 f"false would generalize {source.ref} in place, but it is existing: true and imagepipe never changes it; use preserveSource: true",
             )
+        if isinstance(source, SourceVM) and generalized:
+            self._managed_image_security(capture, source, raw)
         if capture.gallery is not None:
             seen: set[str] = set()
             for i, region in enumerate(capture.gallery.target_regions):
@@ -195,11 +227,84 @@ class Rules:
                     )
                 seen.add(region.name)
 
+    def _size_fits(self, raw: RawDocument, base: PathKey, size: str, architecture: str, image: str) -> None:
+        """Azure boots an Arm64 image only on an Arm64 size, and an x64 one only on an x64 size."""
+        if size_architecture(size) == architecture:
+            return
+        path = (*base, "size") if raw.has((*base, "size")) else (*base, "image")
+        example = "Standard_D2ps_v5" if architecture == "Arm64" else "Standard_D2s_v5"
+        self._error(
+            raw,
+            path,
+            f"size {size} is an {size_architecture(size)} size, but {image} is an {architecture} image: "
+            f"choose an {architecture} size such as {example}",
+        )
+
+    def _managed_image_security(self, capture: Capture, source: SourceVM, raw: RawDocument) -> None:
+        """Azure refuses a managed image of a Trusted Launch VM (OperationNotAllowed), or of an Arm64 one."""
+        if capture.image is None:
+            return
+        if security.source_architecture(self.documents, source) == "Arm64":
+            path = ("spec", "image") if raw.has(("spec", "image")) else ("spec", "source")
+            fix = "add a gallery" if capture.gallery is None else "remove image:"
+            self._error(
+                raw,
+                path,
+                f"Capture {capture.name} makes a managed image of {source.ref}, an Arm64 VM; managed images "
+                f"cannot hold Arm64 VMs: {fix} (the gallery version is captured from the VM itself)",
+            )
+            return
+        if security.source_type(self.documents, source) != security.TRUSTED_LAUNCH:
+            return
+        why = security.why_default(self.documents, source)
+        if capture.gallery is None:
+            path = ("spec", "image") if raw.has(("spec", "image")) else ("spec", "source")
+            fix = f"add a gallery, or set securityType: Standard on {source.ref}"
+        else:
+            path = ("spec", "image")
+            fix = "remove image: (the gallery version is captured from the VM itself)"
+        self._error(
+            raw,
+            path,
+            f"Capture {capture.name} makes a managed image of {source.ref}, which will be a Trusted Launch VM "
+            f"({why}); managed images cannot hold Trusted Launch VMs: {fix}",
+        )
+
+    def _deployment_security(self, deployment: Deployment, capture: Capture, raw: RawDocument) -> None:
+        wanted = deployment.security_type
+        allowed = security.capture_allows(self.documents, capture)
+        if not wanted or allowed is None or wanted in allowed:
+            return
+        if allowed == {security.TRUSTED_LAUNCH}:
+            why = (
+                "keeps its source's Trusted Launch type"
+                if capture.type == "specialized"
+                else "publishes its Trusted Launch source to a gallery image definition that only supports "
+                "creation of VMs with 'TrustedLaunch' security type"
+            )
+            fix = "remove securityType or set TrustedLaunch"
+        else:
+            why = (
+                f"keeps its source's {next(iter(allowed))} type"
+                if capture.type == "specialized"
+                else f"makes a Gen1 image, which {_boots(allowed)}"
+            )
+            fix = "remove securityType or set Standard"
+        self._error(raw, ("spec", "securityType"), f"is {wanted}, but {capture.ref} {why}: {fix}")
+
     def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
         has_region = self._region(deployment.location_name, raw)
         capture = self._resolve(raw, ("spec", "image"), ("Capture",))
         if not isinstance(capture, Capture):
             return
+        self._deployment_security(deployment, capture, raw)
+        self._size_fits(
+            raw,
+            ("spec",),
+            deployment.size,
+            security.image_architecture(self.documents, capture.ref),
+            capture.ref,
+        )
         if capture.type == "specialized":
             self._from_specialized(deployment, capture, raw, has_region)
             return
@@ -381,6 +486,10 @@ class Rules:
                 )
             elif isinstance(doc, Deployment) and doc.subnet is not None:
                 yield ref, doc.subnet, ("spec", "subnet"), doc.resource_group, doc.location_name
+
+
+def _boots(allowed: frozenset[str]) -> str:
+    return f"boots only {' or '.join(sorted(allowed))} VMs"
 
 
 def _field(path: PathKey) -> str:

@@ -94,25 +94,37 @@ class SecretRef:
 
     def reveal(self) -> str:
         """The secret's value. Call only where a request needs it; never log the result."""
-        where = f"{self.origin}: " if self.origin else ""
+        value, problem = self._read()
+        if problem is not None:
+            where = f"{self.origin}: " if self.origin else ""
+            raise SecretError(f"{where}{problem}")
+        return value
+
+    def problem(self) -> str | None:
+        """Why the value cannot be read now (an unset variable, a missing file), or None.
+        Validate and plan ask, so the apply on merge is not the first to find out."""
+        return self._read()[1]
+
+    def _read(self) -> tuple[str, str | None]:
         if self.kind == "env":
             value = os.environ.get(self.name)
             if value is None or value == "":
-                raise SecretError(f"{where}environment variable {self.name} is not set")
-            return value
+                return (
+                    "",
+                    f"environment variable {self.name} is not set (set it where validate, plan and apply run; its value is never printed)",
+                )
+            return value, None
         p = self.path()
         try:
             if p.stat().st_size > MAX_SECRET_FILE_BYTES:
-                raise SecretError(
-                    f"{where}secret file {self.name} is larger than {MAX_SECRET_FILE_BYTES} bytes"
-                )
+                return "", f"secret file {self.name} is larger than {MAX_SECRET_FILE_BYTES} bytes"
             data = p.read_bytes()
         except OSError as exc:
-            raise SecretError(f"{where}cannot read secret file {self.name}: {exc.strerror or exc}") from None
+            return "", f"cannot read secret file {self.name}: {exc.strerror or exc}"
         try:
-            return data.decode("utf-8").strip()
+            return data.decode("utf-8").strip(), None
         except UnicodeDecodeError:
-            raise SecretError(f"{where}secret file {self.name} is not UTF-8 text") from None
+            return "", f"secret file {self.name} is not UTF-8 text"
 
     def outside(self, folder: Path) -> str | None:
         """Why a {file:} reference reaches outside ``folder`` (the spec set's), or None.

@@ -15,12 +15,14 @@ from imagepipe.steps.change import digest
 from imagepipe.steps.port import Operation
 
 TAG_STACK = "imagepipe-stack"
+# The stack's identity (spec/identity.py): two stacks of one name never own each other's resources.
+TAG_STACK_ID = "imagepipe-stack-id"
 TAG_SPEC = "imagepipe-spec"
 TAG_HASH = "imagepipe-hash"
 TAG_CUSTOMIZED = "imagepipe-customized"
 TAG_QUIESCED = "imagepipe-quiesced"  # on a source VM between quiesce and restore: its power state before
 # Tags imagepipe manages itself; they are compared through the hash, not one by one.
-SYSTEM_TAGS = frozenset({TAG_STACK, TAG_SPEC, TAG_HASH, TAG_CUSTOMIZED, TAG_QUIESCED})
+SYSTEM_TAGS = frozenset({TAG_STACK, TAG_STACK_ID, TAG_SPEC, TAG_HASH, TAG_CUSTOMIZED, TAG_QUIESCED})
 
 
 D = TypeVar("D", SourceVM, SourceVHD, Capture, Deployment)
@@ -103,7 +105,7 @@ class Context:
 
         Names are unique across a spec set's documents, so another step's address on a wanted
         name means a resource made by hand or by an older spec: never adopted by this step."""
-        if not observed or observed["tags"].get(TAG_STACK) != self.stack:
+        if not observed or not owned_by(observed, self.stack, self.specset.identity):
             return False
         claimant = observed["tags"].get(TAG_SPEC)
         if address is None or not claimant:
@@ -117,9 +119,28 @@ class Context:
         tags = dict(self.specset.stack.tags)
         tags.update(extra or {})
         tags[TAG_STACK] = self.stack
+        tags[TAG_STACK_ID] = self.specset.identity
         tags[TAG_SPEC] = address
         tags[TAG_HASH] = digest(hashed)
         return tags
+
+
+def owned_by(observed: r.Record, stack: str, identity: str) -> bool:
+    """The stack's name and its identity, both: a name alone is shared by folders of one name."""
+    tags = observed["tags"]
+    return tags.get(TAG_STACK) == stack and tags.get(TAG_STACK_ID) == identity
+
+
+def other_stack(observed: r.Record) -> str:
+    """Whose a resource is, for a message: ``stack web (at repo:teamB/web)``, or untagged."""
+    tags = observed["tags"]
+    owner = tags.get(TAG_STACK)
+    if not owner:
+        return "no imagepipe stack (untagged)"
+    identity = tags.get(TAG_STACK_ID)
+    if not identity:
+        return f"stack {owner} (made without a stack identity)"
+    return f"stack {owner}" if identity == owner else f"stack {owner} (at {identity})"
 
 
 def user_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -3,6 +3,7 @@ compare of a resource imagepipe owns."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ from imagepipe import vocabulary as r
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.steps.change import Change, digest
-from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, user_tags
+from imagepipe.steps.context import TAG_HASH, TAG_SPEC, TAG_STACK, Context, other_stack, user_tags
 from imagepipe.steps.port import Observer
 
 TRANSITIONAL = frozenset({"creating", "updating", "deleting", "migrating"})
@@ -109,12 +110,17 @@ def compare_resource(
     if observed is None:
         return change_of(step, "create", f"{label} does not exist", desired, None)
     if not ctx.owns(observed):
-        owner = observed["tags"].get("imagepipe-stack")
-        whose = f"stack {owner}" if owner else "no imagepipe stack (untagged)"
+        whose = other_stack(observed)
+        hint = (
+            f"; this stack is {ctx.stack} (at {ctx.specset.identity}): give one of the two a Stack "
+            f"document with its own metadata.name"
+            if observed["tags"].get(TAG_STACK) == ctx.stack
+            else ""
+        )
         return change_of(
             step,
             "conflict",
-            f"{label} exists but belongs to {whose}; it is never adopted or changed: "
+            f"{label} exists but belongs to {whose}{hint}; it is never adopted or changed: "
             f"rename it in the spec or remove it",
             desired,
             observed,
@@ -159,12 +165,23 @@ def compare_resource(
     return change_of(step, "no-op", f"{label} is up to date", desired, observed)
 
 
-def multi_evaluate(step: Step, ctx: Context, obs: Observer, wanted: list[r.Record], noun: str) -> Evaluation:
-    """One step that owns several resources of one type: the first conflict, else what is left to do."""
-    evaluations = [
-        compare_resource(step, ctx, d, obs.get(d["type"], d["resource_group"], d["name"]), [], [], noun)
-        for d in wanted
-    ]
+def multi_evaluate(
+    step: Step,
+    ctx: Context,
+    obs: Observer,
+    wanted: list[r.Record],
+    noun: str,
+    immutable: Callable[[r.Record, r.Record | None], list[str]] | None = None,
+) -> Evaluation:
+    """One step that owns several resources of one type: the first conflict, else what is left to do.
+
+    ``immutable(desired, observed)`` names the observed properties that differ and cannot change
+    in place (the resource is then replaced)."""
+    evaluations = []
+    for d in wanted:
+        seen = obs.get(d["type"], d["resource_group"], d["name"])
+        fixed = immutable(d, seen) if immutable is not None and seen is not None else []
+        evaluations.append(compare_resource(step, ctx, d, seen, fixed, [], noun))
     for ev in evaluations:
         if ev.change.action == "conflict":
             return ev

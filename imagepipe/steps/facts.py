@@ -6,15 +6,35 @@ from __future__ import annotations
 from imagepipe import vocabulary as r
 from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, TAG_SPEC, Context
-from imagepipe.steps.desired.capture import image_desired, snapshot_desired, snapshot_prefix, source_disks
+from imagepipe.steps.desired.capture import (
+    image_desired,
+    snapshot_desired,
+    snapshot_prefix,
+    source_disks,
+    version_desired,
+)
 from imagepipe.steps.desired.disks import disk_name
+from imagepipe.steps.desired.names import script_hash
 from imagepipe.steps.port import Observer
 
 
+def captured_output(capture: Capture) -> str:
+    """What a generalized capture makes, for reasons: its managed image, else its gallery version."""
+    if capture.image is not None:
+        return f"image {capture.image.name}"
+    assert capture.gallery is not None
+    return f"gallery image version {capture.gallery.version}"
+
+
 def image_done(ctx: Context, capture: Capture, obs: Observer) -> bool:
-    """The capture's image exists, is ours and was made from what the spec says now."""
-    desired = image_desired(ctx, capture)
-    observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
+    """The capture's image (without one, its gallery version: a Trusted Launch source) exists, is
+    ours and was made from what the spec says now."""
+    if capture.image is None:
+        desired = version_desired(ctx, capture)
+        observed = obs.get(r.GALLERY_VERSION, desired["resource_group"], desired["name"])
+    else:
+        desired = image_desired(ctx, capture)
+        observed = obs.get(r.IMAGE, desired["resource_group"], desired["name"])
     return (
         observed is not None
         and ctx.owns(observed, desired["tags"][TAG_SPEC])
@@ -27,7 +47,10 @@ def source_already_captured(ctx: Context, source_ref: str, obs: Observer) -> boo
     return any(
         image_done(ctx, c, obs)
         for c in ctx.specset.of_kind("Capture")
-        if isinstance(c, Capture) and c.source == source_ref and c.type == "generalized" and c.image
+        if isinstance(c, Capture)
+        and c.source == source_ref
+        and c.type == "generalized"
+        and (c.image or c.gallery)
     )
 
 
@@ -57,6 +80,20 @@ def ran_hashes(vm: r.Record | None) -> list[str]:
     """The hashes of the customize scripts that ran on a VM, in order (its tag)."""
     value = ((vm or {}).get("tags") or {}).get(TAG_CUSTOMIZED) or ""
     return [h for h in value.split(",") if h]
+
+
+def scripts_outdated_on_generalized(source: SourceVM, obs: Observer) -> bool:
+    """A created source VM generalized in place whose customize scripts changed since they ran:
+    scripts never run on a generalized VM again, so only a rebuilt VM can take the change."""
+    if source.create is None or not source.create.customize:
+        return False
+    vm = obs.get(r.VM, source.resource_group, source.vm_name)
+    if vm is None:
+        return False
+    wanted = [script_hash(s.script) for s in source.create.customize]
+    if ran_hashes(vm) == wanted:
+        return False
+    return (obs.vm(source.resource_group, source.vm_name) or {}).get("os_state") == "generalized"
 
 
 def source_subnet(ctx: Context, source: SourceVM, obs: Observer) -> str | None:

@@ -69,6 +69,10 @@ class Provider(Protocol):
 
     subscription_id: str
 
+    def describe_target(self) -> dict[str, str]:
+        """Where this provider acts (kind, subscription, ...), for every plan to name."""
+        ...
+
     @property
     def polling_interval(self) -> float:
         """Seconds between two reads of an operation in progress (short against an emulator)."""
@@ -90,6 +94,10 @@ class Provider(Protocol):
     def get(self, type_: str, rg: str, name: str) -> Record | None: ...
 
     def get_run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
+
+    def private_ips(self, nic_id: str) -> list[str]:
+        """The private IP addresses of a network interface, by its id (none when it is gone)."""
+        ...
 
     # ---- writes
     def create(self, desired: Record) -> Operation: ...

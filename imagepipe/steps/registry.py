@@ -27,7 +27,12 @@ from imagepipe.steps.handlers.resources import (
     VmHandler,
 )
 from imagepipe.steps.handlers.scaleset import ScaleSetHandler
-from imagepipe.steps.handlers.snapshots import QuiesceHandler, RestoreSourceHandler, SnapshotsHandler
+from imagepipe.steps.handlers.snapshots import (
+    QuiesceHandler,
+    RestorePointHandler,
+    RestoreSourceHandler,
+    SnapshotsHandler,
+)
 from imagepipe.steps.handlers.source import CustomizeHandler
 from imagepipe.vocabulary import StepKind
 
@@ -46,6 +51,7 @@ HANDLERS: dict[StepKind, Handler] = {
     StepKind.EXISTING_VM: ExistingVmHandler(),
     StepKind.CUSTOMIZE: CustomizeHandler(),
     StepKind.CAPTURE_QUIESCE: QuiesceHandler(),
+    StepKind.CAPTURE_RESTORE_POINT: RestorePointHandler(),
     StepKind.CAPTURE_SNAPSHOT_SOURCE_DISKS: _SNAPSHOTS,
     StepKind.CAPTURE_SNAPSHOTS: _SNAPSHOTS,
     StepKind.CAPTURE_RESTORE_SOURCE: RestoreSourceHandler(),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -49,6 +51,48 @@ def run_cli(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_cli_on_terminal(
+    *args: str, cwd: Path, answer: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> Ran:
+    """The CLI as a subprocess on a pseudo-terminal, typing ``answer`` at its first "Do you want to"
+    prompt. ``stdout`` holds all the terminal showed (stderr included: Python writes the prompt of
+    ``input()`` there)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imagepipe.cli.main", *args],
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    shown, answered = b"", False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], timeout)
+            if not ready:
+                raise TimeoutError(shown.decode(errors="replace"))
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not answered and b"Do you want to" in shown:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return Ran(proc.returncode, shown.decode(errors="replace"), "")
 
 
 def workdir_with_specs(tmp_path: Path) -> Path:

@@ -34,7 +34,7 @@ def summary_row(stdout: str) -> dict[str, str]:
 def test_apply_without_a_terminal_needs_yes(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     result = run_cli("apply", "specs/learn-exercise", cwd=work)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "--yes" in result.stderr
     assert not (work / ".imagepipe").exists() and "Traceback" not in result.stderr
 
@@ -89,14 +89,16 @@ def test_apply_plan_destroy_on_the_embedded_emulator(tmp_path: Path) -> None:
     work = workdir_with_specs(tmp_path)
     applied = run_cli("apply", "specs/learn-exercise", "--yes", cwd=work)
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert "Plan: 6 to create, 0 to change, 0 to delete, 4 actions." in applied.stdout
+    assert "Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions." in applied.stdout
     figures = summary_row(applied.stdout)
     assert {k: v for k, v in figures.items() if k != "duration"} == {
         "created": "6",
         "changed": "0",
+        "replaced": "0",
         "deleted": "0",
         "actions": "4",
         "failed": "0",
+        "skipped": "0",
     }, applied.stdout
     assert figures["duration"].endswith("s")
     assert (work / ".imagepipe").is_dir()

@@ -73,7 +73,7 @@ def test_invalid_specs_print_diagnostics_and_exit_1() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert (
-        "tests/cases/dependency-cycle/specs.yaml:35:12: error: spec.create.image: dependency cycle: "
+        "tests/cases/dependency-cycle/specs.yaml:37:12: error: spec.create.image: dependency cycle: "
         in result.stderr
     )
     assert "Traceback" not in result.stderr
@@ -81,5 +81,5 @@ def test_invalid_specs_print_diagnostics_and_exit_1() -> None:
 
 def test_several_spec_sets_are_a_usage_error() -> None:
     result = run("graph", "specs")
-    assert result.returncode == 2
-    assert "expected one spec set, found 3" in result.stderr
+    assert result.returncode == 1
+    assert "expected one spec set, found 4" in result.stderr

@@ -47,6 +47,18 @@ def _tamper_format(plan: dict) -> None:
     plan["changes"] = "everything"
 
 
+def _tamper_system_path(plan: dict) -> None:
+    plan["paths"] = ["/usr"]
+
+
+def _tamper_path_above_root(plan: dict) -> None:
+    plan["paths"] = ["../../../../../../etc"]
+
+
+def _tamper_absolute_root(plan: dict) -> None:
+    plan["root"] = "/usr"
+
+
 @pytest.mark.parametrize(
     ("tamper", "where"),
     [
@@ -55,6 +67,9 @@ def _tamper_format(plan: dict) -> None:
         (_tamper_change_field, "changes[0]"),
         (_tamper_paths, "paths"),
         (_tamper_format, "changes"),
+        (_tamper_system_path, "paths[0]: '/usr' is not inside the spec root"),
+        (_tamper_path_above_root, "paths[0]"),
+        (_tamper_absolute_root, "root: must be relative"),
     ],
     ids=[
         "empty-subscription",
@@ -62,6 +77,9 @@ def _tamper_format(plan: dict) -> None:
         "unknown-change-field",
         "no-paths",
         "changes-not-a-list",
+        "system-path",
+        "path-above-the-root",
+        "absolute-root",
     ],
 )
 def test_a_tampered_plan_file_is_refused_before_anything_is_read(tmp_path: Path, tamper, where: str) -> None:

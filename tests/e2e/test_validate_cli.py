@@ -29,7 +29,7 @@ def test_examples_are_valid() -> None:
     result = run_child("validate", "specs/")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
-    assert result.stderr.strip() == "valid: 3 spec sets, 13 documents; 0 errors, 0 warnings"
+    assert result.stderr.strip() == "valid: 4 spec sets, 18 documents; 0 errors, 0 warnings"
 
 
 def test_every_problem_located_and_sorted_with_exit_1() -> None:
@@ -47,7 +47,7 @@ def test_paths_are_relative_to_the_current_directory() -> None:
     result = run("validate", "tests/cases/dangling-reference")
     assert result.returncode == 1
     assert result.stdout.startswith(
-        "tests/cases/dangling-reference/specs.yaml:32:10: error: spec.image: unknown reference"
+        "tests/cases/dangling-reference/specs.yaml:33:10: error: spec.image: unknown reference"
     )
 
 
@@ -58,11 +58,11 @@ def test_warnings_alone_exit_0() -> None:
     assert "0 errors, 1 warning" in result.stderr
 
 
-def test_missing_path_is_a_usage_error() -> None:
+def test_missing_path_is_a_usage_error_exit_1() -> None:
     result = run("validate", "no/such/folder")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.strip() == "error: no such file or directory: no/such/folder"
-    assert run("validate").returncode == 2
+    assert run("validate").returncode == 1
 
 
 def test_json_output(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_json_output(tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     assert payload["valid"] is False
     (diagnostic,) = payload["diagnostics"]
-    assert (diagnostic["file"], diagnostic["line"], diagnostic["col"]) == ("case/specs.yaml", 17, 20)
+    assert (diagnostic["file"], diagnostic["line"], diagnostic["col"]) == ("case/specs.yaml", 18, 20)
     assert diagnostic["severity"] == "error"
     assert diagnostic["message"].startswith(
         "spec.create.adminPassword: must be a secret reference, {env: VAR} or {file: PATH}"
@@ -85,7 +85,12 @@ def test_json_output_for_valid_examples() -> None:
     result = run("validate", "-o", "json", "specs")
     payload = json.loads(result.stdout)
     assert payload["valid"] is True and payload["diagnostics"] == []
-    assert {s["name"] for s in payload["stacks"]} == {"fleet", "learn-exercise", "snapshot-restore"}
+    assert {s["name"] for s in payload["stacks"]} == {
+        "fleet",
+        "learn-exercise",
+        "snapshot-restore",
+        "trusted-launch",
+    }
 
 
 def test_binary_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:

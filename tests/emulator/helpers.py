@@ -23,6 +23,8 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from imagepipe.azure.target import PreferRetryAfterMs
+
 ARM_SCOPE = "https://management.azure.com/.default"
 UBUNTU_2204 = {
     "publisher": "Canonical",
@@ -49,6 +51,21 @@ API = {
     "network": "2026-03-01",
     "resources": "2025-04-01",
 }
+BY_PATH = "by-path"  # Arm.request's default: the version the SDK sends for the path's type
+
+
+def api_version_for(path: str) -> str:
+    """The api-version the pinned SDK client sends for the resource type `path` addresses."""
+    low = path.lower().split("?")[0]
+    if "/providers/microsoft.network/" in low:
+        return API["network"]
+    if "/providers/microsoft.compute/" not in low:
+        return API["resources"]
+    if "/galleries" in low:
+        return API["gallery"]
+    if "/providers/microsoft.compute/disks" in low or "/providers/microsoft.compute/snapshots" in low:
+        return API["disks"]
+    return API["compute"]
 
 
 def _new_ssh_public_key() -> str:
@@ -96,6 +113,8 @@ def client_options(em: Any, **overrides: Any) -> dict[str, Any]:
         "credential_scopes": [ARM_SCOPE],
         "connection_verify": str(em.ca_file),
         "polling_interval": 0.05,
+        # The emulator's exact (speed-scaled) delay is retry-after-ms; Retry-After is whole seconds.
+        "per_retry_policies": [PreferRetryAfterMs()],
     }
     options.update(overrides)
     return options
@@ -142,10 +161,12 @@ class Arm:
         path: str,
         *,
         body: Any = None,
-        api_version: str | None = API["compute"],
+        api_version: str | None = BY_PATH,
         params: dict[str, str] | None = None,
     ) -> requests.Response:
         query = dict(params or {})
+        if api_version == BY_PATH:
+            api_version = api_version_for(path)
         if api_version is not None and "api-version=" not in path:
             query["api-version"] = api_version
         return self.session.request(
@@ -289,7 +310,9 @@ def vm_body(
     os_profile: dict[str, Any] | None = None,
     data_disk_sizes: Iterable[int] = (),
     size: str = "Standard_B2s",
+    security_type: str | None = "Standard",
 ) -> dict[str, Any]:
+    """A VM's body; Standard unless told (managed images hold only Standard VMs; None: Azure's default)."""
     data_disks = [
         {"lun": lun, "createOption": "Empty", "diskSizeGB": size_gb, "name": f"{name}-data{lun}"}
         for lun, size_gb in enumerate(data_disk_sizes)
@@ -304,7 +327,7 @@ def vm_body(
     }
     if data_disks:
         storage["dataDisks"] = data_disks
-    return {
+    body: dict[str, Any] = {
         "location": location,
         "properties": {
             "hardwareProfile": {"vmSize": size},
@@ -313,6 +336,9 @@ def vm_body(
             "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True}}]},
         },
     }
+    if security_type:
+        body["properties"]["securityProfile"] = {"securityType": security_type}
+    return body
 
 
 def create_vm(
@@ -325,8 +351,9 @@ def create_vm(
     location: str = "eastus",
     os_profile: dict[str, Any] | None = None,
     data_disk_sizes: Iterable[int] = (),
+    security_type: str | None = "Standard",
 ) -> Any:
-    """A NIC and a VM (Ubuntu 22.04 unless told otherwise); returns the created VM."""
+    """A NIC and a VM (Ubuntu 22.04, Standard security, unless told otherwise); returns the created VM."""
     nic_id = create_nic(clients, rg, f"{name}-nic", subnet_id, location)
     body = vm_body(
         name,
@@ -335,6 +362,7 @@ def create_vm(
         location=location,
         os_profile=os_profile,
         data_disk_sizes=data_disk_sizes,
+        security_type=security_type,
     )
     return clients.compute.virtual_machines.begin_create_or_update(rg, name, body).result()
 
@@ -380,18 +408,24 @@ def image_from_vm(clients: Clients, rg: str, name: str, source_vm: str, location
 
 
 def image_from_blob(
-    clients: Clients, rg: str, name: str, location: str = "eastus", os_type: str = "Linux"
+    clients: Clients,
+    rg: str,
+    name: str,
+    location: str = "eastus",
+    os_type: str = "Linux",
+    hyper_v: str = "V1",
 ) -> Any:
     body = {
         "location": location,
         "properties": {
+            "hyperVGeneration": hyper_v,
             "storageProfile": {
                 "osDisk": {
                     "osType": os_type,
                     "osState": "Generalized",
                     "blobUri": f"https://emulatortest.blob.core.windows.net/vhds/{name}.vhd",
                 }
-            }
+            },
         },
     }
     return clients.compute.images.begin_create_or_update(rg, name, body).result()

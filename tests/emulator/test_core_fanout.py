@@ -11,7 +11,8 @@ import requests
 
 from imagepipe.emulator import Emulator, start_emulator
 
-API = {"api-version": "2026-04-01"}
+from .helpers import api_version_for
+
 UBUNTU = {
     "publisher": "Canonical",
     "offer": "0001-com-ubuntu-server-jammy",
@@ -51,7 +52,9 @@ class Arm:
             method,
             url,
             json=body,
-            params={**API, **params} if not path.startswith("https://") else None,
+            params={"api-version": api_version_for(path), **params}
+            if not path.startswith("https://")
+            else None,
             verify=self.ca,
         )
 
@@ -63,7 +66,8 @@ class Arm:
             status = self.call("GET", url).json()
             if status["status"] != "InProgress":
                 return status
-            time.sleep(float(self.call("GET", url).headers.get("Retry-After", "0.01")))
+            # retry-after-ms is the emulator's exact delay; Retry-After is whole seconds.
+            time.sleep(int(self.call("GET", url).headers.get("retry-after-ms", "10")) / 1000)
 
     def rg(self, name: str, location: str = "westus") -> str:
         assert self.call("PUT", f"{self.group}/{name}", {"location": location}).status_code in (200, 201)
@@ -96,6 +100,7 @@ class Arm:
             "tags": tags or {},
             "properties": {
                 "hardwareProfile": {"vmSize": "Standard_B2s"},
+                "securityProfile": {"securityType": "Standard"},  # captured to managed images
                 "storageProfile": {"imageReference": image},
                 "osProfile": {"adminUsername": "u", "linuxConfiguration": SSH},
                 "networkProfile": {"networkInterfaces": [{"id": nic}]},
@@ -267,7 +272,7 @@ def test_owned_resources_are_found_by_tag_in_one_read(arm: Arm) -> None:
     deleted = arm.call("DELETE", f"{arm.group}/owned", **{"api-version": "2025-04-01"})
     assert deleted.status_code == 202
     while (poll := arm.call("GET", deleted.headers["Location"])).status_code == 202:
-        time.sleep(float(poll.headers["Retry-After"]))
+        time.sleep(int(poll.headers["retry-after-ms"]) / 1000)
     assert poll.status_code == 200
     assert (
         arm.call(

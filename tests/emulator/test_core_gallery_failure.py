@@ -50,7 +50,7 @@ def test_a_failed_version_never_completes_a_replica_and_serves_no_vm(slow: Any) 
     rg = create_resource_group(clients, unique("rg"))
     subnet_id = create_subnet(clients, rg)
     create_gallery_image(clients, rg)
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     set_faults(slow, [QUOTA])
     versions = clients.compute.gallery_image_versions
     poller = versions.begin_create_or_update(rg, "gal", "web", "1.0.0", version_body(image.id, REGIONS))
@@ -93,7 +93,7 @@ def test_a_failed_version_never_completes_a_replica_and_serves_no_vm(slow: Any) 
 def test_a_failed_version_put_again_replicates_anew(clients: Clients, emulator: Any) -> None:
     rg = create_resource_group(clients, unique("rg"))
     create_gallery_image(clients, rg)
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     versions = clients.compute.gallery_image_versions
     set_faults(emulator, [QUOTA])
     try:

@@ -15,6 +15,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from imagepipe.azure.target import PreferRetryAfterMs
 from imagepipe.emulator import Emulator, start_emulator
 
 UBUNTU = {
@@ -47,6 +48,8 @@ def sdk(em: Emulator) -> tuple[ResourceManagementClient, NetworkManagementClient
         "base_url": em.endpoint,
         "credential_scopes": ["https://management.azure.com/.default"],
         "connection_verify": ca,
+        # The emulator's exact (speed-scaled) delay is retry-after-ms; Retry-After is whole seconds.
+        "per_retry_policies": [PreferRetryAfterMs()],
     }
     return (
         ResourceManagementClient(credential, em.subscription_id, **options),
@@ -74,6 +77,8 @@ def vm_body(nic_id: str, image: dict, *, password: str | None = None) -> dict:
         "location": "westus",
         "properties": {
             "hardwareProfile": {"vmSize": "Standard_B2s"},
+            # The Learn exercise's managed image needs a Standard source (no Trusted Launch).
+            "securityProfile": {"securityType": "Standard"},
             "storageProfile": {"imageReference": image},
             "osProfile": os_profile,
             "networkProfile": {"networkInterfaces": [{"id": nic_id}]},

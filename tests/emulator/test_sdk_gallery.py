@@ -68,7 +68,7 @@ def test_gallery_definition_and_version_with_target_regions(clients: Clients, rg
     assert definition.properties.identifier.publisher == "contoso"
     assert definition.properties.os_state == "Generalized"
 
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     version = clients.compute.gallery_image_versions.begin_create_or_update(
         rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 2, "westus": 1})
     ).result()
@@ -92,7 +92,7 @@ def test_gallery_definition_and_version_with_target_regions(clients: Clients, rg
 def test_replication_status_progresses_over_simulated_time(emulator: Any, clients: Clients, rg: str) -> None:
     """Replication takes 60 + 300 simulated seconds (the second region 30 more): the clock says when."""
     create_gallery_image(clients, rg)
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     set_clock(emulator, paused=True)  # time moves only when the test says so
     try:
         clients.compute.gallery_image_versions.begin_create_or_update(
@@ -172,7 +172,7 @@ def scale_set_body(image_id: str, subnet_id: str, capacity: int) -> dict[str, An
 def test_scale_set_from_an_image_with_capacity(
     clients: Clients, rg: str, subnet_id: str, source: str
 ) -> None:
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     image_id = image.id
     if source == "gallery version":
         create_gallery_image(clients, rg)

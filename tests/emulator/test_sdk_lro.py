@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 from imagepipe.emulator import timing
 
 from .helpers import (
@@ -121,9 +119,7 @@ def test_disk_and_gallery_creates_use_their_documented_codes(
     assert gallery.status_code in {200, 201, 202}, gallery.text
 
 
-def test_an_unknown_api_version_and_segment_case_are_accepted(
-    emulator: Any, clients: Clients, rg: str
-) -> None:
+def test_an_older_api_version_and_segment_case_are_accepted(emulator: Any, clients: Clients, rg: str) -> None:
     arm = Arm(emulator, bearer_token(clients.credential))
     path = f"/SUBSCRIPTIONS/{clients.subscription_id}/resourcegroups/{rg}/providers/microsoft.compute/disks?api-version=2019-07-01"
     response = arm.request("GET", path, api_version=None)
@@ -170,10 +166,10 @@ def test_an_operation_lasts_its_simulated_duration(emulator: Any, clients: Clien
         status_url = created.headers["Azure-AsyncOperation"]
         running = arm.request("GET", status_url, api_version=None)
         assert running.json()["status"] == "InProgress"
-        # Clients are told when to poll again: about 10 simulated seconds, in (fractional) seconds.
-        assert float(running.headers["Retry-After"]) == pytest.approx(
-            max(0.01, 10.0 / emulator.speed), abs=0.001
-        )
+        # Clients are told when to poll again: about 10 simulated seconds, exactly in
+        # retry-after-ms, in whole seconds (at least 1) in Retry-After as the RPC requires.
+        assert int(running.headers["retry-after-ms"]) == max(10, round(10_000 / emulator.speed))
+        assert running.headers["Retry-After"] == "1"
         set_clock(emulator, advance=timing.VM_CREATE - 1)
         assert arm.request("GET", status_url, api_version=None).json()["status"] == "InProgress"
         set_clock(emulator, advance=1)

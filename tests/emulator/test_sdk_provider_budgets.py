@@ -84,7 +84,8 @@ def test_compute_counts_per_vm_answers_429_and_recovers_after_the_refill(em: Any
     shrink(em, {"Microsoft.Compute/GetVMResource": {"capacity": 3, "per_minute": 3}})
     set_clock(em, paused=True)
     clients = make_clients(em, retry_total=0)  # the bare SDK: every 429 is seen
-    rg, (vm_a, vm_b) = two_vms(em, Arm(em, bearer_token(clients.credential)))
+    arm = Arm(em, bearer_token(clients.credential))
+    rg, (vm_a, vm_b) = two_vms(em, arm)
     seen: list[Any] = []
 
     def get(name: str) -> Any:
@@ -99,7 +100,12 @@ def test_compute_counts_per_vm_answers_429_and_recovers_after_the_refill(em: Any
         get(vm_a)
     answer = refused.value.response
     assert answer.status_code == 429
-    assert answer.headers["Retry-After"].isdigit() and int(answer.headers["Retry-After"]) == 20
+    assert answer.headers["retry-after-ms"] == "20000"  # 3 a minute: the next token in 20 s
+    raw = arm.request(
+        "GET",
+        f"/subscriptions/{em.subscription_id}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm_a}",
+    )
+    assert raw.status_code == 429 and raw.headers["Retry-After"] == "20"  # whole seconds, as Azure
     error = answer.json()["error"]
     assert error["code"] == "OperationNotAllowed"
     assert error["details"][0]["code"] == "TooManyRequests"
@@ -115,8 +121,8 @@ def test_compute_counts_per_vm_answers_429_and_recovers_after_the_refill(em: Any
     set_clock(em, advance=1)
     assert get(vm_a).name == vm_a
     counted = stats(em)
-    assert counted["throttled_by_policy"] == {"Microsoft.Compute/GetVMResource": 2}
-    assert counted["throttled"] == 2
+    assert counted["throttled_by_policy"] == {"Microsoft.Compute/GetVMResource": 3}
+    assert counted["throttled"] == 3
 
 
 def test_network_counts_writes_per_subscription(em: Any) -> None:

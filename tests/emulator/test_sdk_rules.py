@@ -137,8 +137,8 @@ def test_vm_from_a_missing_image_is_refused(clients: Clients, rg: str, subnet_id
 
 def test_changing_a_gallery_version_source_is_refused(clients: Clients, rg: str) -> None:
     create_gallery_image(clients, rg)
-    first = image_from_blob(clients, rg, "first")
-    second = image_from_blob(clients, rg, "second")
+    first = image_from_blob(clients, rg, "first", hyper_v="V2")
+    second = image_from_blob(clients, rg, "second", hyper_v="V2")
     versions = clients.compute.gallery_image_versions
     versions.begin_create_or_update(rg, "gal", "web", "1.0.0", version_body(first.id, {"eastus": 1})).result()
     changed = version_body(second.id, {"eastus": 1})
@@ -153,7 +153,7 @@ def test_changing_a_gallery_version_source_is_refused(clients: Clients, rg: str)
 
 
 def test_changing_an_image_source_is_refused(clients: Clients, rg: str, subnet_id: str) -> None:
-    image_from_blob(clients, rg, "img")
+    image_from_blob(clients, rg, "img", hyper_v="V2")
     create_vm(clients, rg, "vm", subnet_id)
     generalize_in_place(clients, rg, "vm")
     assert failure(lambda: image_from_vm(clients, rg, "img", "vm")) == (409, "PropertyChangeNotAllowed")
@@ -326,7 +326,7 @@ def test_more_than_20_concurrent_creates_from_one_managed_image_fail(slow: Any) 
     clients = make_clients(slow)
     rg = create_resource_group(clients, unique("rg"))
     subnet = create_subnet(clients, rg)
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     operations = submit_creates(slow, clients, rg, [f"vm{i}" for i in range(22)], subnet, image.id, "eastus")
     codes = [operation.outcome() for operation in operations]
     assert codes.count(None) == 20
@@ -341,7 +341,7 @@ def test_gallery_replicas_gate_and_limit_deployments(replicating: Any) -> None:
     rg = create_resource_group(clients, unique("rg"))
     subnet = create_subnet(clients, rg)
     create_gallery_image(clients, rg)
-    image = image_from_blob(clients, rg, "img")
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
     versions = clients.compute.gallery_image_versions
     versions.begin_create_or_update(
         rg, "gal", "web", "1.0.0", version_body(image.id, {"eastus": 1}), polling=False

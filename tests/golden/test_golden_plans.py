@@ -26,7 +26,7 @@ def normalized(plan_json: dict[str, Any], subscription: str) -> dict[str, Any]:
     """The plan without what depends on where it ran (paths, subscription id, file bytes)."""
     text = json.dumps(plan_json).replace(subscription, "<subscription>")
     data = json.loads(text)
-    for volatile in ("paths", "spec_fingerprint", "subscription"):
+    for volatile in ("paths", "spec_fingerprint", "subscription", "target"):
         data.pop(volatile, None)
     for change in data["changes"]:
         change.pop("observed", None)

@@ -137,7 +137,7 @@ def apply_until(emulator: Any, folder: Path, trigger: str, cwd: Path, timeout: f
     return KilledRun("".join(seen), running)
 
 
-def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
+def make_untagged_vm(azure: Azure, rg: str, name: str, security_type: str = "Standard") -> None:
     """A VM made by hand (no imagepipe tags), as someone might have done with the az CLI."""
     azure.resources.resource_groups.create_or_update(rg, {"location": "eastus"})
     azure.network.virtual_networks.begin_create_or_update(
@@ -167,6 +167,7 @@ def make_untagged_vm(azure: Azure, rg: str, name: str) -> None:
             "location": "eastus",
             "properties": {
                 "hardwareProfile": {"vmSize": "Standard_B1s"},
+                "securityProfile": {"securityType": security_type},  # Standard: fits a managed image
                 "storageProfile": {
                     "imageReference": {
                         "publisher": "Canonical",

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine_helpers import LEARN_VM, admin, apply, copy_learn, plan, write_specs
 
+from imagepipe.apply.events import Event
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
@@ -52,6 +53,7 @@ def test_a_fatal_error_in_one_branch_while_another_completes(
           vmName: linux-src
           osType: Linux
           create:
+            securityType: Standard
             image: Ubuntu2204
             size: Standard_B2s
             adminUsername: azureuser
@@ -66,6 +68,7 @@ def test_a_fatal_error_in_one_branch_while_another_completes(
           vmName: win-src
           osType: Windows
           create:
+            securityType: Standard
             image: Win2022AzureEdition
             size: Standard_B2s
             adminUsername: azureuser
@@ -99,5 +102,26 @@ def test_a_vm_whose_provisioning_fails_is_reported_with_azures_code(
     assert (
         change.action == "replace" and "OSProvisioningTimedOut" in change.reason
     )  # owned and Failed: recreated
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes
+
+
+def test_a_wait_whose_reads_keep_failing_gives_up_instead_of_waiting_for_ever(
+    tmp_path: Path, target: Target, emulator: Any
+) -> None:
+    """The listing that watches a VM's provisioning fails on every try (as under an emulator whose
+    disk is full): the step fails with that error after the request's own retries, once."""
+
+    def break_the_listing(event: Event) -> None:
+        if event.kind == "start" and event.address == "SourceVM/source/vm":
+            admin(emulator, "faults", [{"operation": "VirtualMachines_List", "status": 500}])
+
+    folder = copy_learn(tmp_path)
+    result = apply(target, folder, on_event=break_the_listing).result
+    admin(emulator, "faults", [])
+
+    assert [f.address for f in result.failures] == ["SourceVM/source/vm"]
+    assert result.failures[0].error["code"] == "InternalServerError"
+    assert "retry" not in result.failures[0].message  # no step-level retries on top of the request's
     assert apply(target, folder).result.ok
     assert not plan(target, folder).has_changes

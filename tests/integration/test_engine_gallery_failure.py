@@ -36,6 +36,7 @@ spec:
   vmName: golden
   osType: Linux
   create:
+    securityType: Standard
     image: Ubuntu2204
     size: Standard_B2s
     adminUsername: azureuser

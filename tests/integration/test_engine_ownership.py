@@ -95,3 +95,77 @@ def test_an_existing_source_is_captured_untouched_and_never_destroyed(
     assert azure.get(r.IMAGE, "images-rg", "legacy-image") is None
     assert azure.get(r.VM, "legacy-rg", "legacy-vm") is not None  # untagged: never touched
     assert azure.get(r.RESOURCE_GROUP, "legacy-rg", "legacy-rg") is not None
+
+
+def unnamed_learn(tmp_path: Path, team: str, rg: str) -> Path:
+    """The Learn exercise in ``TEAM/web`` with no stack name: the stack is named after the folder."""
+    folder = copy_learn(tmp_path / team, rg=rg)
+    target = folder.parent / "web"
+    folder.rename(target)
+    spec = target / "learn-exercise.yaml"
+    spec.write_text(spec.read_text().replace("metadata:\n  name: learn-exercise\n", "metadata: {}\n", 1))
+    return target
+
+
+def test_two_folders_of_one_name_are_two_stacks_that_never_touch_each_other(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    team_a = unnamed_learn(tmp_path, "teamA", "a-rg")
+    team_b = unnamed_learn(tmp_path, "teamB", "b-rg")
+    assert apply(target, team_a).result.ok
+    assert apply(target, team_b).result.ok
+    assert not plan(target, team_a).has_changes and not plan(target, team_b).has_changes
+    b_before = sorted(rec["id"] for rec in azure.owned("web") if rec["resource_group"] == "b-rg")
+    assert b_before
+
+    # teamA's prune and destroy see teamB's resources as another stack's: named, never deleted.
+    pruned = plan(target, team_a, prune=True)
+    assert not pruned.has_changes
+    assert {c["id"] for c in pruned.collisions} >= set(b_before)
+    assert all(c["identity"].endswith("teamB/web") for c in pruned.collisions)
+    assert destroy_stack(target, team_a).result.ok
+    assert sorted(rec["id"] for rec in azure.owned("web")) == b_before
+    assert not plan(target, team_b).has_changes
+
+    # A third folder named web that wants teamB's names is refused, naming both stacks.
+    team_c = unnamed_learn(tmp_path, "teamC", "b-rg")
+    clash = plan(target, team_c).change("SourceVM/source/vm")
+    assert clash is not None and clash.action == "conflict"
+    assert "teamB/web" in clash.reason and "teamC/web" in clash.reason
+    with pytest.raises(ConflictError):
+        apply(target, team_c)
+    assert sorted(rec["id"] for rec in azure.owned("web")) == b_before
+
+
+def test_an_existing_trusted_launch_source_is_a_plan_time_conflict_for_a_managed_image(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    make_untagged_vm(azure, "legacy-rg", "legacy-vm", security_type="TrustedLaunch")
+    folder = write_specs(tmp_path / "existing", EXISTING_SOURCE)
+    planned = plan(target, folder)
+    conflict = planned.change("Capture/legacy-image/image")
+    assert conflict is not None and conflict.action == "conflict"
+    assert "managed images cannot hold TrustedLaunch VMs" in conflict.reason
+    assert "declare securityType: TrustedLaunch on SourceVM/legacy" in conflict.reason
+    with pytest.raises(ConflictError, match="Capture/legacy-image/image"):
+        apply(target, folder)
+    assert azure.get(r.VM, "legacy-rg", "legacy-vm")["power_state"] == "running"  # untouched
+
+    declared = EXISTING_SOURCE.replace("  existing: true\n", "  existing: true\n  securityType: Standard\n")
+    mismatch = plan(target, write_specs(tmp_path / "declared", declared)).change("SourceVM/legacy/vm")
+    assert mismatch is not None and mismatch.action == "conflict"
+    assert "is a TrustedLaunch VM" in mismatch.reason
+
+    gallery = EXISTING_SOURCE.replace(
+        "  existing: true\n", "  existing: true\n  securityType: TrustedLaunch\n"
+    ).replace(
+        "  image: {resourceGroup: images-rg, name: legacy-image}\n",
+        "  gallery:\n    resourceGroup: images-rg\n    name: legacygal\n"
+        "    definition: {name: legacy, publisher: p, offer: o, sku: s}\n    version: 1.0.0\n",
+    )
+    folder = write_specs(tmp_path / "gallery", gallery)
+    assert apply(target, folder).result.ok
+    assert azure.get(r.IMAGE, "images-rg", "legacy-image") is None
+    assert azure.get(r.GALLERY_VERSION, "images-rg", "legacygal/legacy/1.0.0") is not None
+    assert not plan(target, folder).has_changes
+    assert destroy_stack(target, folder).result.ok

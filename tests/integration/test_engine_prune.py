@@ -21,12 +21,15 @@ def test_a_lower_count_is_pruned_only_when_asked(tmp_path: Path, target: Target,
     assert len(azure.list(r.VM, "learn-rg")) == 4  # the source and three deployed
 
     kept = plan(target, one)
-    assert not kept.has_changes and kept.undescribed == 2  # two VMs (each with the NIC it made)
+    # Two VMs (each with the NIC it made): listed and pending, never "No changes" beside them.
+    assert kept.undescribed == 2 and kept.has_changes
+    assert [o["address"] for o in kept.orphans] == ["Deployment/new-vm/vm[1]", "Deployment/new-vm/vm[2]"]
+    assert not [c for c in kept.changes if c.is_change]
 
     pruning = plan(target, one, prune=True)
     deleted = sorted(c.address for c in pruning.changes if c.action == "delete")
     assert deleted == ["Deployment/new-vm/vm[1]", "Deployment/new-vm/vm[2]"]
-    assert pruning.summary() == "Plan: 0 to create, 0 to change, 2 to delete, 0 actions."
+    assert pruning.summary() == "Plan: 0 to create, 0 to change, 0 to replace, 2 to delete, 0 actions."
 
     outcome = apply(target, one, prune=True)
     assert outcome.result.ok and outcome.result.counts()["deleted"] == 2
@@ -37,3 +40,27 @@ def test_a_lower_count_is_pruned_only_when_asked(tmp_path: Path, target: Target,
     assert not [n for n in nics if n.startswith(("myVMFromImage-1", "myVMFromImage-2"))]
     after = plan(target, one)
     assert not after.has_changes and after.undescribed == 0
+
+
+def test_a_renamed_deployment_replaces_its_vms_and_deletes_the_old_ones_after(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = shutil.copytree(GOLDEN / "scaled-up" / "before", tmp_path / "web")
+    assert apply(target, folder).result.ok
+    spec = next(folder.glob("*.yaml"))
+    spec.write_text(spec.read_text().replace("myVMFromImage-{index}", "webFromImage-{index}"))
+
+    renamed = plan(target, folder)
+    creates = [c.address for c in renamed.changes if c.action == "create"]
+    deletes = [c for c in renamed.changes if c.action == "delete"]
+    assert creates == ["Deployment/new-vm/vm[0]"]
+    assert [c.address for c in deletes] == ["Deployment/new-vm/vm[0]"]
+    assert "myVMFromImage-0" in deletes[0].reason and "replaced by" in deletes[0].reason
+
+    assert apply(target, folder).result.ok
+    names = sorted(vm["name"] for vm in azure.list(r.VM, "learn-rg"))
+    assert names == ["myVM", "webFromImage-0"]
+    nics = [n["name"] for n in azure.list(r.NIC, "learn-rg")]
+    assert not [n for n in nics if n.startswith("myVMFromImage")]
+    again = plan(target, folder)
+    assert not again.has_changes and not again.orphans

@@ -27,6 +27,7 @@ spec:
   vmName: build-vm
   osType: Linux
   create:
+    securityType: Standard
     image: Ubuntu2204
     size: Standard_B2s
     adminUsername: azureuser

@@ -76,6 +76,7 @@ def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
 
 ANOTHER_STEP = {
     "imagepipe-stack": "learn-exercise",  # this very stack
+    "imagepipe-stack-id": "learn-exercise",
     "imagepipe-spec": "SourceVM/other/vm",  # but made for another step
     "imagepipe-hash": "000000000000",
 }

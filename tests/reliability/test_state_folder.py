@@ -83,7 +83,7 @@ def test_a_second_serve_on_the_same_state_is_refused_naming_the_holder(
     second = run(work, "emulator", "serve", "--port", "0", "--state", ".imagepipe/emulator", timeout=60)
     assert second.returncode == 1, second.stderr
     assert f"pid {first.process.pid}" in second.stderr
-    assert "in use by another imagepipe process" in second.stderr
+    assert "in use by `imagepipe emulator serve`" in second.stderr
     assert "Traceback" not in second.stderr
     assert first.process.poll() is None  # the first one still serves
 

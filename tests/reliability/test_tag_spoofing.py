@@ -44,7 +44,11 @@ def test_values_read_from_azure_are_printed_escaped(tmp_path: Path, emulator: Em
         emulator,
         "learn-rg",
         "spoof\x1b[2J-disk",
-        {"imagepipe-stack": "learn-exercise", "imagepipe-spec": SPOOFED_SPEC},
+        {
+            "imagepipe-stack": "learn-exercise",
+            "imagepipe-stack-id": "learn-exercise",
+            "imagepipe-spec": SPOOFED_SPEC,
+        },
     )
 
     planned = run_cli(emulator, "plan", str(folder), "--prune", cwd=tmp_path)
@@ -55,14 +59,18 @@ def test_values_read_from_azure_are_printed_escaped(tmp_path: Path, emulator: Em
     assert "\nNo changes." not in text and "\n  No changes." not in text
     assert "Deployment/x/vm[0]\\x0a  No changes. The infrastructure matches the specs.\\x1b[31m[bold]" in text
     assert "spoof\\x1b[2J-disk" in text
-    assert "Plan: 0 to create, 0 to change, 1 to delete, 0 actions." in text
+    assert "Plan: 0 to create, 0 to change, 0 to replace, 1 to delete, 0 actions." in text
 
 
 def test_destroy_and_prune_stay_in_the_stack_resource_groups(
     tmp_path: Path, emulator: EmulatorProcess
 ) -> None:
     folder = _applied(emulator, tmp_path)
-    tags = {"imagepipe-stack": "learn-exercise", "imagepipe-spec": "SourceVM/gone/vm"}
+    tags = {
+        "imagepipe-stack": "learn-exercise",
+        "imagepipe-stack-id": "learn-exercise",
+        "imagepipe-spec": "SourceVM/gone/vm",
+    }
     elsewhere = _disk(emulator, "someone-elses-rg", "tagged-disk", tags)
     before = documents(emulator, [elsewhere])
     made_by_hand = len(emulator.journal())

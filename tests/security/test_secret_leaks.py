@@ -111,6 +111,7 @@ spec:
   resourceGroup: linux-rg
   vmName: linux-build
   create:
+    securityType: Standard
     image: Ubuntu2204
     sshPublicKey: {file: keys/id.pub}
     subnet: {vnet: linux-vnet, name: build, addressPrefix: 10.42.0.0/24}
@@ -132,6 +133,7 @@ spec:
   resourceGroup: weak-rg
   vmName: weak-vm
   create:
+    securityType: Standard
     image: Win2022AzureEdition
     adminPassword: {env: IMAGEPIPE_DEMO_ADMIN_PASSWORD}
     subnet: {vnet: weak-vnet, name: app, addressPrefix: 10.43.0.0/24}
@@ -203,9 +205,13 @@ def test_no_command_file_log_or_state_reveals_a_secret(tmp_path: Path, emulator:
     assert ssh_secret_part not in request_log.read_text()
 
 
-def test_a_missing_env_var_is_reported_where_the_value_is_needed(tmp_path: Path, emulator: Any) -> None:
+def test_an_unset_variable_or_a_missing_key_file_is_found_by_validate_and_plan(
+    tmp_path: Path, emulator: Any
+) -> None:
     work = tmp_path / "work"
     shutil.copytree(REPO / "specs" / "snapshot-restore", work / "specs" / "snapshot-restore")
+    shutil.copytree(REPO / "specs" / "learn-exercise", work / "specs" / "learn-exercise")
+    (work / "specs" / "learn-exercise" / "demo_id_ed25519.pub").unlink()
     env = {k: v for k, v in emulator.env().items()}
     without = {k: v for k, v in os.environ.items() if k != PASSWORD_VAR}
     cwd_env = {**without, **env}
@@ -221,13 +227,22 @@ def test_a_missing_env_var_is_reported_where_the_value_is_needed(tmp_path: Path,
             stdin=subprocess.DEVNULL,
         )
 
-    # Lazily resolved: validate and plan never read secret values.
-    assert cli("validate", "specs/snapshot-restore").returncode == 0
-    assert cli("plan", "specs/snapshot-restore").returncode == 0
-    applied = cli("apply", "specs/snapshot-restore", "--yes")
-    assert applied.returncode == 1
-    assert "Traceback" not in applied.stderr
-    assert (
-        f"snapshot-restore.yaml:23:20: environment variable {PASSWORD_VAR} is not set"
-        in applied.stderr + applied.stdout
-    )
+    # Not first found by the apply on merge: validate, plan and apply refuse, located, exit 1.
+    for command in (("validate",), ("plan",), ("apply", "--yes")):
+        ran = cli(*command, "specs/snapshot-restore")
+        assert ran.returncode == 1 and "Traceback" not in ran.stderr
+        assert (
+            "snapshot-restore.yaml:23:20: error: spec.create.adminPassword.env: "
+            f"environment variable {PASSWORD_VAR} is not set"
+        ) in ran.stdout + ran.stderr
+        ran = cli(*command, "specs/learn-exercise")
+        assert ran.returncode == 1 and "Traceback" not in ran.stderr
+        assert (
+            "learn-exercise.yaml:30:19: error: spec.create.sshPublicKey.file: cannot read secret file "
+            "demo_id_ed25519.pub: No such file or directory"
+        ) in ran.stdout + ran.stderr
+    journal = requests.get(f"{emulator.endpoint}/_emulator/journal", verify=str(emulator.ca_file), timeout=30)
+    groups = ("/resourcegroups/snap-rg/", "/resourcegroups/snap-restore-rg/", "/resourcegroups/learn-rg/")
+    assert not [
+        op for op in journal.json()["value"] if any(g in op["resourceId"].lower() + "/" for g in groups)
+    ]

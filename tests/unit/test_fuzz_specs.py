@@ -43,6 +43,7 @@ VALID_DOCUMENTS: list[dict[str, Any]] = [
             "vmName": "build-vm",
             "create": {
                 "image": "Ubuntu2204",
+                "securityType": "Standard",
                 "sshPublicKey": {"env": "SSH_KEY"},
                 "subnet": {"vnet": "build-vnet", "name": "build", "addressPrefix": "10.0.0.0/24"},
                 "dataDisks": [{"sizeGB": 32}],

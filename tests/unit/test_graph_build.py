@@ -130,6 +130,7 @@ spec:
   resourceGroup: rg
   vmName: {name}
 {extra}  create:
+    securityType: Standard
     image: {image}
     sshPublicKey: {{env: K}}
     subnet: {{vnet: v, name: s, addressPrefix: 10.0.0.0/24}}

@@ -38,7 +38,7 @@ def test_changes_are_grouped_by_document_with_their_symbols_and_reasons() -> Non
     assert "ResourceGroup/rg" not in text  # no-ops are counted, not listed
     assert "1 steps unchanged." in text
     assert "3 owned resources are no longer described" in text
-    assert "Plan: 1 to create, 2 to change, 0 to delete, 1 actions." in text
+    assert "Plan: 1 to create, 1 to change, 1 to replace, 0 to delete, 1 actions." in text
     assert "1 conflicts: apply refuses" in text
     assert text.index("Deployment/web\n") < text.index("Capture/c\n")
 
@@ -46,7 +46,7 @@ def test_changes_are_grouped_by_document_with_their_symbols_and_reasons() -> Non
 def test_an_empty_plan_says_so() -> None:
     text = render(Plan("web", changes=[Change("no-op", "ResourceGroup/rg", "up to date")]))
     assert "No changes." in text
-    assert "Plan: 0 to create, 0 to change, 0 to delete, 0 actions." in text
+    assert "Plan: 0 to create, 0 to change, 0 to replace, 0 to delete, 0 actions." in text
 
 
 def test_json_is_one_object_with_every_change() -> None:

@@ -19,15 +19,21 @@ spec:
   resourceGroup: rg
   vmName: %s-vm
   create:
+    securityType: Standard
     image: Ubuntu2404
     sshPublicKey: {env: KEY}
     subnet: {vnet: v, name: s, addressPrefix: 10.0.0.0/24}
 """
 
 
-def test_examples_are_three_valid_spec_sets() -> None:
+def test_the_examples_are_valid_spec_sets() -> None:
     results = load_spec_sets([SPECS])
-    assert sorted(r.name for r in results) == ["fleet", "learn-exercise", "snapshot-restore"]
+    assert sorted(r.name for r in results) == [
+        "fleet",
+        "learn-exercise",
+        "snapshot-restore",
+        "trusted-launch",
+    ]
     assert all(r.valid and r.specset is not None for r in results), [
         str(d) for r in results for d in r.diagnostics
     ]
@@ -56,11 +62,11 @@ def test_multi_document_files_and_positions(tmp_path: Path) -> None:
     assert isinstance(vm, SourceVM)
     assert (vm.location.line, vm.location.col) == (6, 1)
     assert vm.create is not None and vm.create.ssh_public_key is not None
-    assert vm.create.ssh_public_key.origin is not None and vm.create.ssh_public_key.origin.line == 14
+    assert vm.create.ssh_public_key.origin is not None and vm.create.ssh_public_key.origin.line == 15
 
 
 def test_load_one_refuses_several_sets_and_invalid_specs(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="expected one spec set, found 3"):
+    with pytest.raises(UsageError, match="expected one spec set, found 4"):
         load_one([SPECS])
     (tmp_path / "bad.yaml").write_text("apiVersion: imagepipe/v1\nkind: Stack\nspec: {location: East US}\n")
     with pytest.raises(SpecError) as caught:
@@ -73,7 +79,7 @@ def test_warnings_are_kept_on_the_spec_set(tmp_path: Path) -> None:
         STACK % "s"
         + "---\n"
         + SOURCE % ("vm", "vm")
-        + "---\napiVersion: imagepipe/v1\nkind: Capture\nmetadata: {name: c}\nspec: {source: SourceVM/vm, quiesce: none}\n"
+        + "---\napiVersion: imagepipe/v1\nkind: Capture\nmetadata: {name: c}\nspec: {source: SourceVM/vm, preserveSource: false, quiesce: none}\n"
     )
     specset = load_one([tmp_path])
     assert [d.severity.value for d in specset.warnings] == ["warning"]

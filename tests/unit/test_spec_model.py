@@ -109,11 +109,13 @@ spec:
   location: eastus
   vmName: win
   create:
+    securityType: Standard
     image: "MicrosoftWindowsServer:WindowsServer:2022-datacenter:latest"
     adminPassword: {file: pw.txt}
     subnet: {vnet: v, name: s, addressPrefix: 10.0.0.0/24}
 """
     )
+    (tmp_path / "pw.txt").write_text("Test-Only-Passw0rd!\n")
     vm = load_one([tmp_path]).get("SourceVM/win")
     assert isinstance(vm, SourceVM) and vm.os_type == "Windows"
 

@@ -18,7 +18,7 @@ import uuid
 from http import HTTPStatus
 
 import imagepipe.emulator.azcli.template as template
-from imagepipe.emulator import ids
+from imagepipe.emulator import apiversions, ids
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError
 from imagepipe.emulator.ids import TENANT_ID
@@ -171,6 +171,8 @@ class Deployments(Kind):
                 raise invalid_template(
                     f"The resource type '{res.type}' of template resource '{res.name}' is not supported by the emulator"
                 )
+            # A template resource names its api-version as a request would: the same versions apply.
+            apiversions.check(res.type, res.api_version, str(res.body.get("location") or ""))
         return plan
 
     def _run(self, ctx: Ctx, plan: template.Plan, started: float) -> dict[str, _Outcome]:

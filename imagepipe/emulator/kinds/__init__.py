@@ -11,9 +11,11 @@ from imagepipe.emulator.kinds import (  # noqa: F401
     groups,
     images,
     network,
+    restorepoints,
     runcommands,
     vm,
     vmss,
+    vmss_rolling,
 )
 from imagepipe.emulator.kinds.base import KINDS, Kind
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import uuid
 
-from imagepipe.emulator import ids, imagesource, timing
+from imagepipe.emulator import ids, imagesource, security, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
+from imagepipe.emulator.kinds.restorepoints import restore_source
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.replies import Answer
 from imagepipe.emulator.types import DISK, SNAPSHOT
@@ -118,6 +119,7 @@ class _DiskLike(Kind):
         os_type = props_in.get("osType")
         hyper_v = props_in.get("hyperVGeneration")
         deprovisioned = False
+        inherited: dict = {}  # security and architecture a copy keeps, an image passes on
         if option in ("copy", "copystart"):
             source = _source_of(ctx, doc, creation)
             if option == "copy" and source["location"] != doc["location"]:
@@ -130,7 +132,29 @@ class _DiskLike(Kind):
             hyper_v = hyper_v or source["properties"].get("hyperVGeneration")
             deprovisioned = source["_emu"].get("deprovisioned", False)
             creation["sourceUniqueId"] = source["properties"].get("uniqueId")
+            inherited = {
+                k: copy.deepcopy(source["properties"][k])
+                for k in ("securityProfile", "supportedSecurityOption", "supportedCapabilities")
+                if source["properties"].get(k)
+            }
+            inherited["what"] = f"the source '{source['name']}'"
             doc["_emu"]["generalized"] = source["_emu"].get("generalized", False)
+        elif option == "restore":  # from a disk restore point (a VM restore point's copy of a disk)
+            point = restore_source(ctx, creation.get("sourceResourceId") or "", doc)
+            size = size or point["_emu"].get("disk_size_gb")
+            os_type = os_type or point["properties"].get("osType")
+            hyper_v = hyper_v or point["properties"].get("hyperVGeneration")
+            deprovisioned = point["_emu"].get("deprovisioned", False)
+            creation["sourceResourceId"] = point["id"]
+            creation["sourceUniqueId"] = point["properties"].get("sourceUniqueId")
+            inherited = {
+                k: copy.deepcopy(point["properties"][k])
+                for k in ("securityProfile", "supportedCapabilities")
+                if point["properties"].get(k)
+            }
+            if point["_emu"].get("supported_security_option"):
+                inherited["supportedSecurityOption"] = point["_emu"]["supported_security_option"]
+            inherited["what"] = f"the disk restore point '{point['name']}'"
         elif option == "empty":
             if not size:
                 raise invalid("Required parameter 'diskSizeGB' is missing (null).", "diskSizeGB")
@@ -144,6 +168,16 @@ class _DiskLike(Kind):
             os_type = os_type or source.os_type
             hyper_v = hyper_v or source.hyper_v_generation
             deprovisioned = source.deprovisioned
+            wanted = security.disk_vm_type(props_in)
+            if wanted not in security.CAPABILITIES[source.capability]:
+                raise invalid(
+                    f"The security type '{wanted}' is not supported by {source.describe}.",
+                    "securityProfile.securityType",
+                )
+            option_of_image = security.supported_option(source.capability)
+            inherited = {"supportedCapabilities": {"architecture": source.architecture}}
+            if option_of_image:
+                inherited["supportedSecurityOption"] = option_of_image
         else:
             raise invalid(
                 f"The value '{creation.get('createOption')}' of parameter 'creationData.createOption' is invalid.",
@@ -155,6 +189,13 @@ class _DiskLike(Kind):
             props["osType"] = os_type
         if hyper_v:
             props["hyperVGeneration"] = hyper_v
+        what = inherited.pop("what", "its source")
+        profile = security.disk_security_profile(
+            props_in, inherited.pop("securityProfile", None), hyper_v, what
+        )
+        if profile:
+            props["securityProfile"] = profile
+        props.update(inherited)
         self.extra_properties(props, props_in)
         doc["properties"] = props
         doc["sku"] = _sku(((body.get("sku") or {}).get("name")) or self.default_sku)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from imagepipe.emulator import ids, replication, timing
+from imagepipe.emulator import ids, replication, security, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_safety_profile
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, normalize_location, register
 from imagepipe.emulator.operations import iso
@@ -30,6 +31,59 @@ def _refuse_if_nested(ctx: Ctx, doc: dict, child_type: str) -> None:
         raise ArmError(
             409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."
         )
+
+
+def _check_definition_security(ctx: Ctx, props: dict) -> None:
+    """Features, generation and architecture of a new definition; Gen2 defaults to TrustedLaunchSupported."""
+    if props["hyperVGeneration"] not in ("V1", "V2"):
+        raise invalid(
+            f"The value '{props['hyperVGeneration']}' of 'hyperVGeneration' is invalid.", "hyperVGeneration"
+        )
+    if props["architecture"] not in ("x64", "Arm64"):
+        raise invalid(f"The value '{props['architecture']}' of 'architecture' is invalid.", "architecture")
+    if props["architecture"] == "Arm64" and props["hyperVGeneration"] != "V2":
+        raise invalid("An Arm64 gallery image must be hyperVGeneration V2.", "hyperVGeneration")
+    features = list(props.get("features") or [])
+    named = [f for f in features if str(f.get("name", "")).lower() == "securitytype"]
+    if len(named) > 1:
+        raise invalid("The gallery image feature 'SecurityType' is listed more than once.", "features")
+    if named:
+        value = security.capability(named[0].get("value"))
+        named[0]["value"] = value
+        if value != "Standard" and props["hyperVGeneration"] != "V2":
+            raise invalid(
+                f"The gallery image feature 'SecurityType' with value '{value}' requires hyperVGeneration V2.",
+                "features",
+            )
+    elif props["hyperVGeneration"] == "V2" and security.applies_defaults(ctx.api_version):
+        features.append({"name": "SecurityType", "value": "TrustedLaunchSupported"})
+    if features:
+        props["features"] = features
+
+
+def _check_version_fits(source: dict, definition: dict) -> None:
+    """The version's source must match its definition's generation, architecture and security type."""
+    dprops = definition["properties"]
+    if source["type"] == IMAGE:
+        generation = source["properties"].get("hyperVGeneration", "V1")
+        architecture, kind = "x64", security.STANDARD
+    else:
+        generation = source["_emu"].get("hyper_v_generation", "V1")
+        architecture = source["_emu"].get("architecture", "x64")
+        kind = security.vm_type(source["properties"])
+    if generation != dprops.get("hyperVGeneration", "V1"):
+        raise invalid(
+            f"The hyperVGeneration '{generation}' of the source does not match the hyperVGeneration "
+            f"'{dprops.get('hyperVGeneration', 'V1')}' of gallery image '{definition['name']}'.",
+            "storageProfile.source",
+        )
+    if architecture != dprops.get("architecture", "x64"):
+        raise invalid(
+            f"The architecture '{architecture}' of the source does not match the architecture "
+            f"'{dprops.get('architecture', 'x64')}' of gallery image '{definition['name']}'.",
+            "storageProfile.source",
+        )
+    security.check_version_source(kind, source["type"] == VM, definition)
 
 
 class Galleries(Kind):
@@ -70,6 +124,7 @@ class GalleryImages(Kind):
             raise invalid("Required parameter 'identifier' (publisher, offer, sku) is missing.", "identifier")
         props.setdefault("hyperVGeneration", "V1")
         props.setdefault("architecture", "x64")
+        _check_definition_security(ctx, props)
         doc["properties"] = props
         return self.start_provisioning(ctx, doc, self.create_duration, created=True)
 
@@ -129,6 +184,7 @@ class GalleryImageVersions(Kind):
                 "storageProfile.source.id",
             )
         storage, os_type, deprovisioned = self._capture(source, definition)
+        _check_version_fits(source, definition)
         if os_type != definition["properties"]["osType"]:
             raise invalid(
                 f"The OS type '{os_type}' of the source does not match the OS type '{definition['properties']['osType']}' of the gallery image.",
@@ -160,7 +216,7 @@ class GalleryImageVersions(Kind):
                     for d in storage["data_disks"]
                 ],
             },
-            "safetyProfile": props_in.get("safetyProfile") or {"allowDeletionOfReplicatedLocations": True},
+            "safetyProfile": fill_safety_profile(props_in.get("safetyProfile")),
         }
         doc["_emu"].update(storage=storage, deprovisioned=deprovisioned, replication=regions_done)
         return self.start_provisioning(
@@ -220,6 +276,7 @@ class GalleryImageVersions(Kind):
                     "name": region["name"],
                     "regionalReplicaCount": count,
                     "storageAccountType": region.get("storageAccountType", "Standard_LRS"),
+                    "excludeFromLatest": region.get("excludeFromLatest", False),
                 }
             )
         return regions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from imagepipe.emulator import ids, timing
+from imagepipe.emulator import ids, paging, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, group_not_found
 from imagepipe.emulator.kinds.base import normalize_location
@@ -93,7 +93,7 @@ def list_groups(ctx: Ctx) -> Answer:
         if ids.key(d["id"]).startswith(prefix)
     ]
     wanted = _filters(ctx.query.get("$filter", ""))
-    return Reply({"value": [_render(d) for d in docs if _matches(d, wanted)]})
+    return Reply(paging.page(ctx, [_render(d) for d in docs if _matches(d, wanted)]))
 
 
 def delete_group(ctx: Ctx, group: str) -> Answer:
@@ -138,7 +138,7 @@ def list_resources(ctx: Ctx, group: str | None) -> Answer:
         if "provisioningstate" in ctx.query.get("$expand", "").lower():
             item["provisioningState"] = d.get("properties", {}).get("provisioningState", "Succeeded")
         items.append(item)
-    return Reply({"value": items})
+    return Reply(paging.page(ctx, items))
 
 
 def _is_listed(doc: dict) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from imagepipe.emulator import ids, timing
+from imagepipe.emulator import ids, security, timing
 from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds.base import Kind, register
@@ -46,6 +46,10 @@ class Images(Kind):
                 f"Source Virtual Machine '{vm['id']}' is in location '{vm['location']}', not in the image's location '{doc['location']}'.",
                 "sourceVirtualMachine",
             )
+        # Azure checks the security type first: a Trusted Launch VM is refused generalized or not.
+        security.check_managed_image_source(
+            security.vm_type(vm["properties"]), vm["_emu"].get("architecture", "x64")
+        )
         if not vm["_emu"].get("generalized"):
             raise not_allowed(
                 f"The operation 'Create Image' requires the Virtual Machine '{vm['name']}' to be Generalized."
@@ -123,6 +127,9 @@ class Images(Kind):
                         f"Resource '{ref}' is in location '{source['location']}', not in '{doc['location']}'.",
                         f"{where}.{field}",
                     )
+                kind = security.disk_vm_type(source["properties"])
+                architecture = (source["properties"].get("supportedCapabilities") or {}).get("architecture")
+                security.check_managed_image_source(kind, architecture or "x64")
                 if not disk.get("diskSizeGB"):
                     disk["diskSizeGB"] = source["properties"].get("diskSizeGB")
                 return bool(source["_emu"].get("deprovisioned"))

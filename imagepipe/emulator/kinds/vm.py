@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import uuid
 
-from imagepipe.emulator import guest, imagesource, timing
+from imagepipe.emulator import guest, imagesource, security, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_os_profile, guest_os
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed, property_change
 from imagepipe.emulator.kinds import vm_network
 from imagepipe.emulator.kinds.base import Kind, register
@@ -29,6 +30,23 @@ _POWER_DISPLAY = {
     "deallocating": "VM deallocating",
     "deallocated": "VM deallocated",
 }
+
+
+DEFAULT_SIZE = "Standard_DS1_v2"
+
+
+def disk_architecture(disk: dict) -> str:
+    return ((disk["properties"].get("supportedCapabilities") or {}).get("architecture")) or "x64"
+
+
+def mark_os_disk(created: list[dict], os_disk: dict, vm_security_type: str, architecture: str) -> None:
+    disk_id = (os_disk.get("managedDisk") or {}).get("id")
+    for disk in created:
+        if disk["id"] == disk_id:
+            profile = security.os_disk_profile(vm_security_type)
+            if profile:
+                disk["properties"]["securityProfile"] = profile
+            disk["properties"]["supportedCapabilities"] = {"architecture": architecture}
 
 
 def op_in_flight(ctx: Ctx, doc: dict) -> dict | None:
@@ -96,8 +114,12 @@ class VirtualMachines(Kind):
         storage = doc["properties"].get("storageProfile", {})
         disks = [storage.get("osDisk", {})] + list(storage.get("dataDisks") or [])
         return {
+            # A VM outside availability sets and scale sets is in update and fault domain 0.
+            "platformUpdateDomain": 0,
+            "platformFaultDomain": 0,
             "computerName": (doc["properties"].get("osProfile") or {}).get("computerName", doc["name"]),
             "osName": emu.get("os_name", ""),
+            "osVersion": emu.get("os_version", ""),
             "hyperVGeneration": emu.get("hyper_v_generation", "V1"),
             "vmAgent": {
                 "vmAgentVersion": "2.12.0.2",
@@ -107,6 +129,7 @@ class VirtualMachines(Kind):
                         "level": "Info",
                         "displayStatus": "Ready",
                         "message": "Guest Agent is running",
+                        "time": when,
                     }
                 ],
             },
@@ -118,12 +141,14 @@ class VirtualMachines(Kind):
                             "code": "ProvisioningState/succeeded",
                             "level": "Info",
                             "displayStatus": "Provisioning succeeded",
+                            "time": when,
                         }
                     ],
                 }
                 for d in disks
                 if d
             ],
+            "isVMInStandbyPool": False,
             "statuses": statuses,
         }
 
@@ -148,6 +173,9 @@ class VirtualMachines(Kind):
             os_type = attach_disk["properties"].get("osType") or os_disk_in.get("osType") or "Linux"
             deprovisioned = attach_disk["_emu"].get("deprovisioned", False)
             hyper_v = attach_disk["properties"].get("hyperVGeneration", "V1")
+            capability = security.attached_capability(attach_disk["properties"])
+            architecture = disk_architecture(attach_disk)
+            what = f"the disk '{attach_disk['name']}'"
         else:
             reference = storage.get("imageReference")
             if not reference:
@@ -156,6 +184,7 @@ class VirtualMachines(Kind):
                 )
             source = imagesource.resolve(ctx, reference, location, vm_id)
             os_type, hyper_v = source.os_type, source.hyper_v_generation
+            capability, architecture, what = source.capability, source.architecture, source.describe
             deprovisioned = False  # a VM provisioned from an image has a fresh identity
             if source.os_state == "Generalized":
                 check_credentials(os_type, props.get("osProfile") or {})
@@ -167,10 +196,26 @@ class VirtualMachines(Kind):
             else:
                 deprovisioned = source.deprovisioned
 
+        profile = security.security_profile(
+            props.get("securityProfile"),
+            capability_of_source=capability,
+            hyper_v=hyper_v,
+            architecture=architecture,
+            size=(props.get("hardwareProfile") or {}).get("vmSize") or DEFAULT_SIZE,
+            api_version=ctx.api_version,
+            what=what,
+        )
+        if profile is None:
+            props.pop("securityProfile", None)
+        else:
+            props["securityProfile"] = profile
+
         created_at = ctx.clock.now()
         now = iso(created_at)
         created: list[dict] = []
         os_disk = self._os_disk(doc, os_disk_in, os_type, hyper_v, source, attach_disk, created, created_at)
+        if source is not None:  # the OS disk Azure makes carries the VM's security type and architecture
+            mark_os_disk(created, os_disk, security.vm_type(props), architecture)
         data_disks = self._data_disks(ctx, doc, storage.get("dataDisks") or [], source, created)
 
         props["storageProfile"] = {
@@ -180,9 +225,12 @@ class VirtualMachines(Kind):
             "diskControllerType": storage.get("diskControllerType", "SCSI"),
         }
         if props.get("osProfile"):
-            props["osProfile"] = scrub_os_profile(props["osProfile"])
+            had_password = bool(props["osProfile"].get("adminPassword"))
+            props["osProfile"] = fill_os_profile(
+                scrub_os_profile(props["osProfile"]), os_type, had_password=had_password
+            )
             props["osProfile"].setdefault("computerName", doc["name"])
-        props.setdefault("hardwareProfile", {}).setdefault("vmSize", "Standard_DS1_v2")
+        props.setdefault("hardwareProfile", {}).setdefault("vmSize", DEFAULT_SIZE)
         props["networkProfile"] = network.profile
         props["vmId"] = str(uuid.uuid4())
         props["timeCreated"] = now
@@ -196,7 +244,10 @@ class VirtualMachines(Kind):
             deprovisioned=deprovisioned,
             os_type=os_type,
             hyper_v_generation=hyper_v,
-            os_name="Windows Server" if os_type == "Windows" else "Linux",
+            architecture=architecture,
+        )
+        doc["_emu"]["os_name"], doc["_emu"]["os_version"] = guest_os(
+            os_type, source.reference if source else {}
         )
         # NICs (referenced or made from configurations) are attached now and stay attached if the
         # create fails, as in Azure; deleting the VM then applies their deleteOption.
@@ -346,6 +397,9 @@ class VirtualMachines(Kind):
             and os_disk["name"].lower() != doc["properties"]["storageProfile"]["osDisk"]["name"].lower()
         ):
             raise property_change("osDisk.name")
+        wanted = (props.get("securityProfile") or {}).get("securityType")
+        if wanted and wanted != security.vm_type(doc["properties"]):
+            raise property_change("securityProfile.securityType")
         admin = (props.get("osProfile") or {}).get("adminUsername")
         if admin and admin != (doc["properties"].get("osProfile") or {}).get("adminUsername"):
             raise property_change("osProfile.adminUsername")

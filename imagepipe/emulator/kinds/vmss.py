@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import uuid
 
-from imagepipe.emulator import ids, imagesource, timing
+from imagepipe.emulator import ids, imagesource, security, timing
 from imagepipe.emulator.context import Ctx, public
+from imagepipe.emulator.defaults import fill_os_profile, fill_scale_set
 from imagepipe.emulator.errors import ArmError, invalid, property_change
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.network import find_subnet, invalid_reference
@@ -47,8 +48,24 @@ class VirtualMachineScaleSets(Kind):
         if source.os_state == "Generalized":
             check_credentials(source.os_type, profile.get("osProfile") or {})
         self._check_network(ctx, doc, profile)
+        secured = security.security_profile(
+            profile.get("securityProfile"),
+            capability_of_source=source.capability,
+            hyper_v=source.hyper_v_generation,
+            architecture=source.architecture,
+            size=(body.get("sku") or {}).get("name") or "Standard_DS1_v2",
+            api_version=ctx.api_version,
+            what=source.describe,
+        )
+        if secured is None:
+            profile.pop("securityProfile", None)
+        else:
+            profile["securityProfile"] = secured
         if profile.get("osProfile"):
-            profile["osProfile"] = scrub_os_profile(profile["osProfile"])
+            had_password = bool(profile["osProfile"].get("adminPassword"))
+            profile["osProfile"] = fill_os_profile(
+                scrub_os_profile(profile["osProfile"]), source.os_type, had_password=had_password
+            )
             profile["osProfile"].setdefault("computerNamePrefix", doc["name"][:9])
         profile["storageProfile"]["imageReference"] = source.reference
         profile["storageProfile"].setdefault("osDisk", {"createOption": "FromImage"})
@@ -57,6 +74,7 @@ class VirtualMachineScaleSets(Kind):
         props.setdefault("upgradePolicy", {"mode": "Manual"})
         props.setdefault("orchestrationMode", "Uniform")
         props.setdefault("overprovision", True)
+        fill_scale_set(props)
         props["uniqueId"] = str(uuid.uuid4())
         props["timeCreated"] = iso(ctx.clock.now())
         doc["properties"] = props
@@ -159,10 +177,18 @@ class VirtualMachineScaleSets(Kind):
                     {
                         "code": f"ProvisioningState/{doc['properties']['provisioningState'].lower()}",
                         "level": "Info",
+                        "displayStatus": f"Provisioning {doc['properties']['provisioningState'].lower()}",
+                        "time": _last_change(ctx, doc),
                     }
                 ],
             }
         return super().sub_get(ctx, doc, segment)
+
+
+def _last_change(ctx: Ctx, doc: dict) -> str:
+    """When the scale set's last operation ended (or will): its status time."""
+    op = ctx.store.operations.get(doc["_emu"].get("op") or "")
+    return iso(op["end"] if op else ctx.clock.now())
 
 
 def instance_doc(vmss: dict, instance: dict) -> dict:

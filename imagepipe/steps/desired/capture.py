@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.spec.images import marketplace_generation
 from imagepipe.spec.model import Capture, SourceVHD, SourceVM
 from imagepipe.steps.context import Context, desired_record
-from imagepipe.steps.desired.names import capture_hashed, resolve_marketplace
+from imagepipe.steps.desired.names import capture_hashed
 from imagepipe.steps.port import Observer
 
 DEPROVISION_RUN_COMMAND = "imagepipe-deprovision"
@@ -90,13 +91,56 @@ def source_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[st
     return [("os", None)] + [(f"data{lun}", None) for lun in luns]
 
 
+# quiesce: restorePoint: the restore point collection on the source VM and its one restore point.
+RESTORE_POINT_CONSISTENCY = "ApplicationConsistent"
+
+
+def restore_point_collection_desired(ctx: Context, capture: Capture) -> r.Record:
+    source = ctx.source_vm(capture.source)
+    assert capture.snapshots is not None
+    return desired_record(
+        r.RESTORE_POINT_COLLECTION,
+        capture.snapshots.resource_group,
+        f"{capture.name}-rpc",
+        source.location_name,
+        ctx.tags(f"{capture.ref}/restore-point", capture_hashed(ctx, capture)),
+        {"source_id": ctx.resource_id(r.VM, source.resource_group, source.vm_name)},
+    )
+
+
+def restore_point_desired(ctx: Context, capture: Capture) -> r.Record:
+    collection = restore_point_collection_desired(ctx, capture)
+    return desired_record(
+        r.RESTORE_POINT,
+        collection["resource_group"],
+        f"{collection['name']}/{capture.name}-rp",
+        collection["location"],
+        {},
+        {"consistency_mode": RESTORE_POINT_CONSISTENCY},
+    )
+
+
+def _restore_points_of(ctx: Context, capture: Capture, obs: Observer) -> dict[str, str] | None:
+    """Disk id (lower case) -> its disk restore point, when the capture copies a restore point."""
+    if capture.quiesce != "restorePoint" or isinstance(ctx.source(capture.source), SourceVHD):
+        return None
+    wanted = restore_point_desired(ctx, capture)
+    point = obs.get(r.RESTORE_POINT, wanted["resource_group"], wanted["name"])
+    if point is None or point.get("provisioning_state") != "Succeeded":
+        return {}
+    return dict(point["properties"]["disk_points"])
+
+
 def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str) -> list[r.Record]:
     source = ctx.source(capture.source)
     target = capture.snapshots
     assert target is not None
     hashed_base = capture_hashed(ctx, capture)
+    points = _restore_points_of(ctx, capture, obs)
     out = []
     for suffix, disk_id in source_disks(ctx, capture, obs):
+        if points is not None:  # copied from the restore point's copy of the disk, not the live disk
+            disk_id = points.get((disk_id or "").lower())
         props: dict[str, Any] = {"source_id": disk_id, "incremental": target.incremental}
         if suffix == "os" and isinstance(source, SourceVHD):
             props["os_type"] = source.os_type
@@ -122,9 +166,14 @@ def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str
 def version_desired(ctx: Context, capture: Capture) -> r.Record:
     gallery, source = capture.gallery, ctx.source(capture.source)
     image = capture.image
-    assert gallery is not None and image is not None
+    assert gallery is not None
     regions = {t.name.replace(" ", "").lower(): t.replicas for t in gallery.target_regions}
-    props = {"source_id": ctx.resource_id(r.IMAGE, image.resource_group, image.name), "regions": regions}
+    if image is not None:
+        source_id = ctx.resource_id(r.IMAGE, image.resource_group, image.name)
+    else:  # a Trusted Launch source: the version is captured from the generalized VM itself
+        vm = vm_to_generalize(ctx, capture)
+        source_id = ctx.resource_id(r.VM, vm.resource_group, vm.name)
+    props = {"source_id": source_id, "regions": regions}
     hashed = {**capture_hashed(ctx, capture), "regions": regions, "location": source.location_name}
     name = f"{gallery.name}/{gallery.definition.name}/{gallery.version}"
     return desired_record(
@@ -144,5 +193,4 @@ def hyper_v_generation(source: SourceVM | SourceVHD, obs: Observer) -> str:
         if vm is not None and vm.get("hyper_v_generation"):
             return vm["hyper_v_generation"]
     image = (source.create.image if isinstance(source, SourceVM) and source.create else "") or ""
-    urn = resolve_marketplace(image).lower() if image and not image.startswith("Capture/") else ""
-    return "V2" if ("gen2" in urn or "gensecond" in urn) else "V1"
+    return marketplace_generation(image) if image and not image.startswith("Capture/") else "V1"

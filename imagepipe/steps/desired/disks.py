@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.spec import security
 from imagepipe.spec.model import Capture, Deployment
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.capture import snapshot_prefix, source_disks
-from imagepipe.steps.desired.names import deployment_nic
+from imagepipe.steps.desired.names import deployment_nic, security_properties
 from imagepipe.steps.port import Observer
 
 
@@ -75,4 +76,7 @@ def restored_vm_properties(ctx: Context, dep: Deployment, index: int, obs: Obser
         "attach": attach_properties(disks),
         "os_disk": {"name": f"{vm}-osdisk"},
         "data_disks": [],
+        **security_properties(
+            security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
+        ),
     }

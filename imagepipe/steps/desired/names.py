@@ -11,6 +11,7 @@ from typing import Any
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.spec.images import resolve_alias
 from imagepipe.spec.model import Capture, Deployment, SourceVHD, SourceVM, Subnet
 from imagepipe.steps.change import digest
@@ -64,6 +65,12 @@ def nic_target(step: Step, ctx: Context) -> tuple[str, str, str, str, dict[str, 
     )
 
 
+def security_properties(kind: str | None, explicit: bool) -> dict[str, Any]:
+    """`security_type`: what the VM will be (None: unknown until Azure decides), for the plan;
+    `security_profile`: what the request says (Trusted Launch always, Standard when the spec asks)."""
+    return {"security_type": kind, "security_profile": kind if kind == "TrustedLaunch" or explicit else None}
+
+
 def source_vm_properties(ctx: Context, source: SourceVM) -> dict[str, Any]:
     create = source.create
     assert create is not None
@@ -84,6 +91,9 @@ def source_vm_properties(ctx: Context, source: SourceVM) -> dict[str, Any]:
             {"lun": lun, "name": f"{vm}-data{lun}", "size_gb": disk.size_gb}
             for lun, disk in enumerate(create.data_disks)
         ],
+        **security_properties(
+            security.source_type(ctx.specset.documents, source), create.security_type is not None
+        ),
     }
 
 

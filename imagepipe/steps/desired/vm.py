@@ -7,6 +7,7 @@ from typing import Any
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.spec.model import Deployment
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.disks import restored_vm_properties
@@ -14,9 +15,12 @@ from imagepipe.steps.desired.names import (
     capture_image_id,
     capture_os_type,
     deployment_nic,
+    security_properties,
     source_vm_properties,
 )
 from imagepipe.steps.port import Observer
+
+_SECURITY = ("security_type", "security_profile")
 
 
 def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[str, Any]:
@@ -33,6 +37,9 @@ def deployment_vm_properties(ctx: Context, dep: Deployment, index: int) -> dict[
         "admin_password": dep.admin_password,
         "os_disk": {"name": f"{vm}-osdisk"},
         "data_disks": [],  # from the image, filled in when the request is built
+        **security_properties(
+            security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
+        ),
     }
 
 
@@ -49,7 +56,12 @@ def vm_desired(step: Step, ctx: Context, obs: Observer) -> tuple[r.Record, dict[
         source = ctx.source_vm(step.document)
         props = source_vm_properties(ctx, source)
         rg, name, location, extra = source.resource_group, source.vm_name, source.location_name, {}
-    hashed = {"location": location, **{k: v for k, v in props.items() if k != "data_disks" or v}}
+    hashed = {
+        "location": location,
+        **{k: v for k, v in props.items() if (k != "data_disks" or v) and k not in _SECURITY},
+    }
+    if props.get("security_profile"):  # said in the request: part of what the VM was made from
+        hashed["security_profile"] = props["security_profile"]
     desired = desired_record(r.VM, rg, name, location, ctx.tags(step.address, hashed, extra), props)
     return desired, hashed
 
@@ -69,10 +81,18 @@ def with_image_disks(
             parts = image_id.split("/")
             version = obs.get(r.GALLERY_VERSION, r.resource_group_of(image_id), "/".join(parts[-5::2]))
             image_id = ((version or {}).get("properties") or {}).get("source_id") or ""
+        if "/providers/microsoft.compute/virtualmachines/" in image_id.lower():
+            # A Trusted Launch capture: the version was made from the VM itself, with its data disks.
+            vm = obs.get(r.VM, r.resource_group_of(image_id), image_id.rsplit("/", 1)[-1])
+            luns = [d["lun"] for d in (vm or {}).get("properties", {}).get("data_disks") or []]
+            return _named_data_disks(desired, luns)
         if "/providers/microsoft.compute/images/" not in image_id.lower():
             return desired
         managed_image = (r.resource_group_of(image_id), image_id.rsplit("/", 1)[-1])
     image = obs.get(r.IMAGE, *managed_image)
-    luns = image["properties"]["data_luns"] if image else []
+    return _named_data_disks(desired, image["properties"]["data_luns"] if image else [])
+
+
+def _named_data_disks(desired: r.Record, luns: list[int]) -> r.Record:
     disks = [{"lun": lun, "name": f"{desired['name']}-data{lun}", "from_image": True} for lun in luns]
-    return {**desired, "properties": {**props, "data_disks": disks}}
+    return {**desired, "properties": {**desired["properties"], "data_disks": disks}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
-from imagepipe.spec.model import Capture
+from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context
 from imagepipe.steps.desired.capture import (
@@ -21,7 +21,7 @@ from imagepipe.steps.desired.capture import (
     vm_to_generalize,
 )
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource
-from imagepipe.steps.facts import deprovision_verified, image_done
+from imagepipe.steps.facts import captured_output, deprovision_verified, image_done
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import verify_run_command, wait_run_command, wait_stopped
 
@@ -36,9 +36,8 @@ class CaptureStepHandler(Handler):
     def done_reason(self, step: Step, ctx: Context, obs: Observer) -> str | None:
         capture, vm_ref = self.source(step, ctx)
         if image_done(ctx, capture, obs):
-            assert capture.image is not None
             return (
-                f"image {capture.image.name} exists with this capture's hash: the source is not touched again"
+                f"{captured_output(capture)} exists with this capture's hash: the source is not touched again"
             )
         vm = obs.vm(vm_ref.resource_group, vm_ref.name)
         if vm is not None and vm.get("os_state") == "generalized":
@@ -174,7 +173,29 @@ class ImageHandler(ResourceHandler):
                     desired,
                     observed,
                 )
+        refused = self._trusted_launch_source(capture, ctx, obs)
+        if refused and observed is None:
+            return self.change(step, "conflict", refused, desired, None)
         return compare_resource(step, ctx, desired, observed, [], [], self.label)
+
+    @staticmethod
+    def _trusted_launch_source(capture: Capture, ctx: Context, obs: Observer) -> str | None:
+        """An existing source is read at plan time: Azure refuses a managed image of a Trusted Launch VM."""
+        source = ctx.source(capture.source)
+        if not isinstance(source, SourceVM) or not source.existing:
+            return None
+        vm = obs.vm(source.resource_group, source.vm_name)
+        kind = (vm or {}).get("properties", {}).get("security_type")
+        if kind in (None, "Standard"):
+            return None
+        fix = f"declare securityType: {kind} on {source.ref}" + (
+            " and add a gallery" if capture.gallery is None else ""
+        )
+        fix += " (the gallery version is then captured from the VM itself, without a managed image)"
+        return (
+            f"Capture {capture.name} makes a managed image of {source.ref}, which is a {kind} VM (observed); "
+            f"managed images cannot hold {kind} VMs: {fix}"
+        )
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer

@@ -9,7 +9,7 @@ from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.desired.disks import restored_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
-from imagepipe.steps.facts import image_done
+from imagepipe.steps.facts import captured_output, image_done
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import multi_act
 
@@ -34,8 +34,7 @@ class TempDisksHandler(Handler):
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         capture = ctx.capture(step.document)
         if image_done(ctx, capture, obs):
-            assert capture.image is not None
-            return self.change(step, "no-op", f"image {capture.image.name} exists: no temporary disks needed")
+            return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary disks needed")
         return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk")
 
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, GalleryTarget, SourceVHD, SourceVM
+from imagepipe.spec.security import definition_security, source_architecture
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_HASH, TAG_SPEC, Context, desired_record
 from imagepipe.steps.desired.capture import hyper_v_generation, version_desired
@@ -67,13 +68,21 @@ class GalleryImageHandler(ResourceHandler):
         _, gallery, source = gallery_of(ctx, step)
         definition = gallery.definition
         identifier = {"publisher": definition.publisher, "offer": definition.offer, "sku": definition.sku}
+        capture = ctx.capture(step.document)
+        feature = definition_security(ctx.specset.documents, capture) or observed_definition_security(
+            source, obs
+        )
         props = {
             "os_type": source.os_type,
             "os_state": "Generalized",
             "hyper_v_generation": hyper_v_generation(source, obs),
             "identifier": identifier,
+            "security_type": feature,
+            "architecture": source_architecture(ctx.specset.documents, source),
         }
         hashed = {"location": source.location_name, "os_type": source.os_type, "identifier": identifier}
+        if feature == "TrustedLaunch":  # only what departs from Azure's default changes the hash
+            hashed["security_type"] = feature
         name = f"{gallery.name}/{definition.name}"
         desired = desired_record(
             r.GALLERY_IMAGE,
@@ -86,6 +95,16 @@ class GalleryImageHandler(ResourceHandler):
         observed = obs.get(r.GALLERY_IMAGE, gallery.resource_group, name)
         if observed is not None:
             seen = observed["properties"]
+            if _security_conflict(seen, feature):
+                return self.change(
+                    step,
+                    "conflict",
+                    f"image definition {definition.name} exists with SecurityType "
+                    f"{seen.get('security_type') or 'Standard'}, but {capture.source} needs {feature}; "
+                    "definitions are immutable: give it a new name",
+                    desired,
+                    observed,
+                )
             if seen.get("identifier") != identifier or seen.get("os_type") != source.os_type:
                 return self.change(
                     step,
@@ -100,6 +119,23 @@ class GalleryImageHandler(ResourceHandler):
                     step, "no-op", f"image definition {definition.name} exists: used as is", None, observed
                 )
         return compare_resource(step, ctx, desired, observed, [], [], self.label)
+
+
+def _security_conflict(seen: dict, feature: str | None) -> bool:
+    """A Trusted Launch source needs a TrustedLaunch definition; a Standard one, one that allows Standard."""
+    held = seen.get("security_type") or "Standard"
+    if feature == "TrustedLaunch":
+        return held != "TrustedLaunch"
+    return held in ("TrustedLaunch", "ConfidentialVM")
+
+
+def observed_definition_security(source: SourceVM | SourceVHD, obs: Observer) -> str | None:
+    """For an existing source: TrustedLaunch when the observed VM is Trusted Launch."""
+    if isinstance(source, SourceVM) and source.existing:
+        vm = obs.vm(source.resource_group, source.vm_name)
+        if vm is not None and vm["properties"].get("security_type") == "TrustedLaunch":
+            return "TrustedLaunch"
+    return None
 
 
 class GalleryVersionHandler(Handler):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.disks import attach_properties, restored_disks, with_ids
+from imagepipe.steps.desired.names import security_properties
 from imagepipe.steps.evaluation import Evaluation, compare_resource
-from imagepipe.steps.facts import image_done, source_subnet, temporaries
+from imagepipe.steps.facts import captured_output, image_done, source_subnet, temporaries
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import delete_resource
 
@@ -23,8 +25,7 @@ class TempVmHandler(ResourceHandler):
         capture = ctx.capture(step.document)
         source = ctx.source_vm(capture.source)
         if image_done(ctx, capture, obs):
-            assert capture.image is not None
-            return self.change(step, "no-op", f"image {capture.image.name} exists: no temporary VM needed")
+            return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary VM needed")
         assert capture.snapshots is not None
         rg, location, name = capture.snapshots.resource_group, source.location_name, f"{capture.name}-tmp"
         nic_props = {"subnet_id": source_subnet(ctx, source, obs)}
@@ -59,9 +60,13 @@ class TempVmHandler(ResourceHandler):
             "os_disk": {"name": f"{name}-osdisk"},
             "data_disks": [],
         }
-        vm = desired_record(
-            r.VM, rg, name, location, ctx.tags(step.address, {"location": location, **props}), props
-        )
+        # The copy boots as its source did: its disks keep the source's security type.
+        kind = security.source_type(ctx.specset.documents, source) or (seen_source or {}).get(
+            "properties", {}
+        ).get("security_type")
+        hashed = {"location": location, **props}
+        props.update(security_properties(kind, kind is not None))
+        vm = desired_record(r.VM, rg, name, location, ctx.tags(step.address, hashed), props)
         return compare_resource(step, ctx, vm, obs.get(r.VM, rg, name), [], [], self.label)
 
     def delete(self, azure: Provider, record: r.Record) -> None:

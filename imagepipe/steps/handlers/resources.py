@@ -11,7 +11,7 @@ from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_r
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
-from imagepipe.steps.facts import source_already_captured
+from imagepipe.steps.facts import scripts_outdated_on_generalized, source_already_captured
 from imagepipe.steps.port import Observer, Provider, ProviderError
 from imagepipe.steps.waits import delete_vm, wait_for_replica
 
@@ -145,6 +145,11 @@ class VmHandler(ResourceHandler):
                 immutable.append("subnet")
             if observed["location"] != desired["location"]:
                 immutable.append("location")
+            if step.kind is r.StepKind.SOURCE_VM and scripts_outdated_on_generalized(
+                ctx.source_vm(step.document), obs
+            ):
+                # Never dropped: the scripts run on a rebuilt VM, which its capture then takes.
+                immutable.append("customize scripts (changed since the VM was generalized in place)")
             if (seen.get("size") or "").lower() != want["size"].lower():
                 mutable.append(f"size {seen.get('size')} -> {want['size']}")
             mutable += tag_drift(desired, observed)
@@ -153,7 +158,9 @@ class VmHandler(ResourceHandler):
             if foreign:
                 vm_id = ctx.resource_id(r.VM, desired["resource_group"], desired["name"])
                 return self.change(step, "conflict", foreign, desired, None, resource_id=vm_id)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
+        kind = desired["properties"].get("security_type")
+        noun = f"{kind} {self.label}" if kind else self.label  # the plan shows each VM's security type
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
 
     @staticmethod
     def _subnet_moved(seen: dict[str, Any], want: dict[str, Any]) -> bool:
@@ -226,8 +233,22 @@ class ExistingVmHandler(Handler):
                 None,
                 resource_id=ctx.resource_id(r.VM, source.resource_group, source.vm_name),
             )
+        kind = observed["properties"].get("security_type")
+        if source.security_type and kind and kind != source.security_type:
+            return self.change(
+                step,
+                "conflict",
+                f"{source.ref} declares securityType: {source.security_type}, but VM {source.vm_name} is a {kind} "
+                f"VM (a VM's security type is fixed when it is created): set securityType: {kind}",
+                None,
+                observed,
+            )
         return self.change(
-            step, "no-op", f"existing VM {source.vm_name}: observed only, never changed", None, observed
+            step,
+            "no-op",
+            f"existing {kind + ' ' if kind else ''}VM {source.vm_name}: observed only, never changed",
+            None,
+            observed,
         )
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:

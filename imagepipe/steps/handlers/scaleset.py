@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.spec import security
 from imagepipe.steps.base import ResourceHandler
 from imagepipe.steps.context import Context, desired_record
-from imagepipe.steps.desired.names import capture_image_id, capture_os_type, subnet_id_of
+from imagepipe.steps.desired.names import capture_image_id, capture_os_type, security_properties, subnet_id_of
 from imagepipe.steps.evaluation import Evaluation, compare_resource, tag_drift
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import wait_for_replica
@@ -28,8 +29,16 @@ class ScaleSetHandler(ResourceHandler):
             "os_type": capture_os_type(ctx, dep.image),
             "ssh_public_key": dep.ssh_public_key,
             "admin_password": dep.admin_password,
+            **security_properties(
+                security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
+            ),
         }
-        hashed = {"location": dep.location_name, **{k: v for k, v in props.items() if k != "capacity"}}
+        hashed = {
+            "location": dep.location_name,
+            **{k: v for k, v in props.items() if k not in ("capacity", "security_type", "security_profile")},
+        }
+        if props["security_profile"]:
+            hashed["security_profile"] = props["security_profile"]
         desired = desired_record(
             r.VMSS,
             dep.resource_group,
@@ -52,7 +61,8 @@ class ScaleSetHandler(ResourceHandler):
             if seen.get("capacity") != dep.count:
                 mutable.append(f"capacity {seen.get('capacity')} -> {dep.count}")
             mutable += tag_drift(desired, observed)
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, self.label)
+        noun = f"{props['security_type']} {self.label}" if props["security_type"] else self.label
+        return compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer

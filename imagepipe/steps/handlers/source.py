@@ -14,7 +14,7 @@ from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_CUSTOMIZED, Context
 from imagepipe.steps.desired.names import script_hash
 from imagepipe.steps.evaluation import Evaluation, StepFailed
-from imagepipe.steps.facts import ran_hashes, source_already_captured
+from imagepipe.steps.facts import ran_hashes, scripts_outdated_on_generalized, source_already_captured
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import verify_run_command, wait_run_command
 
@@ -48,6 +48,14 @@ class CustomizeHandler(Handler):
                     step,
                     "no-op",
                     f"script {i + 1} ran (recorded in the tag {TAG_CUSTOMIZED})",
+                    resource_id=rid,
+                )
+            if scripts_outdated_on_generalized(source, obs):
+                return self.change(
+                    step,
+                    "action",
+                    f"run customize script {i + 1} on {source.vm_name} once it is rebuilt "
+                    f"(it was generalized before the scripts changed): {first_line}",
                     resource_id=rid,
                 )
             if source_already_captured(ctx, source.ref, obs) or (
