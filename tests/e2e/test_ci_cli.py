@@ -115,7 +115,7 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         )
         assert comment.returncode == 0, comment.stderr
         assert comment.stdout.startswith("<!-- imagepipe:plan stack=learn-exercise -->\n")
-        assert "**Plan: 6 to create, 0 to change, 0 to delete, 4 actions.**" in comment.stdout
+        assert "**Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions.**" in comment.stdout
         assert not re.search(r"^(::|##vso)", comment.stdout, re.MULTILINE)  # the comment carries no command
         text = summary.read_text()
         assert text.startswith("written by an earlier command of the step\n")  # appended, never replaced
@@ -124,7 +124,7 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
         document = json.loads(as_json.stdout)
         assert plan_document_problem(document) is None
-        assert document["headline"] == "Plan: 6 to create, 0 to change, 0 to delete, 4 actions."
+        assert document["headline"] == "Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions."
         assert summary.read_text().count("<!-- imagepipe:plan") == 1  # a policy tool's run adds no summary
 
         applied = invoke_cli("apply", "plan.json", cwd=work, env=env)
@@ -158,5 +158,5 @@ def test_plan_annotates_the_spec_sets_warnings_on_their_lines(tmp_path: Path) ->
     warnings = re.findall(
         r"^::warning file=([^,]+),line=(\d+),col=(\d+),title=imagepipe::", result.stderr, re.MULTILINE
     )
-    assert warnings == [("specs/warned/specs.yaml", "28", "12"), ("specs/warned/specs.yaml", "37", "19")]
-    assert "#### Warnings" in result.stdout and "spec.quiesce" in result.stdout  # in the comment too
+    assert warnings == [("specs/warned/specs.yaml", "37", "19")]
+    assert "#### Warnings" in result.stdout and "spec.preserveSource" in result.stdout  # in the comment too
