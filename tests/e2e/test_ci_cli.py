@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import requests
 from cli_run import REPO, endpoint_env, invoke_cli, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
@@ -160,3 +161,21 @@ def test_plan_annotates_the_spec_sets_warnings_on_their_lines(tmp_path: Path) ->
     )
     assert warnings == [("specs/warned/specs.yaml", "37", "19")]
     assert "#### Warnings" in result.stdout and "spec.preserveSource" in result.stdout  # in the comment too
+
+
+def test_apply_annotates_a_failed_step_and_the_spec_sets_warnings(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    env = github_env(work, tmp_path / "summary.md")
+    with start_emulator(tmp_path / "state", speed=500) as em:
+        faults = [{"operation": "Images_CreateOrUpdate", "lro_error": "OperationNotAllowed"}]
+        requests.post(em.url("/_emulator/faults"), json=faults, verify=str(em.ca_file), timeout=30)
+        result = invoke_cli(
+            "apply", "specs/learn-exercise", "--yes", cwd=work, env={**env, **endpoint_env(em)}
+        )
+    assert result.returncode == 1
+    errors = re.findall(r"^::error title=imagepipe::(.*)$", result.stdout, re.MULTILINE)
+    assert (
+        len(errors) == 1
+        and errors[0].startswith("Capture/my-image/image: ")
+        and "OperationNotAllowed" in errors[0]
+    )
