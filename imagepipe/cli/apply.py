@@ -20,7 +20,7 @@ from imagepipe.cli.common import (
     target_config,
     target_options,
 )
-from imagepipe.errors import ExitCode, ImagepipeError, SpecError, UsageError
+from imagepipe.errors import ExitCode, ImagepipeError, SpecError, UsageError, error
 from imagepipe.plan.model import Change, Plan, looks_like_plan_file
 from imagepipe.render.console import console, progress_for, show_plan
 from imagepipe.render.progress import estimate_fields, summary_counts, summary_table
@@ -190,6 +190,13 @@ def command(
 
     def summarize(outcome: RunOutcome) -> None:
         apply_summary(outcome.plan, outcome.result, target=cloud, echo=echo)
+        # In CI the spec set's warnings and each failed step are annotations too (the failures
+        # have no spec line: the step's address names them).
+        failed = [
+            error(printable(f"{f.address}: {f.message}"), None, f.address)
+            for f in (outcome.result.failures if outcome.result is not None else [])
+        ]
+        ci.annotate([*ci.plan_diagnostics(outcome.plan), *failed], annotations, document_on_stdout=document)
 
     what = str(plan_file) if plan_file is not None else ci.described(paths)
     try:

@@ -70,6 +70,7 @@ def output_choices(*choices: str) -> Callable[[F], F]:
         "text": "text for people",
         "json": "json for scripts (one JSON object; JSON lines for events)",
         "markdown": "markdown for a pull-request comment",
+        "table": "table: one row per change",
     }
 
     def decorate(func: F) -> F:

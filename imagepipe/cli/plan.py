@@ -21,7 +21,7 @@ from imagepipe.plan.model import Plan
 from imagepipe.render.console import console
 from imagepipe.render.json_plan import render_plan_json
 from imagepipe.render.markdown import render_plan_markdown
-from imagepipe.render.plan import plan_text
+from imagepipe.render.plan import plan_table, plan_text
 from imagepipe.render.safe import printable
 from imagepipe.render.step_summary import plan_summary
 
@@ -64,7 +64,7 @@ def save_plan(plan: Plan, out_file: Path) -> None:
     "plan does not show its changes half done [default: plan at once, without looking at the lock]."
 )
 @target_options
-@output_choices("text", "json", "markdown")
+@output_choices("text", "json", "markdown", "table")
 @annotations_option
 def command(
     paths: tuple[Path, ...],
@@ -102,6 +102,8 @@ def command(
         click.echo(render_plan_json(plan, target=cloud))
     elif output == "markdown":
         click.echo(render_plan_markdown(plan, target=cloud, full_plan_at=ci.full_plan_at()), nl=False)
+    elif output == "table":
+        plan_table(plan, console())
     else:
         plan_text(plan, console())
     if out_file is not None:

@@ -10,7 +10,9 @@ import click
 from imagepipe.errors import ExitCode
 from imagepipe.plan.model import Plan
 from imagepipe.render.console import console
-from imagepipe.render.plan import plan_json, plan_text
+from imagepipe.render.json_plan import render_plan_json
+from imagepipe.render.markdown import render_plan_markdown
+from imagepipe.render.plan import plan_table, plan_text
 from imagepipe.render.safe import markup
 
 
@@ -22,11 +24,24 @@ def _text(plan: Plan) -> None:
 
 
 def _json(plan: Plan) -> None:
-    click.echo(plan_json(plan))
+    click.echo(render_plan_json(plan))
+
+
+def _markdown(plan: Plan) -> None:
+    click.echo(render_plan_markdown(plan), nl=False)
+
+
+def _table(plan: Plan) -> None:
+    plan_table(plan, console())
 
 
 # One renderer per -o value: another format is one more entry.
-RENDERERS: dict[str, Callable[[Plan], None]] = {"text": _text, "json": _json}
+RENDERERS: dict[str, Callable[[Plan], None]] = {
+    "text": _text,
+    "json": _json,
+    "markdown": _markdown,
+    "table": _table,
+}
 
 
 @click.command(name="show")
@@ -37,7 +52,8 @@ RENDERERS: dict[str, Callable[[Plan], None]] = {"text": _text, "json": _json}
     type=click.Choice(list(RENDERERS)),
     default="text",
     show_default=True,
-    help="text for people, json for scripts (the same JSON as `plan -o json`).",
+    help="text for people, json for scripts (the same JSON as `plan -o json`), markdown for a "
+    "pull-request comment, table: one row per change.",
 )
 def command(plan_file: Path, output: str) -> ExitCode:
     """Show a plan saved by `plan --out PLANFILE`; reads no spec and no cloud."""

@@ -146,6 +146,8 @@ def plan_document(plan: Plan, *, target: str | None = None) -> dict[str, Any]:
         "resource_changes": [change_json(c) for c in plan.changes],
         "undescribed": plan.undescribed,
         "outside": list(plan.outside),
+        "orphans": [dict(o) for o in plan.orphans],
+        "collisions": [dict(c) for c in plan.collisions],
         "warnings": [
             w if isinstance(w, dict) else {"message": str(w)} for w in getattr(plan, "warnings", None) or []
         ],

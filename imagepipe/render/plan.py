@@ -6,6 +6,7 @@ import json
 from collections import OrderedDict
 
 from rich.console import Console
+from rich.table import Table
 
 from imagepipe.plan.estimate import Estimate, duration_text
 from imagepipe.plan.model import Change, Plan
@@ -122,3 +123,34 @@ def warning_text(warning: dict) -> str:
         else (f"{warning['address']}: " if warning.get("address") else "")
     )
     return f"{where}warning: {warning.get('message', '')}"
+
+
+def plan_table(plan: Plan, console: Console) -> None:
+    """One row per change (no-ops left out): action, address, resource, reason; the headline below."""
+    table = Table(
+        title=f"{'Destroy' if plan.destroy else 'Plan'} for stack {markup(plan.stack)}", show_lines=False
+    )
+    for column in ("action", "address", "resource", "reason"):
+        table.add_column(column, overflow="fold")
+    for change in plan.changes:
+        if change.action == "no-op":
+            continue
+        symbol, style = SYMBOLS[change.action]
+        resource = (change.resource_id or "").rsplit("/providers/", 1)[-1]
+        table.add_row(
+            f"[{style}]{symbol} {change.action}[/{style}]",
+            markup(change.address),
+            markup(resource),
+            markup(change.reason),
+        )
+    for orphan in plan.orphans:
+        table.add_row(
+            "[red]- pending[/red]",
+            markup(orphan["address"]),
+            markup(orphan["id"]),
+            "no spec describes it (apply --prune deletes it)",
+        )
+    if plan.target:
+        console.print(f"Target: {markup(target_text(plan.target))}", soft_wrap=True)
+    console.print(table)
+    console.print(plan.summary())

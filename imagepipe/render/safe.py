@@ -20,9 +20,16 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# CI agents read workflow commands in a log: GitHub's `::cmd` at a line's start and `##[cmd]`
+# anywhere in it, Azure DevOps' `##vso[...]`. A value must never be one: its `#` and `:` shown escaped.
+_CI_COMMAND = re.compile(r"##(?=\[|vso\[)|^::", re.IGNORECASE)
+
+
 def printable(value: object) -> str:
-    """``value`` as one line of plain text: control characters shown as ``\\x1b``-style escapes."""
-    return _UNPRINTABLE.sub(_escaped, str(value))
+    """``value`` as one line of plain text: control characters shown as ``\\x1b``-style escapes,
+    and nothing a CI agent would take for a command."""
+    text = _UNPRINTABLE.sub(_escaped, str(value))
+    return _CI_COMMAND.sub(lambda m: "\\x23#" if m.group().startswith("#") else "\\x3a:", text)
 
 
 def markup(value: object) -> str:

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import requests
 from cli_run import REPO, endpoint_env, invoke_cli, workdir_with_specs
 
 from imagepipe.emulator import start_emulator
@@ -115,7 +116,7 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         )
         assert comment.returncode == 0, comment.stderr
         assert comment.stdout.startswith("<!-- imagepipe:plan stack=learn-exercise -->\n")
-        assert "**Plan: 6 to create, 0 to change, 0 to delete, 4 actions.**" in comment.stdout
+        assert "**Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions.**" in comment.stdout
         assert not re.search(r"^(::|##vso)", comment.stdout, re.MULTILINE)  # the comment carries no command
         text = summary.read_text()
         assert text.startswith("written by an earlier command of the step\n")  # appended, never replaced
@@ -124,7 +125,7 @@ def test_plan_comment_json_and_apply_summary_in_a_github_job(tmp_path: Path) -> 
         as_json = invoke_cli("plan", "specs/learn-exercise", "-o", "json", cwd=work, env=env)
         document = json.loads(as_json.stdout)
         assert plan_document_problem(document) is None
-        assert document["headline"] == "Plan: 6 to create, 0 to change, 0 to delete, 4 actions."
+        assert document["headline"] == "Plan: 6 to create, 0 to change, 0 to replace, 0 to delete, 4 actions."
         assert summary.read_text().count("<!-- imagepipe:plan") == 1  # a policy tool's run adds no summary
 
         applied = invoke_cli("apply", "plan.json", cwd=work, env=env)
@@ -158,5 +159,23 @@ def test_plan_annotates_the_spec_sets_warnings_on_their_lines(tmp_path: Path) ->
     warnings = re.findall(
         r"^::warning file=([^,]+),line=(\d+),col=(\d+),title=imagepipe::", result.stderr, re.MULTILINE
     )
-    assert warnings == [("specs/warned/specs.yaml", "28", "12"), ("specs/warned/specs.yaml", "37", "19")]
-    assert "#### Warnings" in result.stdout and "spec.quiesce" in result.stdout  # in the comment too
+    assert warnings == [("specs/warned/specs.yaml", "37", "19")]
+    assert "#### Warnings" in result.stdout and "spec.preserveSource" in result.stdout  # in the comment too
+
+
+def test_apply_annotates_a_failed_step_and_the_spec_sets_warnings(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    env = github_env(work, tmp_path / "summary.md")
+    with start_emulator(tmp_path / "state", speed=500) as em:
+        faults = [{"operation": "Images_CreateOrUpdate", "lro_error": "OperationNotAllowed"}]
+        requests.post(em.url("/_emulator/faults"), json=faults, verify=str(em.ca_file), timeout=30)
+        result = invoke_cli(
+            "apply", "specs/learn-exercise", "--yes", cwd=work, env={**env, **endpoint_env(em)}
+        )
+    assert result.returncode == 1
+    errors = re.findall(r"^::error title=imagepipe::(.*)$", result.stdout, re.MULTILINE)
+    assert (
+        len(errors) == 1
+        and errors[0].startswith("Capture/my-image/image: ")
+        and "OperationNotAllowed" in errors[0]
+    )

@@ -90,3 +90,21 @@ def test_a_deleted_document_is_pending_until_pruned(tmp_path: Path) -> None:
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     after = invoke_cli("plan", "specs/learn-exercise", "--detailed-exitcode", cwd=work)
     assert after.returncode == 0 and "No changes" in after.stdout
+
+
+def test_plan_as_a_table_and_a_saved_plan_shown_in_every_format(tmp_path: Path) -> None:
+    work = workdir_with_specs(tmp_path)
+    table = invoke_cli("plan", "specs/learn-exercise", "-o", "table", cwd=work, env={"COLUMNS": "250"})
+    assert table.returncode == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if "Capture/my-image/generalize" in line]
+    assert rows and "action" in rows[0] and "generalize VM myVM" in table.stdout
+    assert "Plan: 6 to create" in table.stdout
+
+    saved = invoke_cli("plan", "specs/learn-exercise", "--out", "my.plan", cwd=work)
+    assert saved.returncode == 0, saved.stderr
+    as_json = json.loads(invoke_cli("show", "my.plan", "-o", "json", cwd=work).stdout)
+    assert as_json["format_version"] and as_json["headline"].startswith("Plan: 6 to create")
+    markdown = invoke_cli("show", "my.plan", "-o", "markdown", cwd=work).stdout
+    assert markdown.startswith("<!-- imagepipe:plan stack=learn-exercise -->")
+    shown = invoke_cli("show", "my.plan", "-o", "table", cwd=work, env={"COLUMNS": "250"}).stdout
+    assert "Capture/my-image/generalize" in shown
