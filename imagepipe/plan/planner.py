@@ -106,7 +106,7 @@ def make_plan(
         plan.orphans = [
             {"address": deletion_address(rec), "id": rec["id"]} for rec in sort_for_deletion(undescribed)
         ]
-    renamed = renamed_away(owned, result.evaluations)
+    renamed = renamed_away(owned, result.evaluations, graph)
     if prune:
         result.deletions = sort_for_deletion(undescribed + [old for old, _ in renamed])
         plan.changes.extend(
@@ -192,25 +192,40 @@ def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
         )
 
 
-# Versions are not renamed but added (a version bump); older ones are the retention's to delete.
-NOT_RENAMED = frozenset({r.GALLERY_VERSION.lower()})
+# Steps that make one resource whose name the specs choose: a new name is a rename. (Not the
+# steps that make several, such as snapshots, nor a gallery version: a version bump adds one,
+# and older versions are the retention's to delete.)
+RENAMEABLE = frozenset(
+    {
+        r.StepKind.VIRTUAL_NETWORK,
+        r.StepKind.SOURCE_NIC,
+        r.StepKind.SOURCE_VM,
+        r.StepKind.DEPLOYMENT_VM,
+        r.StepKind.DEPLOYMENT_VMSS,
+        r.StepKind.CAPTURE_IMAGE,
+        r.StepKind.CAPTURE_GALLERY,
+        r.StepKind.CAPTURE_GALLERY_IMAGE,
+    }
+)
 
 
-def renamed_away(owned: Iterable[r.Record], evaluations: dict[str, Evaluation]) -> list[tuple[r.Record, str]]:
+def renamed_away(
+    owned: Iterable[r.Record], evaluations: dict[str, Evaluation], graph: StepGraph
+) -> list[tuple[r.Record, str]]:
     """Owned resources tagged with a live step's address whose step now makes another name of
     that type (a changed namePattern, vmName or image name): the old one, and the new name.
 
     Without this, the old resource would stay for ever, tagged with a live address: invisible
     to the plan, to --prune and to the "no longer described" count."""
     wanted: dict[str, r.Record] = {
-        address: ev.desired for address, ev in evaluations.items() if ev.desired is not None
+        address: ev.desired
+        for address, ev in evaluations.items()
+        if ev.desired is not None and graph.step(address).kind in RENAMEABLE
     }
     out: list[tuple[r.Record, str]] = []
     for rec in owned:
         desired = wanted.get(rec["tags"].get(TAG_SPEC, ""))
         if desired is None or rec["type"].lower() != desired["type"].lower():
-            continue
-        if rec["type"].lower() in NOT_RENAMED:
             continue
         same = (rec["resource_group"].lower(), rec["name"].lower()) == (
             desired["resource_group"].lower(),

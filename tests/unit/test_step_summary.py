@@ -61,7 +61,8 @@ def test_apply_summary_has_the_outcome_per_document_failures_and_time_against_es
         "**Failed: 1 created, 0 changed, 0 deleted, 0 actions, 1 failed** in 2 min (estimated about 2 min)."
         in text
     )
-    assert "! Deployment/web/vm[1]: OperationNotAllowed: quota #\u200b#vso[task.complete]" in text
+    assert "! Deployment/web/vm[1]: OperationNotAllowed: quota \\x23#vso[task.complete]" in text
+    assert "##vso[" not in text
     assert "##vso[" not in text
     assert "| Deployment/web | 1 | 0 | 0 | 0 | 1 | 1 |" in text
     assert "**No changes.**" in render_apply_markdown(planned, None)
