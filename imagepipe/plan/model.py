@@ -21,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from imagepipe.plan.rollout import RolloutPlan
 from imagepipe.spec.model import SpecSet
 from imagepipe.spec.secrets import file_references
 from imagepipe.steps.change import ACTIONS, Action, Change, canonical_json, digest
@@ -67,6 +68,8 @@ class Plan:
     target: dict[str, str] = field(default_factory=dict)
     # The spec set's validation warnings (Diagnostic.to_json): shown by plan and apply too.
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # Deployments whose VMs are replaced in waves (plan/rollout.py), in spec order.
+    rollouts: list[RolloutPlan] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -110,6 +113,7 @@ class Plan:
             | ({"orphans": self.orphans} if self.orphans else {})
             | ({"target": self.target} if self.target else {})
             | ({"warnings": self.warnings} if self.warnings else {})
+            | ({"rollouts": [r.to_json() for r in self.rollouts]} if self.rollouts else {})
         )
 
     @classmethod
@@ -129,6 +133,7 @@ class Plan:
             orphans=[{"address": str(o["address"]), "id": str(o["id"])} for o in data.get("orphans", [])],
             target={str(k): str(v) for k, v in (data.get("target") or {}).items()},
             warnings=[dict(w) for w in data.get("warnings", [])],
+            rollouts=[RolloutPlan.from_json(r) for r in data.get("rollouts", [])],
             collisions=[
                 {"id": str(c["id"]), "identity": str(c.get("identity", ""))}
                 for c in data.get("collisions", [])

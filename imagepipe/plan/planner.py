@@ -9,6 +9,7 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
+from imagepipe.plan.rollout import plan_rollouts
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
@@ -93,6 +94,7 @@ def make_plan(
         result.handlers[step.address] = handler
         plan.changes.append(ev.change)
     announce_cleanups(result, graph)
+    plan.rollouts = plan_rollouts(specset, graph, plan.changes)
     mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
     plan.collisions = collisions(foreign)
     owned, outside = within_groups(mine, groups)

@@ -1,0 +1,144 @@
+"""Rolling replacement of a VM fleet: a version bump replaces the VMs in waves of maxUnavailable,
+each wave healthy before the next; a failing health check stops the rollout, the next apply resumes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from imagepipe import vocabulary as r
+from imagepipe.apply.events import Event
+from imagepipe.azure.adapters import Azure
+from imagepipe.azure.target import Target
+from imagepipe.render.plan import plan_json
+from tests.integration.engine_helpers import apply, journal, plan, write_specs
+
+FLEET = """
+apiVersion: imagepipe/v1
+kind: Stack
+metadata: {name: rolling}
+spec: {location: eastus}
+---
+apiVersion: imagepipe/v1
+kind: SourceVM
+metadata: {name: golden}
+spec:
+  resourceGroup: roll-build-rg
+  vmName: golden
+  osType: Linux
+  create:
+    securityType: Standard
+    image: Ubuntu2204
+    adminUsername: azureuser
+    sshPublicKey: {file: key.pub}
+    subnet: {vnet: build, name: default, addressPrefix: 10.7.0.0/24}
+---
+apiVersion: imagepipe/v1
+kind: Capture
+metadata: {name: web}
+spec:
+  source: SourceVM/golden
+  type: generalized
+  image: {resourceGroup: roll-images-rg, name: web-image-VERSION}
+  gallery:
+    resourceGroup: roll-images-rg
+    name: rollgallery
+    definition: {name: web, publisher: contoso, offer: web, sku: ubuntu}
+    version: VERSION
+---
+apiVersion: imagepipe/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  image: Capture/web
+  resourceGroup: roll-web-rg
+  count: 8
+  subnet: {vnet: web, name: default, addressPrefix: 10.8.0.0/24}
+  sshPublicKey: {file: key.pub}
+  rollout:
+    maxUnavailable: 2
+    healthCheck: {script: HEALTH, timeout: 5m}
+"""
+COUNT, MAX_UNAVAILABLE = 8, 2
+
+
+def specs(folder: Path, version: str, health: str = "echo healthy") -> Path:
+    return write_specs(folder, FLEET.replace("VERSION", version).replace("HEALTH", json.dumps(health)))
+
+
+def most_down_at_once(emulator: Any, rg: str) -> int:
+    """From the emulator's journal: a VM is down from its delete's start to its next create's end."""
+    ops = [op for op in journal(emulator) if f"/resourcegroups/{rg}/" in op["resourceId"].lower()]
+    intervals: list[tuple[datetime, datetime]] = []
+    down_since: dict[str, datetime] = {}
+    for op in ops:  # in start order
+        vm = op["resourceId"].lower()
+        if op["name"] == "VirtualMachines_Delete":
+            down_since[vm] = datetime.fromisoformat(op["startTime"])
+        elif op["name"] == "VirtualMachines_CreateOrUpdate" and vm in down_since and op["endTime"]:
+            intervals.append((down_since.pop(vm), datetime.fromisoformat(op["endTime"])))
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    down = most = 0
+    for _, step in edges:
+        down += step
+        most = max(most, down)
+    return most + len(down_since)  # deleted and never created again: still down
+
+
+def images_of(azure: Azure) -> list[str]:
+    vms = sorted(azure.list(r.VM, "roll-web-rg"), key=lambda vm: vm["name"])
+    return [vm["properties"]["image"].rsplit("/", 1)[-1] for vm in vms]
+
+
+def test_a_version_bump_rolls_through_the_fleet_in_waves_and_a_failed_wave_stops_it(
+    tmp_path: Path, emulator: Any, target: Target, azure: Azure
+) -> None:
+    folder = specs(tmp_path / "fleet", "1.0.0")
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes
+    assert images_of(azure) == ["1.0.0"] * COUNT
+
+    specs(folder, "1.0.1")
+    bumped = plan(target, folder)
+    (rollout,) = bumped.rollouts
+    assert [len(wave) for wave in rollout.waves] == [2, 2, 2, 2]
+    assert rollout.describe().startswith("replace 8 VMs in 4 waves of 2")
+    assert json.loads(plan_json(bumped))["rollouts"][0]["waves"][0] == [
+        "Deployment/web/vm[0]",
+        "Deployment/web/vm[1]",
+    ]
+
+    standing: list[int] = []  # VMs of the fleet that exist, sampled at every event of the apply
+
+    def sample(event: Event) -> None:
+        if event.address.startswith("Deployment/web/"):
+            standing.append(len(azure.list(r.VM, "roll-web-rg")))
+
+    rolled = apply(target, folder, on_event=sample)
+    assert rolled.result.ok, rolled.result.failures
+    assert images_of(azure) == ["1.0.1"] * COUNT
+    assert most_down_at_once(emulator, "roll-web-rg") <= MAX_UNAVAILABLE
+    assert standing and min(standing) >= COUNT - MAX_UNAVAILABLE
+    assert not plan(target, folder).has_changes
+
+    # A health check that fails: the first wave is replaced, fails, and the rollout stops there.
+    specs(folder, "1.0.2", health="echo broken\nexit 3")
+    failed = apply(target, folder).result
+    assert not failed.ok
+    assert sorted(o.address for o in failed.failures) == ["Deployment/web/vm[0]", "Deployment/web/vm[1]"]
+    assert "health check on web-00 failed" in failed.outcomes["Deployment/web/vm[0]"].message
+    skipped = [o for o in failed.outcomes.values() if o.status == "skipped"]
+    assert len(skipped) == COUNT - MAX_UNAVAILABLE
+    assert all("wave 1 of 4 failed" in o.message for o in skipped)
+    assert images_of(azure) == ["1.0.2"] * 2 + ["1.0.1"] * 6
+
+    # Fixed: the next apply resumes with the six VMs left, in three waves.
+    specs(folder, "1.0.2")
+    resumed = plan(target, folder)
+    assert [len(wave) for wave in resumed.rollouts[0].waves] == [2, 2, 2]
+    assert "Deployment/web/vm[0]" not in sum(resumed.rollouts[0].waves, [])
+    assert apply(target, folder).result.ok
+    assert images_of(azure) == ["1.0.2"] * COUNT
+    assert not plan(target, folder).has_changes
