@@ -95,6 +95,11 @@ class Provider(Protocol):
 
     def get_run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
 
+    def rolling_upgrade(self, rg: str, name: str) -> Record | None:
+        """A scale set's latest rolling upgrade: ``code`` (RollingForward, Completed, Faulted,
+        Cancelled), ``progress`` counts and ``error`` (``code``, ``message``); None when none ran."""
+        ...
+
     def private_ips(self, nic_id: str) -> list[str]:
         """The private IP addresses of a network interface, by its id (none when it is gone)."""
         ...

@@ -13,7 +13,7 @@ from imagepipe.apply.events import Event
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
 from imagepipe.render.plan import plan_json
-from tests.integration.engine_helpers import apply, journal, plan, write_specs
+from tests.integration.engine_helpers import admin, apply, journal, plan, write_specs
 
 FLEET = """
 apiVersion: imagepipe/v1
@@ -66,6 +66,10 @@ COUNT, MAX_UNAVAILABLE = 8, 2
 
 def specs(folder: Path, version: str, health: str = "echo healthy") -> Path:
     return write_specs(folder, FLEET.replace("VERSION", version).replace("HEALTH", json.dumps(health)))
+
+
+def set_faults(emulator: Any, rules: list[dict[str, Any]]) -> None:
+    admin(emulator, "faults", {"rules": rules, "seed": 7})
 
 
 def most_down_at_once(emulator: Any, rg: str) -> int:
@@ -142,3 +146,44 @@ def test_a_version_bump_rolls_through_the_fleet_in_waves_and_a_failed_wave_stops
     assert apply(target, folder).result.ok
     assert images_of(azure) == ["1.0.2"] * COUNT
     assert not plan(target, folder).has_changes
+
+
+def scale_set_specs(folder: Path, version: str) -> Path:
+    text = FLEET.replace("VERSION", version).replace("healthCheck: {script: HEALTH, timeout: 5m}", "")
+    return write_specs(folder, text.replace("  count: 8\n", "  count: 4\n  mode: scaleSet\n"))
+
+
+def test_a_scale_set_rolls_to_a_new_version_on_azures_engine_and_a_faulted_upgrade_fails_the_step(
+    tmp_path: Path, emulator: Any, target: Target, azure: Azure
+) -> None:
+    folder = scale_set_specs(tmp_path / "set", "1.0.0")
+    assert apply(target, folder).result.ok
+    assert not plan(target, folder).has_changes
+
+    scale_set_specs(folder, "1.0.1")
+    change = plan(target, folder).change("Deployment/web/vmss")
+    assert change.action == "update"
+    assert "rolling upgrade, in batches of 50% of the instances" in change.reason
+    assert apply(target, folder).result.ok
+    scale_set = azure.get(r.VMSS, "roll-web-rg", "web")
+    assert scale_set["properties"]["image"].endswith("/versions/1.0.1")
+    latest = azure.rolling_upgrade("roll-web-rg", "web")
+    assert latest is not None and latest["code"] == "Completed"
+    assert latest["progress"]["successful"] == 4
+    ops = journal(emulator)
+    assert not [op for op in ops if op["name"] == "VirtualMachineScaleSets_Delete"]  # never replaced
+    assert not plan(target, folder).has_changes
+
+    # An instance that fails its upgrade faults it: the step fails with Azure's code and message.
+    set_faults(
+        emulator,
+        [{"operation": "VirtualMachineScaleSetVMs_RollingUpgrade", "lro_error": "VMHealthCheckFailed"}],
+    )
+    scale_set_specs(folder, "1.0.2")
+    failed = apply(target, folder).result
+    set_faults(emulator, [])
+    (failure,) = failed.failures
+    assert failure.address == "Deployment/web/vmss"
+    assert failure.error is not None
+    assert failure.error["code"] == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
+    assert "First failed instance ID is" in failure.error["message"]
