@@ -8,12 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from imagepipe import vocabulary as r
 from imagepipe.apply.events import Event
 from imagepipe.azure.adapters import Azure
-from imagepipe.azure.target import Target
+from imagepipe.azure.target import Target, connect_emulator
+from imagepipe.emulator import start_emulator
 from imagepipe.render.plan import plan_json
-from tests.integration.engine_helpers import admin, apply, journal, plan, write_specs
+from tests.integration.engine_helpers import admin, apply, apply_until, journal, plan, write_specs
 
 FLEET = """
 apiVersion: imagepipe/v1
@@ -62,6 +65,7 @@ spec:
     healthCheck: {script: HEALTH, timeout: 5m}
 """
 COUNT, MAX_UNAVAILABLE = 8, 2
+KILL_SPEED = 150.0  # slow enough that the kill lands while a VM is being replaced
 
 
 def specs(folder: Path, version: str, health: str = "echo healthy") -> Path:
@@ -187,3 +191,40 @@ def test_a_scale_set_rolls_to_a_new_version_on_azures_engine_and_a_faulted_upgra
     assert failure.error is not None
     assert failure.error["code"] == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
     assert "First failed instance ID is" in failure.error["message"]
+
+
+@pytest.mark.slow  # two captures at a speed slow enough for the kill to land mid-replacement: ~20 s
+def test_a_kill_in_the_middle_of_a_rollout_and_one_more_apply_converge_without_duplicates(
+    tmp_path: Path,
+) -> None:
+    with start_emulator(tmp_path / "slow-state", speed=KILL_SPEED, throttling=False) as slow:
+        folder = write_specs(
+            tmp_path / "fleet",
+            FLEET.replace("VERSION", "1.0.0")
+            .replace("count: 8", "count: 4")
+            .replace("maxUnavailable: 2", "maxUnavailable: 1")
+            .replace("HEALTH", '"echo healthy"'),
+        )
+        target = connect_emulator(slow, polling_interval=0.02)
+        try:
+            assert apply(target, folder).result.ok
+            (folder / "specs.yaml").write_text((folder / "specs.yaml").read_text().replace("1.0.0", "1.0.1"))
+            killed = apply_until(slow, folder, "Deployment/web/vm[1]", tmp_path)
+            assert killed.in_flight, f"the kill did not land mid-operation:\n{killed.output}"
+
+            resumed = apply(target, folder)
+            assert resumed.result is not None and resumed.result.ok, resumed.result.failures
+            assert not plan(target, folder).has_changes
+            azure = Azure(target)
+            assert [
+                vm["name"] for vm in sorted(azure.list(r.VM, "roll-web-rg"), key=lambda v: v["name"])
+            ] == [
+                "web-00",
+                "web-01",
+                "web-02",
+                "web-03",
+            ]
+            assert images_of(azure) == ["1.0.1"] * 4
+            assert most_down_at_once(slow, "roll-web-rg") <= 1  # the killed run and the resumed one
+        finally:
+            target.close()
