@@ -252,6 +252,7 @@ class ModelBuilder:
                     definition=GalleryDefinition(**g["definition"]),
                     version=g["version"],
                     target_regions=tuple(TargetRegion(r["name"], r.get("replicas", 1)) for r in regions),
+                    retain=g.get("retain"),
                 )
         snapshots = spec.get("snapshots") or {}
         return Capture(

@@ -127,6 +127,7 @@ class GalleryTarget:
     definition: GalleryDefinition
     version: str  # "1.0.0"
     target_regions: tuple[TargetRegion, ...]  # defaults to the source's region with 1 replica
+    retain: int | None = None  # keep the newest N versions of the definition (None: keep all)
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,14 @@ class Observer(Protocol):
 
     def run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
 
+    def list_all(self, type_: str) -> list[Record]:
+        """Every resource of a type in the subscription (who uses an image version)."""
+        ...
+
+    def gallery_children(self, rg: str, gallery: str) -> list[Record]:
+        """A gallery's versions, then its definitions."""
+        ...
+
     def planned(self, type_: str, rg: str, name: str) -> Record | None:
         """What planning saw, for checks only a plan makes (apply refuses a plan's conflicts
         before acting): the snapshot's record when planning, None (no read) when applying."""

@@ -228,3 +228,100 @@ def test_a_kill_in_the_middle_of_a_rollout_and_one_more_apply_converge_without_d
             assert most_down_at_once(slow, "roll-web-rg") <= 1  # the killed run and the resumed one
         finally:
             target.close()
+
+
+def hand_made_vm(azure: Azure, image_id: str) -> None:
+    """A VM someone made by hand from a gallery version (no imagepipe tags)."""
+    azure.resources.resource_groups.create_or_update("hand-rg", {"location": "eastus"})
+    azure.network.virtual_networks.begin_create_or_update(
+        "hand-rg",
+        "hand-vnet",
+        {
+            "location": "eastus",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+                "subnets": [{"name": "s", "properties": {"addressPrefix": "10.9.0.0/24"}}],
+            },
+        },
+    ).result()
+    nic = azure.network.network_interfaces.begin_create_or_update(
+        "hand-rg",
+        "hand-nic",
+        {
+            "location": "eastus",
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "name": "ip",
+                        "properties": {"subnet": {"id": azure.subnet_id("hand-rg", "hand-vnet", "s")}},
+                    }
+                ]
+            },
+        },
+    ).result()
+    azure.compute.virtual_machines.begin_create_or_update(
+        "hand-rg",
+        "hand",
+        {
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_B2s"},
+                "securityProfile": {"securityType": "Standard"},
+                "storageProfile": {"imageReference": {"id": image_id}},
+                "osProfile": {
+                    "computerName": "hand",
+                    "adminUsername": "someone",
+                    "adminPassword": "Hand-made-Passw0rd!",
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic.id}]},
+            },
+        },
+    ).result()
+
+
+def versions_of(azure: Azure) -> list[str]:
+    return sorted(
+        v["name"].rsplit("/", 1)[-1]
+        for v in azure.gallery_children("roll-images-rg", "rollgallery")
+        if v["type"].lower() == r.GALLERY_VERSION.lower()
+    )
+
+
+def retained_specs(folder: Path, version: str) -> Path:
+    text = (
+        FLEET.replace("VERSION", version).replace("HEALTH", '"echo healthy"').replace("count: 8", "count: 2")
+    )
+    return write_specs(folder, text.replace("    version: ", "    retain: 1\n    version: ", 1))
+
+
+def test_retain_deletes_exactly_the_older_versions_nothing_uses_and_says_what_keeps_the_others(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = retained_specs(tmp_path / "retain", "1.0.0")
+    assert apply(target, folder).result.ok
+    version_id = azure.get(r.GALLERY_VERSION, "roll-images-rg", "rollgallery/web/1.0.0")["id"]
+    hand_made_vm(azure, version_id)
+
+    retained_specs(folder, "1.0.1")  # the fleet leaves 1.0.0, the hand-made VM stays on it
+    assert plan(target, folder).change("Capture/web/retain").action == "no-op"
+    assert apply(target, folder).result.ok
+    kept = plan(target, folder)
+    assert not kept.has_changes
+    assert "1.0.0 kept: used by VM hand-rg/hand" in kept.change("Capture/web/retain").reason
+    assert versions_of(azure) == ["1.0.0", "1.0.1"]
+
+    retained_specs(folder, "1.0.2")  # 1.0.1 goes in the apply that moves the fleet off it
+    change = plan(target, folder).change("Capture/web/retain")
+    assert change.action == "delete"
+    assert "delete gallery image versions 1.0.1 " in change.reason
+    assert "1.0.0 kept: used by VM hand-rg/hand" in change.reason
+    assert apply(target, folder).result.ok
+    assert versions_of(azure) == ["1.0.0", "1.0.2"]
+    assert images_of(azure) == ["1.0.2"] * 2
+    assert not plan(target, folder).has_changes
+
+    azure.compute.virtual_machines.begin_delete("hand-rg", "hand").result()
+    assert "versions 1.0.0 " in plan(target, folder).change("Capture/web/retain").reason
+    assert apply(target, folder).result.ok
+    assert versions_of(azure) == ["1.0.2"]
+    assert not plan(target, folder).has_changes
