@@ -233,11 +233,10 @@ class Executor:
         return self._guarded(step, lambda: self._rolled(step, held))
 
     def _rolled(self, step: Step, held: HeldSlots | None) -> StepOutcome:
-        """A VM of a rollout: replaced like any step, then healthy before its wave may end."""
-        outcome = self._converge(step, handler_for(step), held)
-        if outcome.status == "done":
-            health_gate(step, self.ctx, self.azure)
-        return outcome
+        """A VM of a rollout: replaced like any step, and healthy before it is done (and its wave may end)."""
+        return self._converge(
+            step, handler_for(step), held, gate=lambda: health_gate(step, self.ctx, self.azure)
+        )
 
     def _guarded(self, step: Step, run: Callable[[], Outcome]) -> Outcome | StepOutcome:
         """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""
@@ -252,9 +251,15 @@ class Executor:
             return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
 
     def _converge(
-        self, step: Step, handler: Handler, held: HeldSlots | None = None, observer: Observer | None = None
+        self,
+        step: Step,
+        handler: Handler,
+        held: HeldSlots | None = None,
+        observer: Observer | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> StepOutcome:
-        """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors."""
+        """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors;
+        ``gate`` (a rollout's health check) must pass before a step that acted is done."""
         obs = observer or self.live
         first_action: str | None = None
         first_reason = ""
@@ -266,6 +271,8 @@ class Executor:
             if change.action == "no-op":
                 if first_action is None:
                     return StepOutcome(step.address, "unchanged", "no-op", change.reason)
+                if gate is not None:
+                    gate()
                 said = handler.done_message(first_action)
                 self.emit(Event("done", step.address, step.phase, first_action, said or DONE[first_action]))
                 return StepOutcome(step.address, "done", first_action, said or first_reason)
