@@ -160,6 +160,7 @@ class StepKind(enum.Enum):
     CAPTURE_GALLERY = "capture-gallery"
     CAPTURE_GALLERY_IMAGE = "capture-gallery-image"
     CAPTURE_GALLERY_VERSION = "capture-gallery-version"
+    CAPTURE_GALLERY_RETAIN = "capture-gallery-retain"  # gallery.retain: older unused versions deleted
     CAPTURE_SNAPSHOTS = "capture-snapshots"
     DEPLOYMENT_VM = "deployment-vm"
     DEPLOYMENT_DISKS = "deployment-disks"

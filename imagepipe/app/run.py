@@ -131,6 +131,7 @@ def _execute(
         on_event=on_event,
         only=only,
         absent=planned.absent_vms(),
+        rollouts=plan.rollouts,
     )
     on_start(totals_of(plan, _phase_of(session)))
     result = executor.run()

@@ -22,11 +22,13 @@ from imagepipe import vocabulary as r
 from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
+from imagepipe.apply.rollout import WaveBarrier, health_gate
 from imagepipe.apply.schedule import AUTO_OTHER_STEPS, MOST_IMAGE_STEPS, HeldSlots, Schedule, critical_path
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.plan.observe import ApplyObserver, LiveObserver
 from imagepipe.plan.planner import deletion_address
+from imagepipe.plan.rollout import RolloutPlan
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import StepFailed
@@ -106,6 +108,7 @@ class Executor:
         only: set[str] | None = None,
         retry_backoff: float = 1.0,
         absent: set[tuple[str, str, str]] | None = None,
+        rollouts: list[RolloutPlan] | None = None,
     ):
         self.ctx = ctx
         self.graph = ctx.graph
@@ -123,10 +126,12 @@ class Executor:
         self.result = ApplyResult()
         self._lock = threading.Lock()
         self._dirty: set[str] = set()
+        self.waves = WaveBarrier(rollouts or [])  # the plan's rolling replacements
+        self._steps: dict[str, Step] = {}
 
     # ---- the graph walk --------------------------------------------------------------
     def run(self) -> ApplyResult:
-        steps = {s.address: s for s in self.graph.steps()}
+        steps = self._steps = {s.address: s for s in self.graph.steps()}
         waiting = {a: set(self.graph.dependencies(a)) for a in steps}
         slots = {a: self._slots_of(step) for a, step in steps.items()}
         schedule = Schedule(critical_path(self.graph), self.limits, slots, self._ceilings(slots))
@@ -137,7 +142,11 @@ class Executor:
             def release_ready() -> None:
                 for address in [a for a, deps in waiting.items() if not deps]:
                     del waiting[address]
-                    schedule.ready(address)
+                    admission = self.waves.admit(address)
+                    if admission == "go":
+                        schedule.ready(address)
+                    elif admission == "stop":
+                        self._not_run(steps[address], self.waves.why_stopped(address), waiting)
                 for address in schedule.startable():
                     pool.submit(self._worker, steps[address], slots[address])
 
@@ -154,8 +163,21 @@ class Executor:
                         self._skip_dependants(address, steps, waiting)
                     for deps in waiting.values():
                         deps.discard(address)
+                    released, stopped = self.waves.finished(address, outcome.status in ("done", "unchanged"))
+                    for held in released:
+                        schedule.ready(held)
+                    for held in stopped:
+                        self._not_run(steps[held], self.waves.why_stopped(held), waiting)
                 release_ready()
+        for held in self.waves.leftovers():  # their wave never opened: an earlier one did not run
+            self._not_run(steps[held], "not run: an earlier wave of its rollout did not run", waiting)
         return self.result
+
+    def _not_run(self, step: Step, message: str, waiting: dict[str, set[str]]) -> None:
+        """A step of a rollout that stopped: reported, never run (and neither are its dependants)."""
+        self.result.outcomes[step.address] = StepOutcome(step.address, "skipped", message=message)
+        self.emit(Event("skipped", step.address, step.phase, message=message))
+        self._skip_dependants(step.address, self._steps, waiting)
 
     def _slots_of(self, step: Step) -> list[limits.Slot]:
         try:
@@ -205,7 +227,16 @@ class Executor:
         if upstream_changed:
             with self._lock:
                 self._dirty.add(step.address)  # what follows a change is evaluated again, live
-        return self._guarded(step, lambda: self._converge(step, handler_for(step), held))
+        if not self.waves.in_rollout(step.address):
+            return self._guarded(step, lambda: self._converge(step, handler_for(step), held))
+        time.sleep(self.waves.delay(step.address))  # the pause between two waves
+        return self._guarded(step, lambda: self._rolled(step, held))
+
+    def _rolled(self, step: Step, held: HeldSlots | None) -> StepOutcome:
+        """A VM of a rollout: replaced like any step, and healthy before it is done (and its wave may end)."""
+        return self._converge(
+            step, handler_for(step), held, gate=lambda: health_gate(step, self.ctx, self.azure)
+        )
 
     def _guarded(self, step: Step, run: Callable[[], Outcome]) -> Outcome | StepOutcome:
         """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""
@@ -220,9 +251,15 @@ class Executor:
             return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
 
     def _converge(
-        self, step: Step, handler: Handler, held: HeldSlots | None = None, observer: Observer | None = None
+        self,
+        step: Step,
+        handler: Handler,
+        held: HeldSlots | None = None,
+        observer: Observer | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> StepOutcome:
-        """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors."""
+        """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors;
+        ``gate`` (a rollout's health check) must pass before a step that acted is done."""
         obs = observer or self.live
         first_action: str | None = None
         first_reason = ""
@@ -234,6 +271,8 @@ class Executor:
             if change.action == "no-op":
                 if first_action is None:
                     return StepOutcome(step.address, "unchanged", "no-op", change.reason)
+                if gate is not None:
+                    gate()
                 said = handler.done_message(first_action)
                 self.emit(Event("done", step.address, step.phase, first_action, said or DONE[first_action]))
                 return StepOutcome(step.address, "done", first_action, said or first_reason)

@@ -368,6 +368,15 @@ class Azure:
             )
         return Handle(resource, "update", poller, r.vmss)
 
+    def rolling_upgrade(self, rg: str, name: str) -> r.Record | None:
+        """The scale set's latest rolling upgrade (None when none ever ran)."""
+        with translated(f"{r.VMSS}/{name}/rollingUpgrades/latest", "get"):
+            try:
+                item = self.compute.virtual_machine_scale_set_rolling_upgrades.get_latest(rg, name)
+            except ResourceNotFoundError:
+                return None
+        return r.rolling_upgrade(r.wire(item))
+
     def update_tags(self, type_: str, rg: str, name: str, tags: dict[str, str]) -> Handle:
         """Replace the tags of a resource (resource groups, networks, VMs, images)."""
         resource = f"{type_}/{name}"

@@ -364,10 +364,17 @@ def vmss(desired: r.Record) -> dict[str, Any]:
 
 
 def vmss_update(desired: r.Record) -> dict[str, Any]:
-    return {
+    props = desired["properties"]
+    body: dict[str, Any] = {
         "tags": desired["tags"],
-        "sku": {"name": desired["properties"]["size"], "capacity": desired["properties"]["capacity"]},
+        "sku": {"name": props["size"], "capacity": props["capacity"]},
     }
+    if props.get("rolling_upgrade"):  # a new image: one model write that Azure rolls out in batches
+        body["properties"] = {
+            "upgradePolicy": {"mode": "Rolling", "rollingUpgradePolicy": props["rolling_upgrade"]},
+            "virtualMachineProfile": {"storageProfile": {"imageReference": image_reference(props["image"])}},
+        }
+    return body
 
 
 def image_from_vhd(desired: r.Record) -> dict[str, Any]:

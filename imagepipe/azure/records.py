@@ -177,6 +177,24 @@ def apply_instance_view(rec: Record, instance_view: Mapping[str, Any] | None) ->
     return rec
 
 
+def rolling_upgrade(body: Mapping[str, Any]) -> Record:
+    """A scale set's latest rolling upgrade: its running status code, progress counts and error."""
+    props = body.get("properties") or {}
+    error = props.get("error") or {}
+    counts = props.get("progress") or {}
+    return {
+        "type": "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades",
+        "id": body.get("id"),
+        "name": body.get("name"),
+        "code": (props.get("runningStatus") or {}).get("code"),
+        "progress": {
+            key: int(counts.get(f"{key}InstanceCount") or 0)
+            for key in ("successful", "failed", "inProgress", "pending")
+        },
+        "error": {"code": error.get("code"), "message": error.get("message")} if error else None,
+    }
+
+
 def run_command(body: Mapping[str, Any]) -> Record:
     rec = _base(RUN_COMMAND, body)
     props = body.get("properties") or {}

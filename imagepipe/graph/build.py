@@ -19,6 +19,7 @@ from imagepipe.graph.flow import (
     GALLERY_DEFINITION,
     GALLERY_VERSION,
     RESTORE,
+    RETAIN,
     SNAPSHOT_SOURCE_DISKS,
     TEMPORARIES,
     CaptureFlow,
@@ -41,6 +42,7 @@ class _Expander:
         self.edges: list[tuple[str, str]] = []
         self.outputs: dict[str, str] = {}
         self.last_step: dict[str, str] = {}
+        self.retains: dict[str, str] = {}  # capture ref -> its retain step
 
     # -- primitives ------------------------------------------------------------------------
 
@@ -162,6 +164,8 @@ class _Expander:
             version = self.chain(capture.ref, [GALLERY_VERSION], where, definition)
             self.edges.append((image_node, version or ""))
             last = version
+            if capture.gallery.retain is not None:
+                self.retains[capture.ref] = self.chain(capture.ref, [RETAIN], where, version) or ""
         if flow is CaptureFlow.PRESERVE and isinstance(source, SourceVM):
             self.chain(capture.ref, [CLEANUP], where, last)
 
@@ -197,6 +201,13 @@ class _Expander:
     def finish(self) -> StepGraph:
         graph = self.graph
         graph.add_edges_from((u, v) for u, v in self.edges if u in graph and v in graph)
+        for capture, retain in self.retains.items():  # after every user of the version (a rollout)
+            users = [
+                n
+                for n in graph.successors(self.outputs[capture])
+                if graph.nodes[n]["step"].document != capture
+            ]
+            graph.add_edges_from((user, retain) for user in users)
         return StepGraph(graph, self.outputs)
 
 

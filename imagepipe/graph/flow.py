@@ -24,6 +24,7 @@ RESTORE = "restore-source"
 TEMPORARIES = ("temp-disks", "temp-vm")
 GALLERY_DEFINITION = ("gallery", "gallery-image")
 GALLERY_VERSION = "gallery-version"
+RETAIN = "retain"  # after every step that uses the capture: a version they left may go
 CLEANUP = "cleanup"
 
 # Step name inside a Capture -> its kind.
@@ -43,6 +44,7 @@ CAPTURE_STEP_KINDS: dict[str, StepKind] = {
     "gallery": StepKind.CAPTURE_GALLERY,
     "gallery-image": StepKind.CAPTURE_GALLERY_IMAGE,
     "gallery-version": StepKind.CAPTURE_GALLERY_VERSION,
+    "retain": StepKind.CAPTURE_GALLERY_RETAIN,
 }
 
 

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from imagepipe.plan.estimate import Estimate
+from imagepipe.plan.rollout import RolloutPlan
 from imagepipe.spec.model import SpecSet
 from imagepipe.spec.secrets import file_references
 from imagepipe.steps.change import ACTIONS, Action, Change, canonical_json, digest
@@ -69,6 +70,8 @@ class Plan:
     # The spec set's validation warnings (Diagnostic.to_json): shown by plan and apply too.
     warnings: list[dict[str, Any]] = field(default_factory=list)
     estimate: Estimate | None = None  # how long apply should take (plan/estimate.py)
+    # Deployments whose VMs are replaced in waves (plan/rollout.py), in spec order.
+    rollouts: list[RolloutPlan] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(c.action for c in self.changes)
@@ -113,6 +116,7 @@ class Plan:
             | ({"target": self.target} if self.target else {})
             | ({"warnings": self.warnings} if self.warnings else {})
             | ({"estimate": self.estimate.to_json()} if self.estimate else {})
+            | ({"rollouts": [r.to_json() for r in self.rollouts]} if self.rollouts else {})
         )
 
     @classmethod
@@ -132,6 +136,7 @@ class Plan:
             orphans=[{"address": str(o["address"]), "id": str(o["id"])} for o in data.get("orphans", [])],
             target={str(k): str(v) for k, v in (data.get("target") or {}).items()},
             warnings=[dict(w) for w in data.get("warnings", [])],
+            rollouts=[RolloutPlan.from_json(r) for r in data.get("rollouts", [])],
             collisions=[
                 {"id": str(c["id"]), "identity": str(c.get("identity", ""))}
                 for c in data.get("collisions", [])

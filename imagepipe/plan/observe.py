@@ -36,6 +36,12 @@ class LiveObserver:
     def planned(self, type_: str, rg: str, name: str) -> r.Record | None:
         return None
 
+    def list_all(self, type_: str) -> list[r.Record]:
+        return self.azure.list_all(type_)
+
+    def gallery_children(self, rg: str, gallery: str) -> list[r.Record]:
+        return self.azure.gallery_children(rg, gallery)
+
 
 class ApplyObserver(LiveObserver):
     """Live reads for apply, without reading again what was just read.
@@ -120,6 +126,7 @@ class Inventory:
         self.records: dict[tuple[str, str, str], r.Record] = {}
         self.owned: list[r.Record] = []
         self.listed: set[tuple[str, str]] = set()
+        self._extra: dict[tuple[str, ...], list[r.Record]] = {}  # subscription lists, gallery children
         self._instance: dict[tuple[str, str], r.Record | None] = {}
         self._run_commands: dict[tuple[str, str, str], r.Record | None] = {}
         self._lock = threading.Lock()
@@ -177,6 +184,19 @@ class Inventory:
         if k not in self._instance:
             self._instance[k] = self.azure.get(r.VM, rg, name)
         return self._instance[k]
+
+    def list_all(self, type_: str) -> list[r.Record]:
+        """Read once per plan, and only when a step asks (a gallery's retention)."""
+        key = ("list_all", type_.lower())
+        if key not in self._extra:
+            self._extra[key] = self.azure.list_all(type_)
+        return self._extra[key]
+
+    def gallery_children(self, rg: str, gallery: str) -> list[r.Record]:
+        key = ("gallery", rg.lower(), gallery.lower())
+        if key not in self._extra:
+            self._extra[key] = self.azure.gallery_children(rg, gallery)
+        return self._extra[key]
 
     def run_command(self, rg: str, vm: str, name: str) -> r.Record | None:
         if self.get(r.VM, rg, vm) is None:

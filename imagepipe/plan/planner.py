@@ -11,6 +11,7 @@ from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.estimate import Estimate, estimate
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
+from imagepipe.plan.rollout import plan_rollouts
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
@@ -96,6 +97,7 @@ def make_plan(
         plan.changes.append(ev.change)
     announce_rebuilt_source_steps(result, graph)
     announce_cleanups(result, graph)
+    plan.rollouts = plan_rollouts(specset, graph, plan.changes)
     mine, foreign = by_identity(with_children(azure, specset.name, inventory.owned), specset)
     plan.collisions = collisions(foreign)
     owned, outside = within_groups(mine, groups)

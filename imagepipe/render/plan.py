@@ -41,11 +41,17 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
         console.print(f"[yellow]{markup(warning_text(warning))}[/yellow]", soft_wrap=True)
     if not groups and not plan.orphans and not plan.undescribed and not plan.collisions:
         console.print("No changes. The infrastructure matches the specs.")
+    rollouts = {rollout.deployment: rollout for rollout in plan.rollouts}
     for document, changes in groups.items():
         lines = [f"\n[bold]{markup(document)}[/bold]"]
+        rollout = rollouts.get(document)
+        if rollout is not None:
+            lines.append(f"  [magenta]rolling:[/magenta] {markup(rollout.describe())}")
         for change in changes:
             symbol, style = SYMBOLS[change.action]
-            lines.append(f"  [{style}]{symbol} {markup(change.address)}[/{style}]  {markup(change.reason)}")
+            wave = rollout.wave_of(change.address) if rollout is not None else None
+            shown = f"{change.reason} (wave {wave})" if wave is not None else change.reason
+            lines.append(f"  [{style}]{symbol} {markup(change.address)}[/{style}]  {markup(shown)}")
         console.print("\n".join(lines), soft_wrap=True)  # one print per document: 1,000 VMs print fast
     if plan.outside and (plan.prune or plan.destroy):
         lines = ["\n[bold]Outside the stack's resource groups[/bold]"]

@@ -24,8 +24,10 @@ from imagepipe.spec.model import (
     Deployment,
     GalleryDefinition,
     GalleryTarget,
+    HealthCheck,
     ImageTarget,
     OsType,
+    Rollout,
     Script,
     SnapshotTarget,
     SourceVHD,
@@ -34,6 +36,7 @@ from imagepipe.spec.model import (
     Subnet,
     TargetRegion,
     VMCreate,
+    seconds,
 )
 from imagepipe.spec.secrets import SecretRef
 from imagepipe.spec.yamlload import PathKey, RawDocument
@@ -197,6 +200,18 @@ class ModelBuilder:
             security_type=spec.get("securityType"),
         )
 
+    @staticmethod
+    def rollout(spec: dict[str, Any]) -> Rollout:
+        check = spec.get("healthCheck")
+        health = (
+            HealthCheck(check["script"], seconds(check.get("timeout", "10m"))) if check is not None else None
+        )
+        return Rollout(
+            max_unavailable=spec.get("maxUnavailable", "25%"),
+            pause_seconds=seconds(spec.get("pauseBetweenWaves", "0s")),
+            health_check=health,
+        )
+
     def _sourcevhd(self, raw: RawDocument) -> SourceVHD:
         spec = raw.data["spec"]
         return SourceVHD(
@@ -239,6 +254,7 @@ class ModelBuilder:
                     version=g["version"],
                     target_regions=tuple(TargetRegion(r["name"], r.get("replicas", 1)) for r in regions),
                     vms_per_replica=g.get("vmsPerReplica", DEFAULT_VMS_PER_REPLICA),
+                    retain=g.get("retain"),
                 )
         snapshots = spec.get("snapshots") or {}
         return Capture(
@@ -279,4 +295,5 @@ class ModelBuilder:
             allow_duplicate_identity=bool(spec.get("allowDuplicateIdentity", False)),
             tags=dict(spec.get("tags") or {}),
             security_type=spec.get("securityType"),
+            rollout=self.rollout(spec.get("rollout") or {}),
         )

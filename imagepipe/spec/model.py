@@ -134,6 +134,7 @@ class GalleryTarget:
     version: str  # "1.0.0"
     target_regions: tuple[TargetRegion, ...]  # defaults to the source's region with 1 replica
     vms_per_replica: int = 20  # VM creates one replica serves at once (DEFAULT_VMS_PER_REPLICA)
+    retain: int | None = None  # keep the newest N versions of the definition (None: keep all)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,37 @@ class Capture(Document):
     snapshots: SnapshotTarget | None = None
 
 
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def seconds(duration: str) -> float:
+    """A schema-valid duration ("30s", "5m", "1h") in seconds."""
+    return float(int(duration[:-1]) * _UNIT_SECONDS[duration[-1]])
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A script run through Run Command on each new VM of a rollout: exit code 0 within the timeout."""
+
+    script: str
+    timeout_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """How replacements roll through a fleet: waves of at most ``max_unavailable`` VMs."""
+
+    max_unavailable: int | str = "25%"  # a number of VMs or "N%" of the count (at least 1)
+    pause_seconds: float = 0.0  # between two waves
+    health_check: HealthCheck | None = None
+
+    def wave_size(self, count: int) -> int:
+        """VMs that may be down at once: the percentage rounds down, never below 1 VM."""
+        if isinstance(self.max_unavailable, str):
+            return max(1, count * int(self.max_unavailable.rstrip("%")) // 100)
+        return max(1, self.max_unavailable)
+
+
 @dataclass(frozen=True)
 class Deployment(Document):
     kind = "Deployment"
@@ -181,6 +213,7 @@ class Deployment(Document):
     allow_duplicate_identity: bool = False
     tags: dict[str, str] = field(default_factory=dict)
     security_type: SecurityType | None = None  # None: Azure's default for the capture's image
+    rollout: Rollout = field(default_factory=Rollout)
 
     def vm_name(self, index: int) -> str:
         return format_name(self.name_pattern, index)

@@ -294,6 +294,13 @@ class Rules:
 
     def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
         has_region = self._region(deployment.location_name, raw)
+        if deployment.mode == "scaleSet" and raw.has(("spec", "rollout", "healthCheck")):
+            self._warning(
+                raw,
+                ("spec", "rollout", "healthCheck"),
+                "applies to mode: vms only; a scale set's rolling upgrade judges its instances by the scale "
+                "set's health probe or Application Health extension, ignored",
+            )
         capture = self._resolve(raw, ("spec", "image"), ("Capture",))
         if not isinstance(capture, Capture):
             return

@@ -95,6 +95,11 @@ class Provider(Protocol):
 
     def get_run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
 
+    def rolling_upgrade(self, rg: str, name: str) -> Record | None:
+        """A scale set's latest rolling upgrade: ``code`` (RollingForward, Completed, Faulted,
+        Cancelled), ``progress`` counts and ``error`` (``code``, ``message``); None when none ran."""
+        ...
+
     def private_ips(self, nic_id: str) -> list[str]:
         """The private IP addresses of a network interface, by its id (none when it is gone)."""
         ...
@@ -142,6 +147,14 @@ class Observer(Protocol):
         ...
 
     def run_command(self, rg: str, vm: str, name: str) -> Record | None: ...
+
+    def list_all(self, type_: str) -> list[Record]:
+        """Every resource of a type in the subscription (who uses an image version)."""
+        ...
+
+    def gallery_children(self, rg: str, gallery: str) -> list[Record]:
+        """A gallery's versions, then its definitions."""
+        ...
 
     def planned(self, type_: str, rg: str, name: str) -> Record | None:
         """What planning saw, for checks only a plan makes (apply refuses a plan's conflicts

@@ -26,6 +26,7 @@ from imagepipe.steps.handlers.resources import (
     VirtualNetworkHandler,
     VmHandler,
 )
+from imagepipe.steps.handlers.retain import GalleryRetainHandler
 from imagepipe.steps.handlers.scaleset import ScaleSetHandler
 from imagepipe.steps.handlers.snapshots import (
     QuiesceHandler,
@@ -65,6 +66,7 @@ HANDLERS: dict[StepKind, Handler] = {
     StepKind.CAPTURE_GALLERY: GalleryHandler(),
     StepKind.CAPTURE_GALLERY_IMAGE: GalleryImageHandler(),
     StepKind.CAPTURE_GALLERY_VERSION: GalleryVersionHandler(),
+    StepKind.CAPTURE_GALLERY_RETAIN: GalleryRetainHandler(),
     StepKind.DEPLOYMENT_VM: _VM,
     StepKind.DEPLOYMENT_DISKS: DeploymentDisksHandler(),
     StepKind.DEPLOYMENT_VMSS: ScaleSetHandler(),

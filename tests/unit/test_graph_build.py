@@ -69,6 +69,7 @@ def test_preserved_source_gallery_capture_expands_fully(fleet: StepGraph) -> Non
     assert set(names) == {
         "quiesce", "snapshot-source-disks", "restore-source", "temp-disks", "temp-vm", "deprovision",
         "deallocate", "generalize", "image", "gallery", "gallery-image", "gallery-version", "cleanup",
+        "retain",
     }  # fmt: skip
     chain = [
         "quiesce",
@@ -91,6 +92,9 @@ def test_preserved_source_gallery_capture_expands_fully(fleet: StepGraph) -> Non
         "Capture/web-image/cleanup" not in ancestors and "Capture/web-image/restore-source" not in ancestors
     )
     assert len([s for s in fleet.steps() if s.name == "vm" and s.document.startswith("Deployment/")]) == 40
+    # gallery.retain runs after every VM that uses the version: a fleet rolled off one lets it go.
+    assert vm in fleet.dependencies("Capture/web-image/retain")
+    assert fleet.dependants("Capture/web-image/retain") == []
 
 
 def test_vm_indexes_sort_numerically(fleet: StepGraph) -> None:

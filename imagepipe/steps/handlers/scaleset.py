@@ -1,17 +1,24 @@
 """Deployment ``mode: scaleSet``: one virtual machine scale set with ``capacity: count``;
-a count or size change is an update, another image a replacement."""
+a count change is an update, another image one model write that Azure rolls out (a rolling
+upgrade in batches, mapped from the Deployment's ``rollout``), followed until it ends; another
+size or zones a replacement."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.spec import security
+from imagepipe.spec.model import Deployment
 from imagepipe.steps.base import ResourceHandler
 from imagepipe.steps.context import Context, desired_record
 from imagepipe.steps.desired.names import capture_image_id, capture_os_type, security_properties, subnet_id_of
 from imagepipe.steps.evaluation import Evaluation, compare_resource, tag_drift
-from imagepipe.steps.port import Observer, Provider
-from imagepipe.steps.waits import wait_for_replica
+from imagepipe.steps.port import Observer, Provider, ProviderError
+from imagepipe.steps.waits import STOP_TIMEOUT_S, every, until, wait_for_replica
+
+ROLLING_UPGRADE_TIMEOUT_S = STOP_TIMEOUT_S * 6  # a large scale set rolls for hours
 
 
 class ScaleSetHandler(ResourceHandler):
@@ -29,13 +36,18 @@ class ScaleSetHandler(ResourceHandler):
             "os_type": capture_os_type(ctx, dep.image),
             "ssh_public_key": dep.ssh_public_key,
             "admin_password": dep.admin_password,
+            "rolling_policy": rolling_policy(dep),
             **security_properties(
                 security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
             ),
         }
         hashed = {
             "location": dep.location_name,
-            **{k: v for k, v in props.items() if k not in ("capacity", "security_type", "security_profile")},
+            **{
+                k: v
+                for k, v in props.items()
+                if k not in ("capacity", "security_type", "security_profile", "rolling_policy")
+            },
         }
         if props["security_profile"]:
             hashed["security_profile"] = props["security_profile"]
@@ -53,7 +65,11 @@ class ScaleSetHandler(ResourceHandler):
         if observed is not None:
             seen = observed["properties"]
             if (seen.get("image") or "").lower() != props["image"].lower():
-                immutable.append("image")
+                policy = rolling_policy(dep)
+                mutable.append(
+                    f"image {short(seen.get('image'))} -> {short(props['image'])}: Azure's rolling upgrade, "
+                    f"in batches of {policy['maxBatchInstancePercent']}% of the instances"
+                )
             if sorted(seen.get("zones") or []) != sorted(props["zones"]):
                 immutable.append("zones")
             if (seen.get("size") or "").lower() != dep.size.lower():
@@ -73,4 +89,52 @@ class ScaleSetHandler(ResourceHandler):
         return desired
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
-        azure.update_vmss(desired).wait()
+        seen = ((ev.observed or {}).get("properties") or {}).get("image") or ""
+        if seen.lower() == desired["properties"]["image"].lower():
+            azure.update_vmss(desired).wait()
+            return
+        dep_policy = desired["properties"]["rolling_policy"]
+        azure.update_vmss(
+            {**desired, "properties": {**desired["properties"], "rolling_upgrade": dep_policy}}
+        ).wait()
+        follow_rolling_upgrade(azure, desired["resource_group"], desired["name"], ev.change.address)
+
+
+def rolling_policy(dep: Deployment) -> dict[str, Any]:
+    """Azure's rollingUpgradePolicy from the Deployment's rollout: a batch is maxUnavailable (as a
+    percentage of the instances, 5 to 100), an unhealthy upgraded instance stops the upgrade."""
+    batch = min(100, max(5, dep.rollout.wave_size(dep.count) * 100 // dep.count))
+    return {
+        "maxBatchInstancePercent": batch,
+        "maxUnhealthyInstancePercent": batch,
+        "maxUnhealthyUpgradedInstancePercent": 0,
+        "pauseTimeBetweenBatches": f"PT{int(dep.rollout.pause_seconds)}S",
+    }
+
+
+def follow_rolling_upgrade(azure: Provider, rg: str, name: str, address: str) -> None:
+    """Until the upgrade the model write started ends; Faulted or Cancelled fail the step with Azure's
+    code and message."""
+
+    def ended() -> r.Record | None:
+        status = azure.rolling_upgrade(rg, name)
+        return status if status is not None and status["code"] not in ("RollingForward", None) else None
+
+    status = until(
+        ended,
+        interval=every(azure),
+        timeout=ROLLING_UPGRADE_TIMEOUT_S,
+        address=address,
+        timed_out=lambda: f"the rolling upgrade of scale set {name} did not end",
+    )
+    if status["code"] != "Completed":
+        error = status["error"] or {"code": status["code"], "message": f"rolling upgrade {status['code']}"}
+        raise ProviderError(
+            f"{r.VMSS}/{name}", "rolling upgrade", error["code"], error["message"], None, retryable=False
+        )
+
+
+def short(image: str | None) -> str:
+    """An image id as a plan reads it: the version or image name."""
+    parts = (image or "none").rstrip("/").split("/")
+    return "/".join(parts[-3:]) if "/versions/" in (image or "").lower() else parts[-1]

@@ -1,0 +1,146 @@
+"""The executor's side of a rolling replacement: a wave barrier per Deployment and the health gate.
+
+The plan says which VM steps form which wave (plan/rollout.py). A wave's steps start only
+when every step of the wave before ended and its new VMs are healthy (provisioned, running,
+the health check passed), and not before the pause after it. A wave that fails stops the
+rollout: the later waves are not run. Nothing of this is kept locally: the next plan reads
+which VMs are on the new image and the rest continue in waves.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from imagepipe import vocabulary as r
+from imagepipe.graph.step import Step
+from imagepipe.plan.rollout import RolloutPlan
+from imagepipe.steps.context import Context
+from imagepipe.steps.evaluation import StepFailed
+from imagepipe.steps.port import Provider
+from imagepipe.steps.waits import every, until, verify_run_command
+
+HEALTH_COMMAND = "imagepipe-health"  # the Run Command resource that runs the health check on a VM
+RUNNING_TIMEOUT_S = 600.0  # a new VM must be running this long after its create at the latest
+
+Admission = Literal["go", "hold", "stop"]
+
+
+@dataclass
+class _Progress:
+    plan: RolloutPlan
+    wave: int = 0  # 0-based index of the open wave
+    pending: set[str] = field(default_factory=set)  # steps of the open wave not ended yet
+    held: list[str] = field(default_factory=list)  # ready steps of later waves
+    not_before: float = 0.0  # monotonic time the open wave may act (the pause after the last)
+    stopped: str = ""  # why the rollout stopped ("" while it goes on)
+
+
+class WaveBarrier:
+    """The waves of every rollout of one apply (admit/finished from the walking thread only;
+    delay from the workers)."""
+
+    def __init__(self, rollouts: list[RolloutPlan]):
+        self._of: dict[str, _Progress] = {}
+        for plan in rollouts:
+            progress = _Progress(plan, pending=set(plan.waves[0]) if plan.waves else set())
+            for wave in plan.waves:
+                for address in wave:
+                    self._of[address] = progress
+
+    def in_rollout(self, address: str) -> bool:
+        return address in self._of
+
+    def admit(self, address: str) -> Admission:
+        """A ready step: start it now, hold it until its wave opens, or never run it."""
+        progress = self._of.get(address)
+        if progress is None or address in progress.pending:
+            return "go"
+        if progress.stopped:
+            return "stop"
+        progress.held.append(address)
+        return "hold"
+
+    def why_stopped(self, address: str) -> str:
+        return self._of[address].stopped
+
+    def finished(self, address: str, ok: bool) -> tuple[list[str], list[str]]:
+        """A step ended: (steps now released, held steps never to run)."""
+        progress = self._of.get(address)
+        if progress is None or address not in progress.pending:
+            return [], []
+        progress.pending.discard(address)
+        if not ok and not progress.stopped:
+            wave = progress.wave + 1
+            progress.stopped = (
+                f"the rollout of {progress.plan.deployment} stopped: wave {wave} of "
+                f"{len(progress.plan.waves)} failed ({address.rsplit('/', 1)[-1]})"
+            )
+        if progress.pending:
+            return [], []
+        if progress.stopped:
+            skipped, progress.held = progress.held, []
+            return [], skipped
+        return self._open_next(progress), []
+
+    def _open_next(self, progress: _Progress) -> list[str]:
+        progress.wave += 1
+        if progress.wave >= len(progress.plan.waves):
+            return []
+        progress.pending = set(progress.plan.waves[progress.wave])
+        progress.not_before = time.monotonic() + progress.plan.pause_seconds
+        released = [a for a in progress.held if a in progress.pending]
+        progress.held = [a for a in progress.held if a not in progress.pending]
+        return released
+
+    def leftovers(self) -> list[str]:
+        """Held steps whose wave never opened (an earlier one was skipped): reported as not run."""
+        seen = {id(p): p for p in self._of.values()}
+        return [a for p in seen.values() for a in p.held]
+
+    def delay(self, address: str) -> float:
+        """Seconds the step waits before acting: the pause between two waves."""
+        progress = self._of.get(address)
+        return max(0.0, progress.not_before - time.monotonic()) if progress else 0.0
+
+
+def health_gate(step: Step, ctx: Context, azure: Provider) -> None:
+    """A replaced VM of a rollout: provisioned and running, then its health check exits 0 in time."""
+    deployment = ctx.deployment(step.document)
+    rg, name = deployment.resource_group, deployment.vm_name(step.index or 0)
+
+    def running() -> r.Record | None:
+        vm = azure.get(r.VM, rg, name)
+        if vm is None:
+            raise StepFailed(step.address, f"VM {name} vanished before it was healthy")
+        state = (vm.get("provisioning_state") or "").lower()
+        if state == "failed":
+            raise StepFailed(step.address, f"VM {name} failed to provision")
+        return vm if state == "succeeded" and vm.get("power_state") == "running" else None
+
+    vm = until(
+        running,
+        interval=every(azure),
+        timeout=RUNNING_TIMEOUT_S,
+        address=step.address,
+        timed_out=lambda: f"VM {name} is not running {RUNNING_TIMEOUT_S:g}s after its create",
+    )
+    check = deployment.rollout.health_check
+    if check is None:
+        return
+    azure.run_command(rg, name, HEALTH_COMMAND, vm["location"], check.script)  # followed below
+
+    def ended() -> r.Record | None:
+        rc = azure.get_run_command(rg, name, HEALTH_COMMAND)
+        state = (rc or {}).get("properties", {}).get("execution_state")
+        return rc if rc is not None and state not in ("Running", "Pending", None) else None
+
+    rc = until(
+        ended,
+        interval=every(azure),
+        timeout=check.timeout_seconds,
+        address=step.address,
+        timed_out=lambda: f"health check on {name} did not finish within {check.timeout_seconds:g}s",
+    )
+    verify_run_command(step.address, rc, f"health check on {name}")
