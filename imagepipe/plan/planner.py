@@ -246,7 +246,13 @@ def estimate_of(plan: Plan, graph: StepGraph, specset: SpecSet, azure: Provider)
     # A step notices the end of what it waits for at its next poll, then verifies: about one
     # polling interval per step (0.2 s x speed against an emulator, 5 s against Azure).
     overhead = float(getattr(azure, "polling_interval", 5.0)) * speed
-    return estimate(graph, specset, {c.address: c.action for c in plan.changes}, speed, overhead)
+    found = estimate(graph, specset, {c.address: c.action for c in plan.changes}, speed, overhead)
+    # Waves run one after another: a rollout can take longer than the fan-out the estimate saw.
+    slowest = max(plan.rollouts, key=lambda rollout: rollout.seconds, default=None)
+    if slowest is not None and slowest.seconds > found.seconds:
+        bound = f"the rollout of {slowest.deployment}: {len(slowest.waves)} waves one after another"
+        return Estimate(slowest.seconds, bound, found.speed)
+    return found
 
 
 def make_destroy_plan(

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imagepipe.graph.stepgraph import StepGraph
+from imagepipe.plan.estimate import DURATIONS, VM_CREATE, duration_text
 from imagepipe.spec.model import Deployment, SpecSet
 from imagepipe.steps.change import Change
 from imagepipe.vocabulary import StepKind
+
+HEALTH_CHECK = 20.0  # a Run Command on the new VM
 
 
 @dataclass
@@ -35,6 +38,13 @@ class RolloutPlan:
         """1-based wave number of a VM step, None when it is not part of the rollout."""
         return next((i for i, wave in enumerate(self.waves, 1) if address in wave), None)
 
+    @property
+    def seconds(self) -> float:
+        """Azure time of the rollout: its waves one after another, each a VM delete, a create
+        and the health check, with the pauses between them."""
+        per_wave = DURATIONS[StepKind.DELETION] + VM_CREATE + (HEALTH_CHECK if self.health_check else 0.0)
+        return len(self.waves) * per_wave + max(0, len(self.waves) - 1) * self.pause_seconds
+
     def describe(self) -> str:
         """'replace 8 VMs in 4 waves of 2 (at most 2 of 8 down at once)'."""
         n = len(self.waves)
@@ -43,7 +53,8 @@ class RolloutPlan:
         pause = f", {self.pause_seconds:g}s between waves" if self.pause_seconds else ""
         health = ", health check on each new VM" if self.health_check else ""
         return (
-            f"replace {self.replacing} VMs in {n} wave{'s' if n != 1 else ''} {of} "
+            f"replace {self.replacing} VMs in {n} wave{'s' if n != 1 else ''} {of}, "
+            f"about {duration_text(self.seconds)} "
             f"(at most {self.max_unavailable} of {self.count} down at once{pause}{health})"
         )
 

@@ -322,6 +322,7 @@ def slow(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield em
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_more_than_20_concurrent_creates_from_one_managed_image_fail(slow: Any) -> None:
     clients = make_clients(slow)
     rg = create_resource_group(clients, unique("rg"))
@@ -336,6 +337,7 @@ def test_more_than_20_concurrent_creates_from_one_managed_image_fail(slow: Any) 
     assert late.outcome() is None
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_gallery_replicas_gate_and_limit_deployments(replicating: Any) -> None:
     clients = make_clients(replicating)
     rg = create_resource_group(clients, unique("rg"))

@@ -37,6 +37,7 @@ def test_every_answer_carries_the_remaining_budget(throttled: Any) -> None:
     assert int(delete.headers["x-ms-ratelimit-remaining-subscription-deletes"]) >= 0
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_a_burst_of_300_writes_is_throttled_and_the_sdk_recovers(throttled: Any) -> None:
     clients = make_clients(throttled)  # azure-core's default RetryPolicy
     statuses: list[int] = []

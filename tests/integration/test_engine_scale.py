@@ -78,6 +78,7 @@ def test_vm_creates_fill_the_managed_images_capacity_and_never_exceed_it(
         target.close()
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_parallelism_is_a_ceiling_and_each_vm_is_one_write_with_its_nic(
     tmp_path: Path, slow_emulator: Any
 ) -> None:

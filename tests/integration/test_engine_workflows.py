@@ -182,6 +182,7 @@ spec:
 """
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_gallery_deployments_start_per_region_and_a_changed_source_needs_a_new_version(
     tmp_path: Path, slow_emulator: Any
 ) -> None:

@@ -123,6 +123,7 @@ def test_a_run_of_another_runner_holds_the_stack(tmp_path: Path, emulator: Emula
     assert [op for op in writes if "/resourceGroups/learn-rg" in op["resourceId"]] == []
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_apply_and_destroy_take_the_lock_before_planning(tmp_path: Path, emulator: EmulatorProcess) -> None:
     """A run that plans before locking says "No changes" while a destroy of the stack runs."""
     folder = copy_specs("learn-exercise", tmp_path)
@@ -144,6 +145,7 @@ def test_apply_and_destroy_take_the_lock_before_planning(tmp_path: Path, emulato
     assert planned.returncode == 0, planned.stdout  # nothing was deleted by the refused destroy
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_an_expired_lease_or_a_killed_holder_does_not_block(
     tmp_path: Path, emulator: EmulatorProcess
 ) -> None:
@@ -199,6 +201,7 @@ def _dead_pid() -> int:
     return 2**22 + 1  # above the default pid_max: no process can have it
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_a_group_another_stack_removes_between_plan_and_act_is_made_again(tmp_path: Path) -> None:
     """The worst interleaving, made deterministic: stack two plans while stack one still owns
     the group, stack one's destroy then removes the group, and stack two acts on its plan."""

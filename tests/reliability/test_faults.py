@@ -16,7 +16,7 @@ RETRYABLE_CASES = [
     ("learn-exercise", "5xx-mixed", 0.2, 13),
     pytest.param("learn-exercise", "AllocationFailed", 0.2, 14, marks=pytest.mark.slow),
     pytest.param("snapshot-restore", "AnotherOperationInProgress", 0.2, 15, marks=pytest.mark.slow),
-    ("snapshot-restore", "InternalExecutionError", 0.2, 16),
+    pytest.param("snapshot-restore", "InternalExecutionError", 0.2, 16, marks=pytest.mark.slow),
 ]
 
 

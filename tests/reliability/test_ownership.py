@@ -43,6 +43,7 @@ def test_a_wanted_name_held_by_a_foreign_resource_is_a_conflict(
     assert touched_since(emulator, made_by_hand, foreign) == []
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_foreign_resources_in_our_groups_survive_apply_prune_and_destroy(
     tmp_path: Path, emulator: EmulatorProcess
 ) -> None:

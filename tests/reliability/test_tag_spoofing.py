@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from foreign import documents, touched_since
 from harness import EmulatorProcess, copy_specs, run_cli
 
@@ -62,6 +63,7 @@ def test_values_read_from_azure_are_printed_escaped(tmp_path: Path, emulator: Em
     assert "Plan: 0 to create, 0 to change, 0 to replace, 1 to delete, 0 actions." in text
 
 
+@pytest.mark.slow  # in CI's slow suite: the default run stays under 5 minutes
 def test_destroy_and_prune_stay_in_the_stack_resource_groups(
     tmp_path: Path, emulator: EmulatorProcess
 ) -> None:

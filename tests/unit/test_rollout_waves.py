@@ -44,7 +44,8 @@ def test_missing_vms_go_first_and_count_against_the_budget() -> None:
     assert [len(w) for w in rollout.waves] == [5, 5, 5, 4]
     assert rollout.waves[0][:2] == ["Deployment/web-east/vm[7]", "Deployment/web-east/vm[12]"]
     assert rollout.wave_of("Deployment/web-east/vm[3]") is None  # already on the new image
-    assert rollout.describe().startswith("replace 19 VMs in 4 waves of at most 5 (at most 5 of 20")
+    assert rollout.describe().startswith("replace 19 VMs in 4 waves of at most 5, about ")
+    assert "(at most 5 of 20 down at once" in rollout.describe()
 
 
 def test_a_first_apply_of_creates_only_is_not_a_rollout() -> None:
