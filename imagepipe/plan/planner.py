@@ -224,6 +224,7 @@ def renamed_away(
         for address, ev in evaluations.items()
         if ev.desired is not None and graph.step(address).kind in RENAMEABLE
     }
+    owned = list(owned)
     out: list[tuple[r.Record, str]] = []
     for rec in owned:
         desired = wanted.get(rec["tags"].get(TAG_SPEC, ""))
@@ -234,10 +235,18 @@ def renamed_away(
             desired["name"].lower(),
         )
         if not same:
-            out.append(
-                (rec, f"{r.short_type(desired['type'])} {desired['resource_group']}/{desired['name']}")
-            )
-    return out
+            new = f"{r.short_type(desired['type'])} {desired['resource_group']}/{desired['name']}"
+            out.append((rec, new))
+            # What it holds goes with it (a renamed definition's versions): Azure deletes no
+            # gallery or definition before what is nested in it.
+            nested = rec["id"].lower() + "/"
+            out += [
+                (child, f"{new}, with its parent")
+                for child in owned
+                if child["id"].lower().startswith(nested)
+            ]
+    unique = {old["id"].lower(): (old, new) for old, new in reversed(out)}  # the first reason wins
+    return list(unique.values())
 
 
 def estimate_of(plan: Plan, graph: StepGraph, specset: SpecSet, azure: Provider) -> Estimate:

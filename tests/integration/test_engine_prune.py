@@ -12,6 +12,7 @@ from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+REPO_SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def test_a_lower_count_is_pruned_only_when_asked(tmp_path: Path, target: Target, azure: Azure) -> None:
@@ -64,3 +65,20 @@ def test_a_renamed_deployment_replaces_its_vms_and_deletes_the_old_ones_after(
     assert not [n for n in nics if n.startswith("myVMFromImage")]
     again = plan(target, folder)
     assert not again.has_changes and not again.orphans
+
+
+def test_a_renamed_gallery_definition_takes_its_old_versions_with_it(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = shutil.copytree(REPO_SPECS / "trusted-launch", tmp_path / "trusted-launch")
+    assert apply(target, folder).result.ok
+    spec = next(folder.glob("*.yaml"))
+    spec.write_text(spec.read_text().replace("definition: {name: web-tl,", "definition: {name: web-tl2,"))
+
+    renamed = plan(target, folder)
+    deleted = [c.reason.split(":")[0] for c in renamed.changes if c.action == "delete"]
+    assert deleted == ["versions tlgallery/web-tl/1.0.0", "images tlgallery/web-tl"]  # nested first
+    assert apply(target, folder).result.ok
+    assert azure.get(r.GALLERY_IMAGE, "tl-images-rg", "tlgallery/web-tl") is None
+    assert azure.get(r.GALLERY_VERSION, "tl-images-rg", "tlgallery/web-tl2/1.0.0") is not None
+    assert not plan(target, folder).has_changes
