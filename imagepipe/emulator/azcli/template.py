@@ -49,25 +49,6 @@ _TYPE_CHECKS: dict[str, Callable[[object], bool]] = {
     "secureobject": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
 }
-_RESOURCE_FIELDS = {
-    "type",
-    "name",
-    "apiVersion",
-    "location",
-    "tags",
-    "properties",
-    "sku",
-    "kind",
-    "zones",
-    "identity",
-    "plan",
-    "extendedLocation",
-    "dependsOn",
-    "copy",
-    "condition",
-    "comments",
-    "metadata",
-}
 # What a resource handler receives (the rest of a template resource is deployment metadata).
 BODY_FIELDS = (
     "location",
@@ -80,6 +61,17 @@ BODY_FIELDS = (
     "plan",
     "extendedLocation",
 )
+_RESOURCE_FIELDS = {
+    "type",
+    "name",
+    "apiVersion",
+    *BODY_FIELDS,
+    "dependsOn",
+    "copy",
+    "condition",
+    "comments",
+    "metadata",
+}
 
 
 class TemplateError(Exception):
