@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,7 +23,14 @@ from imagepipe.apply import limits
 from imagepipe.apply.events import Event, EventSink, discard
 from imagepipe.apply.limits import ConcurrencyLimits
 from imagepipe.apply.rollout import WaveBarrier, health_gate
-from imagepipe.apply.schedule import AUTO_OTHER_STEPS, MOST_IMAGE_STEPS, HeldSlots, Schedule, critical_path
+from imagepipe.apply.schedule import (
+    AUTO_OTHER_STEPS,
+    MOST_IMAGE_STEPS,
+    WORKER_THREADS,
+    HeldSlots,
+    Schedule,
+    critical_path,
+)
 from imagepipe.errors import ImagepipeError
 from imagepipe.graph.step import Step
 from imagepipe.plan.observe import ApplyObserver, LiveObserver
@@ -33,12 +40,15 @@ from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import StepFailed
 from imagepipe.steps.handlers.deletion import DeletionHandler
-from imagepipe.steps.port import Observer, Provider, ProviderError
+from imagepipe.steps.port import Observer, Pending, Provider, ProviderError
 from imagepipe.steps.registry import handler_for
 from imagepipe.vocabulary import StepKind
 
 log = logging.getLogger("imagepipe.apply")
 Outcome = TypeVar("Outcome")
+# A step's work as a generator: it yields each create a watcher follows, and is resumed (or
+# thrown the create's error) when that create is final; it returns the step's outcome.
+Steps = Generator[Pending, Exception | None, Outcome]
 
 MAX_ROUNDS = 6  # act + verify rounds per step (a wait, then creates, then a verify)
 MAX_RETRIES = 5
@@ -128,6 +138,7 @@ class Executor:
         self._dirty: set[str] = set()
         self.waves = WaveBarrier(rollouts or [])  # the plan's rolling replacements
         self._steps: dict[str, Step] = {}
+        self._pool: ThreadPoolExecutor  # the graph walk's workers (set by run)
 
     # ---- the graph walk --------------------------------------------------------------
     def run(self) -> ApplyResult:
@@ -137,7 +148,13 @@ class Executor:
         schedule = Schedule(critical_path(self.graph), self.limits, slots, self._ceilings(slots))
         events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events = events
-        with ThreadPoolExecutor(max_workers=schedule.ceiling, thread_name_prefix="apply") as pool:
+        # Steps in flight may be many more than threads: a VM create waits without one. A step
+        # admitted behind a full image source waits for its slot on a thread (at most PREFETCH
+        # per source); those threads come on top, so the creates that free the slots can resume.
+        sources = {slot.key for step_slots in slots.values() for slot in step_slots if slot.image}
+        workers = min(schedule.ceiling, WORKER_THREADS + limits.PREFETCH * len(sources))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+            self._pool = pool
 
             def release_ready() -> None:
                 for address in [a for a, deps in waiting.items() if not deps]:
@@ -195,12 +212,28 @@ class Executor:
 
     def _worker(self, step: Step, slots: list[limits.Slot]) -> None:
         held = HeldSlots(self.limits, slots, self._events)
+        self._advance(step, held, self._run_step(step, held), None)
+
+    def _advance(
+        self, step: Step, held: HeldSlots, steps: Steps[StepOutcome], error: Exception | None
+    ) -> None:
+        """Run a step until it ends or hands back a create to follow; then this thread is free,
+        and the watcher resumes the step on a pool thread once the create is final."""
         outcome = StepOutcome(step.address, "failed", message="internal error")
         try:
-            outcome = self._run_step(step, held)
-        finally:
-            held.release_all()
-            self._events.put(("done", (step.address, outcome)))
+            pending = steps.throw(error) if error is not None else steps.send(None)
+        except StopIteration as stop:
+            outcome = stop.value
+        except Exception as exc:  # the step's own guard turns its errors into outcomes: a bug here
+            log.debug("internal error in %s", step.address, exc_info=True)
+            outcome = self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            pending.watcher.when_final(
+                pending.rg, pending.name, lambda err: self._pool.submit(self._advance, step, held, steps, err)
+            )
+            return
+        held.release_all()
+        self._events.put(("done", (step.address, outcome)))
 
     def _skip_dependants(self, failed: str, steps: dict[str, Step], waiting: dict[str, set[str]]) -> None:
         stack = list(self.graph.dependants(failed))
@@ -215,7 +248,7 @@ class Executor:
             stack.extend(self.graph.dependants(address))
 
     # ---- one step --------------------------------------------------------------------
-    def _run_step(self, step: Step, held: HeldSlots | None = None) -> StepOutcome:
+    def _run_step(self, step: Step, held: HeldSlots | None = None) -> Steps[StepOutcome]:
         upstream_changed = any(
             self.result.outcomes.get(dep) is not None
             and self.result.outcomes[dep].status == "done"
@@ -228,7 +261,7 @@ class Executor:
             with self._lock:
                 self._dirty.add(step.address)  # what follows a change is evaluated again, live
         if not self.waves.in_rollout(step.address):
-            return self._guarded(step, lambda: self._converge(step, handler_for(step), held))
+            return (yield from self._guarded_steps(step, self._converging(step, handler_for(step), held)))
         time.sleep(self.waves.delay(step.address))  # the pause between two waves
         return self._guarded(step, lambda: self._rolled(step, held))
 
@@ -242,13 +275,24 @@ class Executor:
         """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""
         try:
             return run()
-        except ProviderError as exc:
+        except Exception as exc:
+            return self._failure_of(step, exc)
+
+    def _guarded_steps(self, step: Step, steps: Steps[StepOutcome]) -> Steps[StepOutcome]:
+        """As _guarded, for a step run as a generator."""
+        try:
+            return (yield from steps)
+        except Exception as exc:
+            return self._failure_of(step, exc)
+
+    def _failure_of(self, step: Step, exc: Exception) -> StepOutcome:
+        if isinstance(exc, ProviderError):
             return self._failed(step, str(exc), exc.to_json())
-        except ImagepipeError as exc:
+        if isinstance(exc, ImagepipeError):
             return self._failed(step, str(exc).removeprefix(f"{step.address}: "))
-        except Exception as exc:  # a bug must not take the other branches down
-            log.debug("internal error in %s", step.address, exc_info=True)
-            return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
+        # a bug must not take the other branches down
+        log.debug("internal error in %s", step.address, exc_info=True)
+        return self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
 
     def _converge(
         self,
@@ -258,6 +302,17 @@ class Executor:
         observer: Observer | None = None,
         gate: Callable[[], None] | None = None,
     ) -> StepOutcome:
+        """_converging, waiting in this thread for what it follows."""
+        return to_the_end(self._converging(step, handler, held, observer, gate))
+
+    def _converging(
+        self,
+        step: Step,
+        handler: Handler,
+        held: HeldSlots | None = None,
+        observer: Observer | None = None,
+        gate: Callable[[], None] | None = None,
+    ) -> Steps[StepOutcome]:
         """Evaluate -> act -> evaluate again until a no-op, retrying Azure's retryable errors;
         ``gate`` (a rollout's health check) must pass before a step that acted is done."""
         obs = observer or self.live
@@ -286,11 +341,15 @@ class Executor:
             rounds += 1
             try:
                 if held is None:
-                    handler.act(step, ev, self.ctx, self.azure, obs)
+                    pending = handler.act(step, ev, self.ctx, self.azure, obs)
+                    if pending is not None:
+                        yield pending
                 else:  # the image's capacity only while Azure creates: the next one starts after
                     held.hold_images()
                     try:
-                        handler.act(step, ev, self.ctx, self.azure, obs)
+                        pending = handler.act(step, ev, self.ctx, self.azure, obs)
+                        if pending is not None:
+                            yield pending
                     finally:
                         held.release_images()
                 if not step.kind.deployment:
@@ -366,3 +425,18 @@ class Executor:
         message = f"resource group {name} is not empty: kept"
         self.emit(Event("done", step.address, step.phase, "no-op", message))
         return StepOutcome(step.address, "unchanged", "no-op", message)
+
+
+def to_the_end(steps: Steps[Outcome]) -> Outcome:
+    """Drive a step's generator in this thread: wait for each create it follows, then resume it."""
+    try:
+        pending = next(steps)
+        while True:
+            try:
+                pending.watcher.wait(pending.rg, pending.name)
+            except Exception as exc:
+                pending = steps.throw(exc)
+            else:
+                pending = steps.send(None)
+    except StopIteration as stop:
+        return stop.value

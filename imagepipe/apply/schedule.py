@@ -24,6 +24,10 @@ AUTO_OTHER_STEPS = 64
 # budget (200 at once, then 10 a second) against a VM create of 60 s, about 800 creates can
 # be in flight; more workers would only wait on the pacer, each holding a thread.
 MOST_IMAGE_STEPS = 1000
+# Threads that run steps. A VM create holds none while Azure works on it (the watcher resumes
+# the step), so the steps in flight are not bounded by the threads: these serve the requests,
+# the pacer's waits and the steps that still wait in place (captures, disks, scale sets).
+WORKER_THREADS = 128
 _OTHER = "steps without an image slot"
 
 

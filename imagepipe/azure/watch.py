@@ -30,6 +30,7 @@ class _Waiter:
     record: r.Record | None = None
     error: AzureOperationError | None = None
     deadline: float = 0.0
+    then: Callable[[Exception | None], None] | None = None  # told from the watcher's thread
 
 
 class ProvisioningWatcher:
@@ -58,17 +59,26 @@ class ProvisioningWatcher:
 
     def wait(self, rg: str, name: str) -> r.Record:
         """Block until the resource's provisioning state is final; raise its error if it failed."""
-        waiter = _Waiter(deadline=time.monotonic() + self.timeout)
-        with self._lock:
-            self._waiters[(rg, name)] = waiter
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name=f"watch-{self.type}", daemon=True)
-                self._thread.start()
+        waiter = self._register(rg, name, None)
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
         assert waiter.record is not None
         return waiter.record
+
+    def when_final(self, rg: str, name: str, then: Callable[[Exception | None], None]) -> None:
+        """Call ``then`` from the watcher's thread once the provisioning state is final: with the
+        error if it failed, else None. The caller holds no thread meanwhile."""
+        self._register(rg, name, then)
+
+    def _register(self, rg: str, name: str, then: Callable[[Exception | None], None] | None) -> _Waiter:
+        waiter = _Waiter(deadline=time.monotonic() + self.timeout, then=then)
+        with self._lock:
+            self._waiters[(rg, name)] = waiter
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=f"watch-{self.type}", daemon=True)
+                self._thread.start()
+        return waiter
 
     def _run(self) -> None:
         failures: dict[str, int] = {}  # consecutive failed lists per group
@@ -141,3 +151,8 @@ class ProvisioningWatcher:
         with self._lock:
             self._waiters.pop((rg, name), None)
         waiter.done.set()
+        if waiter.then is not None:
+            try:
+                waiter.then(waiter.error)
+            except Exception:  # noqa: BLE001 - one caller's bug must not end the other waits
+                log.exception("the follow-up of %s/%s failed", rg, name)

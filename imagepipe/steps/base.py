@@ -13,7 +13,7 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import Evaluation, change_of
-from imagepipe.steps.port import Observer, Provider
+from imagepipe.steps.port import Observer, Pending, Provider
 from imagepipe.steps.waits import settle
 
 
@@ -23,7 +23,8 @@ class Handler:
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         raise NotImplementedError
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> Pending | None:
+        """Make the change; a create that a watcher follows is handed back (Pending) unfinished."""
         raise NotImplementedError
 
     def done_message(self, action: str) -> str | None:
@@ -48,29 +49,31 @@ class ResourceHandler(Handler):
 
     label = "resource"  # how reasons name what the handler makes
 
-    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+    def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> Pending | None:
         desired = ev.desired
         assert desired is not None
         type_, rg, name = desired["type"], desired["resource_group"], desired["name"]
         if ev.extra.get("wait"):
             settle(azure, type_, rg, name, step.address)
-            return  # the executor evaluates again: the settled state decides what is left
+            return None  # the executor evaluates again: the settled state decides what is left
         action = ev.change.action
         if action == "replace":
             self.delete(azure, ev.observed or desired)
             action = "create"
         if action == "create":
-            self.create(self.request(desired, ev, ctx, azure, obs), azure)
-        elif action == "update":
+            return self.create(self.request(desired, ev, ctx, azure, obs), azure)
+        if action == "update":
             self.update(desired, ev, azure)
+        return None
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
     ) -> r.Record:
         return desired
 
-    def create(self, desired: r.Record, azure: Provider) -> None:
+    def create(self, desired: r.Record, azure: Provider) -> Pending | None:
         azure.create(desired).wait()
+        return None
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         azure.create(desired).wait()

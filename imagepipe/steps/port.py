@@ -9,6 +9,7 @@ these protocols only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from imagepipe.errors import ImagepipeError
@@ -60,6 +61,21 @@ class Watcher(Protocol):
     def wait(self, rg: str, name: str) -> Record:
         """Block until a submitted create's provisioning state is final; raise its error if it failed."""
         ...
+
+    def when_final(self, rg: str, name: str, then: Callable[[Exception | None], None]) -> None:
+        """Call ``then`` (from the watcher's thread) once the create is final: with its error if it
+        failed, else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What an act hands back instead of blocking: a create it submitted, whose end a watcher
+    reports. The step goes on once it is final, so no thread waits through a VM's create."""
+
+    watcher: Watcher
+    rg: str
+    name: str
 
 
 class Provider(Protocol):

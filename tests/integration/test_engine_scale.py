@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from engine_helpers import admin, apply, plan
 
+from imagepipe.apply import executor
+from imagepipe.apply.limits import PREFETCH
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target, connect_emulator
@@ -75,6 +77,38 @@ def test_vm_creates_fill_the_managed_images_capacity_and_never_exceed_it(
         assert OLD_DEFAULT_PARALLELISM < in_flight <= 20  # Azure fails a managed image's 21st create
         assert admin(slow_emulator, "stats")["throttled"] == 0
     finally:
+        target.close()
+
+
+def test_vm_creates_in_flight_hold_no_thread(
+    tmp_path: Path, slow_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A VM create is followed by the watcher, not by a thread: with 4 worker threads (and the
+    10 that may wait for the image's slot), the managed image's 20 creates still run at once
+    (a fan-out of 10,000 needs no 10,000 threads)."""
+    monkeypatch.setattr(executor, "WORKER_THREADS", 4)
+    target = connect_emulator(slow_emulator, polling_interval=0.02)
+    peak: list[int] = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            workers = sum(1 for t in threading.enumerate() if t.name.startswith("apply"))
+            peak[0] = max(peak[0], workers)
+            stop.wait(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        folder = learn_with(tmp_path, 30)
+        outcome = apply(target, folder, parallelism=None)
+        assert outcome.result is not None and outcome.result.ok
+        assert not plan(target, folder).has_changes
+        assert most_at_once(spans(slow_emulator, "VirtualMachines_CreateOrUpdate")) == 20
+        assert 0 < peak[0] <= 4 + PREFETCH < 20
+    finally:
+        stop.set()
+        sampler.join()
         target.close()
 
 

@@ -12,7 +12,7 @@ from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
 from imagepipe.steps.facts import scripts_outdated_on_generalized, source_already_captured
-from imagepipe.steps.port import Observer, Provider, ProviderError
+from imagepipe.steps.port import Observer, Pending, Provider, ProviderError
 from imagepipe.steps.waits import delete_vm, wait_for_replica
 
 
@@ -193,15 +193,16 @@ class VmHandler(ResourceHandler):
             wait_for_replica(azure, image, region, ev.change.address, ctx.submitted, obs)
         return with_image_disks(desired, obs)
 
-    def create(self, desired: r.Record, azure: Provider) -> None:
-        # Fan-outs create many VMs: their progress is followed by listing, not by a poller each.
+    def create(self, desired: r.Record, azure: Provider) -> Pending | None:
+        # Fan-outs create many VMs: their progress is followed by listing, not by a poller each,
+        # and no thread waits through a create (the step resumes when the watcher sees it end).
         try:
             azure.submit(desired)
         except ProviderError as exc:
             if exc.code != "PreconditionFailed":
                 raise
-            return  # it appeared since it was observed: the next evaluation reads it and decides
-        azure.watcher(r.VM).wait(desired["resource_group"], desired["name"])
+            return None  # it appeared since it was observed: the next evaluation reads it and decides
+        return Pending(azure.watcher(r.VM), desired["resource_group"], desired["name"])
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
         tags = dict(desired["tags"])
