@@ -285,10 +285,14 @@ def gallery_version(body: Mapping[str, Any]) -> Record:
     rec = _nested_name(_base(GALLERY_VERSION, body), 3)
     props = body.get("properties") or {}
     source = ((props.get("storageProfile") or {}).get("source")) or {}
-    regions = (props.get("publishingProfile") or {}).get("targetRegions") or []
+    publishing = props.get("publishingProfile") or {}
+    regions = publishing.get("targetRegions") or []
     replication = (props.get("replicationStatus") or {}).get("summary") or []
     rec["properties"] = {
         "source_id": source.get("id") or source.get("virtualMachineId"),
+        "exclude_from_latest": bool(publishing.get("excludeFromLatest")),
+        "end_of_life": publishing.get("endOfLifeDate"),  # ISO 8601, as the service wrote it
+        "published": publishing.get("publishedDate"),
         "regions": {
             (t.get("name") or "").replace(" ", "").lower(): t.get("regionalReplicaCount") or 1
             for t in regions
