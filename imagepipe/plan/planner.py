@@ -12,6 +12,7 @@ from imagepipe.plan.estimate import Estimate, estimate
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.plan.rollout import plan_rollouts
+from imagepipe.plan.usage import keep_in_use
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
@@ -110,10 +111,20 @@ def make_plan(
         ]
     renamed = renamed_away(owned, result.evaluations, graph)
     if prune:
-        result.deletions = sort_for_deletion(undescribed + [old for old, _ in renamed])
+        pruned, kept = keep_in_use(undescribed, ctx, inventory, result.evaluations)
+        plan.undescribed = len(pruned)  # a kept one is not pending: it stays while it is used
+        plan.kept = [
+            {
+                "address": deletion_address(k.record),
+                "id": k.record["id"],
+                "reason": f"{k.noun} {k.record['name']}: no spec describes it any more; {k.describe()}",
+            }
+            for k in sorted(kept, key=lambda k: k.record["id"].lower())
+        ]
+        result.deletions = sort_for_deletion(pruned + [old for old, _ in renamed])
         plan.changes.extend(
             deletion_change(rec, "no spec describes it any more (--prune)")
-            for rec in sort_for_deletion(undescribed)
+            for rec in sort_for_deletion(pruned)
         )
     else:
         result.deletions = sort_for_deletion([old for old, _ in renamed])
