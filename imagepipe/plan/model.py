@@ -57,7 +57,7 @@ class Plan:
     undescribed: int = 0  # owned resources no spec describes (deleted only with --prune)
     # Without --prune, those resources one by one ({"address", "id"}): listed, and pending.
     orphans: list[dict[str, str]] = field(default_factory=list)
-    # With --prune, the undescribed managed images and snapshots something still uses
+    # Managed images and snapshots that would go (undescribed with --prune, renamed away) but are used
     # ({"address", "id", "reason"}: "kept: used by VM rg/name"): not deleted, not pending.
     kept: list[dict[str, str]] = field(default_factory=list)
     destroy: bool = False

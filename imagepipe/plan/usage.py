@@ -1,4 +1,5 @@
-"""What still uses a managed image or a snapshot that --prune would delete: such a one is kept.
+"""What still uses a managed image or a snapshot that would be deleted (no spec describes it any
+more and --prune asks, or its step now makes another name): such a one is kept.
 
 A managed image is in use while a VM or scale set of the subscription is created from it
 (``storageProfile.imageReference.id``); a snapshot while a disk is created from it

@@ -174,3 +174,27 @@ def test_prune_keeps_a_snapshot_set_while_a_disk_is_made_from_one_of_them(
     assert apply(target, folder, prune=True).result.ok
     assert snapshot_names(azure) == []
     assert not plan(target, folder, prune=True).has_changes
+
+
+def test_a_renamed_image_a_vm_still_uses_is_kept_until_it_is_free(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = capture_specs(tmp_path / "renamed", "web-old")
+    assert apply(target, folder).result.ok
+    hand_made_vm(azure, azure.get(r.IMAGE, "life-build-rg", "web-old")["id"])
+
+    capture_specs(folder, "web-new")  # a new image: the old one would go once the new one exists
+    renamed = plan(target, folder)
+    assert not [c for c in renamed.changes if c.action == "delete"]
+    assert [k["reason"] for k in renamed.kept] == [
+        "image web-old: renamed: replaced by images life-build-rg/web-new; kept: used by VM hand-rg/hand"
+    ]
+    assert apply(target, folder).result.ok
+    assert sorted(i["name"] for i in azure.list(r.IMAGE, "life-build-rg")) == ["web-new", "web-old"]
+    assert not plan(target, folder).has_changes
+
+    azure.compute.virtual_machines.begin_delete("hand-rg", "hand").result()
+    assert [c.action for c in plan(target, folder).changes if c.is_change] == ["delete"]
+    assert apply(target, folder).result.ok
+    assert [i["name"] for i in azure.list(r.IMAGE, "life-build-rg")] == ["web-new"]
+    assert not plan(target, folder).has_changes
