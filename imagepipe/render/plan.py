@@ -61,7 +61,7 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
         ]
         console.print("\n".join(lines), soft_wrap=True)
     if plan.kept:
-        lines = ["\n[bold]Kept while in use[/bold] (no longer described or renamed away, not deleted)"]
+        lines = ["\n[bold]Kept while in use[/bold] (not deleted)"]
         lines += [f"  [yellow]~ {markup(k['address'])}[/yellow]  {markup(k['reason'])}" for k in plan.kept]
         console.print("\n".join(lines), soft_wrap=True)
     if plan.collisions:
