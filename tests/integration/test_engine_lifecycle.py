@@ -198,3 +198,26 @@ def test_a_renamed_image_a_vm_still_uses_is_kept_until_it_is_free(
     assert apply(target, folder).result.ok
     assert [i["name"] for i in azure.list(r.IMAGE, "life-build-rg")] == ["web-new"]
     assert not plan(target, folder).has_changes
+
+
+def test_a_rollback_to_an_excluded_version_includes_it_in_latest_again(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    folder = capture_specs(tmp_path / "rollback", "web-1-0-0", "1.0.0")
+    assert apply(target, folder).result.ok
+    capture_specs(folder, "web-1-0-1", "1.0.1")
+    assert apply(target, folder).result.ok
+    versions = azure.compute.gallery_image_versions
+    assert versions.get(
+        "life-images-rg", "lifegallery", "web", "1.0.0"
+    ).publishing_profile.exclude_from_latest
+
+    capture_specs(folder, "web-1-0-0", "1.0.0")  # back to the month before
+    change = plan(target, folder).change("Capture/web/older-versions")
+    assert change.action == "update" and "1.0.0: included in latest again" in change.reason
+    assert apply(target, folder).result.ok
+    back = versions.get("life-images-rg", "lifegallery", "web", "1.0.0").publishing_profile
+    assert back.exclude_from_latest is False and back.end_of_life_date is not None
+    newer = versions.get("life-images-rg", "lifegallery", "web", "1.0.1").publishing_profile
+    assert newer.exclude_from_latest is False  # newer than the spec's: never marked
+    assert not plan(target, folder).has_changes
