@@ -223,12 +223,11 @@ def image(body: Mapping[str, Any]) -> Record:
         "os_state": (storage.get("osDisk") or {}).get("osState"),
         "data_luns": sorted(d.get("lun") for d in storage.get("dataDisks") or []),
         "hyper_v_generation": props.get("hyperVGeneration"),
-        # The snapshots and disks it was made from (who still uses a snapshot --prune would delete).
-        "source_ids": [
-            ref["id"]
+        # The snapshots it was made from (what still uses a snapshot that would be deleted).
+        "snapshot_ids": [
+            d["snapshot"]["id"]
             for d in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]
-            for ref in (d.get("snapshot"), d.get("managedDisk"))
-            if ref and ref.get("id")
+            if (d.get("snapshot") or {}).get("id")
         ],
     }
     return rec

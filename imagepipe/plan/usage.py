@@ -23,7 +23,7 @@ from imagepipe.steps.port import Observer
 # The users of each kind of candidate: (type listed, what in its record names the source, noun).
 _USERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     r.IMAGE.lower(): ((r.VM, "image", "VM"), (r.VMSS, "image", "scale set")),
-    r.SNAPSHOT.lower(): ((r.DISK, "source_id", "disk"), (r.IMAGE, "source_ids", "image")),
+    r.SNAPSHOT.lower(): ((r.DISK, "source_id", "disk"), (r.IMAGE, "snapshot_ids", "image")),
 }
 
 
