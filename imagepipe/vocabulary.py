@@ -161,6 +161,8 @@ class StepKind(enum.Enum):
     CAPTURE_GALLERY_IMAGE = "capture-gallery-image"
     CAPTURE_GALLERY_VERSION = "capture-gallery-version"
     CAPTURE_GALLERY_RETAIN = "capture-gallery-retain"  # gallery.retain: older unused versions deleted
+    # gallery.olderVersions: older versions marked excludeFromLatest / given an end-of-life date
+    CAPTURE_GALLERY_OLDER_VERSIONS = "capture-gallery-older-versions"
     CAPTURE_SNAPSHOTS = "capture-snapshots"
     DEPLOYMENT_VM = "deployment-vm"
     DEPLOYMENT_DISKS = "deployment-disks"

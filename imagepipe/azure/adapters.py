@@ -390,6 +390,17 @@ class Azure:
             poller = self._ops(type_).begin_update(rg, name, {"tags": tags})
         return Handle(resource, "update tags", poller, r.PARSERS[type_])
 
+    def mark_gallery_version(
+        self, rg: str, name: str, exclude_from_latest: bool, end_of_life: str | None
+    ) -> Handle:
+        """PATCH a version's excludeFromLatest and endOfLifeDate (``gallery/definition/version``)."""
+        resource = f"{r.GALLERY_VERSION}/{name}"
+        with translated(resource, "update"):
+            poller = self.compute.gallery_image_versions.begin_update(
+                rg, *name.split("/"), bodies.version_marks(exclude_from_latest, end_of_life)
+            )
+        return Handle(resource, "update", poller, r.gallery_version)
+
     def delete(self, type_: str, rg: str, name: str) -> Handle:
         resource = f"{type_}/{name}" if type_ != r.RESOURCE_GROUP else f"resource group {name}"
         with translated(resource, "delete"):

@@ -306,6 +306,14 @@ def gallery_version(desired: r.Record) -> dict[str, Any]:
     }
 
 
+def version_marks(exclude_from_latest: bool, end_of_life: str | None) -> dict[str, Any]:
+    """A gallery image version's PATCH (GalleryImageVersions_Update): the publishing profile's marks only."""
+    publishing: dict[str, Any] = {"excludeFromLatest": exclude_from_latest}
+    if end_of_life is not None:
+        publishing["endOfLifeDate"] = end_of_life
+    return {"properties": {"publishingProfile": publishing}}
+
+
 def _os_profile(props: dict[str, Any], computer_name: str, prefix: bool) -> dict[str, Any]:
     key = "computerNamePrefix" if prefix else "computerName"
     profile: dict[str, Any] = {key: computer_name, "adminUsername": props["admin_username"]}

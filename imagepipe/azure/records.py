@@ -223,6 +223,12 @@ def image(body: Mapping[str, Any]) -> Record:
         "os_state": (storage.get("osDisk") or {}).get("osState"),
         "data_luns": sorted(d.get("lun") for d in storage.get("dataDisks") or []),
         "hyper_v_generation": props.get("hyperVGeneration"),
+        # The snapshots it was made from (what still uses a snapshot that would be deleted).
+        "snapshot_ids": [
+            d["snapshot"]["id"]
+            for d in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]
+            if (d.get("snapshot") or {}).get("id")
+        ],
     }
     return rec
 
@@ -285,10 +291,14 @@ def gallery_version(body: Mapping[str, Any]) -> Record:
     rec = _nested_name(_base(GALLERY_VERSION, body), 3)
     props = body.get("properties") or {}
     source = ((props.get("storageProfile") or {}).get("source")) or {}
-    regions = (props.get("publishingProfile") or {}).get("targetRegions") or []
+    publishing = props.get("publishingProfile") or {}
+    regions = publishing.get("targetRegions") or []
     replication = (props.get("replicationStatus") or {}).get("summary") or []
     rec["properties"] = {
         "source_id": source.get("id") or source.get("virtualMachineId"),
+        "exclude_from_latest": bool(publishing.get("excludeFromLatest")),
+        "end_of_life": publishing.get("endOfLifeDate"),  # ISO 8601, as the service wrote it
+        "published": publishing.get("publishedDate"),
         "regions": {
             (t.get("name") or "").replace(" ", "").lower(): t.get("regionalReplicaCount") or 1
             for t in regions

@@ -18,6 +18,7 @@ from imagepipe.graph.flow import (
     CLEANUP,
     GALLERY_DEFINITION,
     GALLERY_VERSION,
+    OLDER_VERSIONS,
     RESTORE,
     RETAIN,
     SNAPSHOT_SOURCE_DISKS,
@@ -164,6 +165,8 @@ class _Expander:
             version = self.chain(capture.ref, [GALLERY_VERSION], where, definition)
             self.edges.append((image_node, version or ""))
             last = version
+            if capture.gallery.older is not None:
+                self.chain(capture.ref, [OLDER_VERSIONS], where, version)
             if capture.gallery.retain is not None:
                 self.retains[capture.ref] = self.chain(capture.ref, [RETAIN], where, version) or ""
         if flow is CaptureFlow.PRESERVE and isinstance(source, SourceVM):

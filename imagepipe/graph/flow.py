@@ -24,6 +24,7 @@ RESTORE = "restore-source"
 TEMPORARIES = ("temp-disks", "temp-vm")
 GALLERY_DEFINITION = ("gallery", "gallery-image")
 GALLERY_VERSION = "gallery-version"
+OLDER_VERSIONS = "older-versions"  # after gallery-version: the older ones step back once it exists
 RETAIN = "retain"  # after every step that uses the capture: a version they left may go
 CLEANUP = "cleanup"
 
@@ -45,6 +46,7 @@ CAPTURE_STEP_KINDS: dict[str, StepKind] = {
     "gallery-image": StepKind.CAPTURE_GALLERY_IMAGE,
     "gallery-version": StepKind.CAPTURE_GALLERY_VERSION,
     "retain": StepKind.CAPTURE_GALLERY_RETAIN,
+    "older-versions": StepKind.CAPTURE_GALLERY_OLDER_VERSIONS,
 }
 
 

@@ -57,6 +57,9 @@ class Plan:
     undescribed: int = 0  # owned resources no spec describes (deleted only with --prune)
     # Without --prune, those resources one by one ({"address", "id"}): listed, and pending.
     orphans: list[dict[str, str]] = field(default_factory=list)
+    # Managed images and snapshots that would go (undescribed with --prune, renamed away) but are used
+    # ({"address", "id", "reason"}: "kept: used by VM rg/name"): not deleted, not pending.
+    kept: list[dict[str, str]] = field(default_factory=list)
     destroy: bool = False
     # Owned resources outside the resource groups the specs name: reported, never deleted
     # (anyone can copy the stack's tags onto a resource anywhere in the subscription).
@@ -113,6 +116,7 @@ class Plan:
             | ({"outside": self.outside} if self.outside else {})
             | ({"collisions": self.collisions} if self.collisions else {})
             | ({"orphans": self.orphans} if self.orphans else {})
+            | ({"kept": self.kept} if self.kept else {})
             | ({"target": self.target} if self.target else {})
             | ({"warnings": self.warnings} if self.warnings else {})
             | ({"estimate": self.estimate.to_json()} if self.estimate else {})
@@ -134,6 +138,10 @@ class Plan:
             destroy=bool(data.get("destroy")),
             outside=[str(rid) for rid in data.get("outside", [])],
             orphans=[{"address": str(o["address"]), "id": str(o["id"])} for o in data.get("orphans", [])],
+            kept=[
+                {"address": str(k["address"]), "id": str(k["id"]), "reason": str(k["reason"])}
+                for k in data.get("kept", [])
+            ],
             target={str(k): str(v) for k, v in (data.get("target") or {}).items()},
             warnings=[dict(w) for w in data.get("warnings", [])],
             rollouts=[RolloutPlan.from_json(r) for r in data.get("rollouts", [])],

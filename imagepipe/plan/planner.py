@@ -12,6 +12,7 @@ from imagepipe.plan.estimate import Estimate, estimate
 from imagepipe.plan.model import Change, Plan, specset_fingerprint
 from imagepipe.plan.observe import Inventory
 from imagepipe.plan.rollout import plan_rollouts
+from imagepipe.plan.usage import keep_in_use
 from imagepipe.spec.model import SpecSet
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import TAG_SPEC, TAG_STACK, TAG_STACK_ID, Context, owned_by
@@ -108,18 +109,41 @@ def make_plan(
         plan.orphans = [
             {"address": deletion_address(rec), "id": rec["id"]} for rec in sort_for_deletion(undescribed)
         ]
-    renamed = renamed_away(owned, result.evaluations, graph)
+    renamed = dict(
+        (old["id"].lower(), (old, new)) for old, new in renamed_away(owned, result.evaluations, graph)
+    )
+    # A managed image or snapshot that goes (pruned, or renamed away) stays while something uses it.
+    leaving = (undescribed if prune else []) + [old for old, _ in renamed.values()]
+    going, kept = keep_in_use(leaving, ctx, inventory, result.evaluations)
+    gone = {rec["id"].lower() for rec in going}
+    plan.kept = [
+        {
+            "address": deletion_address(k.record),
+            "id": k.record["id"],
+            "reason": f"{k.noun} {k.record['name']}: "
+            + (
+                f"renamed: replaced by {renamed[k.record['id'].lower()][1]}"
+                if k.record["id"].lower() in renamed
+                else "no spec describes it any more"
+            )
+            + f"; {k.describe()}",
+        }
+        for k in sorted(kept, key=lambda k: k.record["id"].lower())
+    ]
+    result.deletions = sort_for_deletion(going)
     if prune:
-        result.deletions = sort_for_deletion(undescribed + [old for old, _ in renamed])
+        pruned = [rec for rec in undescribed if rec["id"].lower() in gone]
+        plan.undescribed = len(pruned)  # a kept one is not pending: it stays while it is used
         plan.changes.extend(
             deletion_change(rec, "no spec describes it any more (--prune)")
-            for rec in sort_for_deletion(undescribed)
+            for rec in sort_for_deletion(pruned)
         )
-    else:
-        result.deletions = sort_for_deletion([old for old, _ in renamed])
     plan.changes.extend(
         deletion_change(old, f"renamed: replaced by {new}, deleted once the new one is verified")
-        for old, new in sorted(renamed, key=lambda pair: (r.delete_rank(pair[0]["type"]), pair[0]["id"]))
+        for old, new in sorted(
+            (pair for pair in renamed.values() if pair[0]["id"].lower() in gone),
+            key=lambda pair: (r.delete_rank(pair[0]["type"]), pair[0]["id"]),
+        )
     )
     plan.estimate = estimate_of(plan, graph, specset, azure)
     return result

@@ -147,6 +147,7 @@ def plan_document(plan: Plan, *, target: str | None = None) -> dict[str, Any]:
         "undescribed": plan.undescribed,
         "outside": list(plan.outside),
         "orphans": [dict(o) for o in plan.orphans],
+        "kept": [dict(k) for k in getattr(plan, "kept", None) or []],
         "collisions": [dict(c) for c in plan.collisions],
         "warnings": [
             w if isinstance(w, dict) else {"message": str(w)} for w in getattr(plan, "warnings", None) or []

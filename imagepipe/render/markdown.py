@@ -279,6 +279,9 @@ def _attention(plan: Plan) -> list[list[str]]:
             f"! {code_line(rid)}  not deleted: outside the stack's resource groups" for rid in plan.outside
         ]
         blocks.append(["#### Outside the stack's resource groups", "", "```diff", *outside, "```"])
+    if plan.kept:
+        kept = [f"! {code_line(k['address'])}  {code_line(k['reason'])}" for k in plan.kept]
+        blocks.append(["#### Kept while in use (not deleted)", "", "```diff", *kept, "```"])
     return blocks
 
 

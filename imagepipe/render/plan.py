@@ -60,6 +60,10 @@ def plan_text(plan: Plan, console: Console, *, show_unchanged: bool = False) -> 
             for rid in plan.outside
         ]
         console.print("\n".join(lines), soft_wrap=True)
+    if plan.kept:
+        lines = ["\n[bold]Kept while in use[/bold] (not deleted)"]
+        lines += [f"  [yellow]~ {markup(k['address'])}[/yellow]  {markup(k['reason'])}" for k in plan.kept]
+        console.print("\n".join(lines), soft_wrap=True)
     if plan.collisions:
         lines = [f"\n[bold]Another stack named {markup(plan.stack)}[/bold]"]
         lines += [

@@ -26,6 +26,7 @@ from imagepipe.spec.model import (
     GalleryTarget,
     HealthCheck,
     ImageTarget,
+    OlderVersions,
     OsType,
     Rollout,
     Script,
@@ -46,6 +47,14 @@ DEFAULT_ADMIN = "azureuser"
 # VMs (and scale set instances) one spec set may make in all: bounds validate's work and memory.
 MAX_SET_VMS = 20_000
 KIND_ORDER = ("Stack", "SourceVM", "SourceVHD", "Capture", "Deployment")
+
+
+def older_versions(raw: dict[str, Any] | None) -> OlderVersions | None:
+    """``gallery.olderVersions`` (schema-valid: at least one of its settings)."""
+    if not raw:
+        return None
+    days = raw.get("endOfLifeAfter")
+    return OlderVersions(bool(raw.get("excludeFromLatest", False)), int(days[:-1]) if days else None)
 
 
 def document_ref(doc: RawDocument) -> str:
@@ -255,6 +264,7 @@ class ModelBuilder:
                     target_regions=tuple(TargetRegion(r["name"], r.get("replicas", 1)) for r in regions),
                     vms_per_replica=g.get("vmsPerReplica", DEFAULT_VMS_PER_REPLICA),
                     retain=g.get("retain"),
+                    older=older_versions(g.get("olderVersions")),
                 )
         snapshots = spec.get("snapshots") or {}
         return Capture(

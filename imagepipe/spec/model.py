@@ -127,6 +127,14 @@ MAX_VMS_PER_REPLICA = 50
 
 
 @dataclass(frozen=True)
+class OlderVersions:
+    """``gallery.olderVersions``: the marks the versions older than the spec's get."""
+
+    exclude_from_latest: bool = False
+    end_of_life_days: int | None = None  # end of life: each version's published date + this
+
+
+@dataclass(frozen=True)
 class GalleryTarget:
     resource_group: str
     name: str
@@ -135,6 +143,7 @@ class GalleryTarget:
     target_regions: tuple[TargetRegion, ...]  # defaults to the source's region with 1 replica
     vms_per_replica: int = 20  # VM creates one replica serves at once (DEFAULT_VMS_PER_REPLICA)
     retain: int | None = None  # keep the newest N versions of the definition (None: keep all)
+    older: OlderVersions | None = None  # what older versions of this stack get once this one exists
 
 
 @dataclass(frozen=True)

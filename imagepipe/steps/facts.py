@@ -3,8 +3,10 @@ did the deprovision run, which temporaries are left, which scripts ran."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from imagepipe import vocabulary as r
-from imagepipe.spec.model import Capture, SourceVM
+from imagepipe.spec.model import Capture, Deployment, SourceVM
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, TAG_SPEC, Context
 from imagepipe.steps.desired.capture import (
     image_desired,
@@ -119,3 +121,67 @@ def temporaries(ctx: Context, capture: Capture, obs: Observer) -> list[r.Record]
     wanted += [(r.SNAPSHOT, f"{snapshot_prefix(capture)}-{s}") for s in suffixes]
     found = [obs.get(type_, rg, n) for type_, n in wanted]
     return [rec for rec in found if rec is not None and ctx.owns(rec, f"{capture.ref}/")]
+
+
+@dataclass(frozen=True)
+class Retention:
+    delete: tuple[r.Record, ...]  # owned versions past the newest N that nothing uses
+    in_use: dict[str, list[str]]  # version -> what uses it ("VM rg/name", "scale set rg/name")
+    foreign: tuple[str, ...]  # versions past the newest N that another stack or a person made
+
+
+def version_number(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
+
+
+def version_of(rec: r.Record) -> str:
+    return rec["name"].rsplit("/", 1)[-1]
+
+
+def _moving_with_the_capture(ctx: Context, capture: Capture, rec: r.Record) -> bool:
+    """A VM or scale set this stack deploys from the capture: on the desired version after apply."""
+    address = rec["tags"].get(TAG_SPEC, "")
+    if not ctx.owns(rec) or address not in ctx.graph:
+        return False
+    doc = ctx.specset.documents.get(ctx.graph.step(address).document)
+    return isinstance(doc, Deployment) and doc.image == capture.ref
+
+
+def definition_versions(capture: Capture, obs: Observer) -> list[r.Record]:
+    """Every version of the capture's image definition, whoever made it."""
+    gallery = capture.gallery
+    assert gallery is not None
+    prefix = f"{gallery.name}/{gallery.definition.name}/".lower()
+    return [
+        rec
+        for rec in obs.gallery_children(gallery.resource_group, gallery.name)
+        if rec["type"].lower() == r.GALLERY_VERSION.lower() and rec["name"].lower().startswith(prefix)
+    ]
+
+
+def retention(ctx: Context, capture: Capture, obs: Observer) -> Retention:
+    """``gallery.retain: N``: which older versions go, which stay and what uses them."""
+    gallery = capture.gallery
+    assert gallery is not None and gallery.retain is not None
+    versions = definition_versions(capture, obs)
+    numbers = sorted({version_of(v) for v in versions} | {gallery.version}, key=version_number, reverse=True)
+    kept = set(numbers[: gallery.retain]) | {gallery.version}
+    older = [v for v in versions if version_of(v) not in kept]
+    users: dict[str, list[str]] = {}
+    if older:
+        ids = {v["id"].lower(): version_of(v) for v in older}
+        for type_, noun in ((r.VM, "VM"), (r.VMSS, "scale set")):
+            for rec in obs.list_all(type_):
+                version = ids.get((rec["properties"].get("image") or "").lower())
+                if version is not None and not _moving_with_the_capture(ctx, capture, rec):
+                    users.setdefault(version, []).append(f"{noun} {rec['resource_group']}/{rec['name']}")
+    mine = [v for v in older if ctx.owns(v)]
+    return Retention(
+        delete=tuple(
+            sorted(
+                (v for v in mine if version_of(v) not in users), key=lambda v: version_number(version_of(v))
+            )
+        ),
+        in_use={k: sorted(v) for k, v in sorted(users.items())},
+        foreign=tuple(sorted((version_of(v) for v in older if not ctx.owns(v)), key=version_number)),
+    )

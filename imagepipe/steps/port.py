@@ -137,6 +137,12 @@ class Provider(Protocol):
 
     def update_tags(self, type_: str, rg: str, name: str, tags: dict[str, str]) -> Operation: ...
 
+    def mark_gallery_version(
+        self, rg: str, name: str, exclude_from_latest: bool, end_of_life: str | None
+    ) -> Operation:
+        """Set a gallery version's excludeFromLatest and (when given, ISO 8601) endOfLifeDate."""
+        ...
+
     def delete(self, type_: str, rg: str, name: str) -> Operation: ...
 
     # ---- VM actions

@@ -18,6 +18,7 @@ from imagepipe.steps.handlers.capture import (
 )
 from imagepipe.steps.handlers.disks import DeploymentDisksHandler, TempDisksHandler
 from imagepipe.steps.handlers.gallery import GalleryHandler, GalleryImageHandler, GalleryVersionHandler
+from imagepipe.steps.handlers.older_versions import OlderVersionsHandler
 from imagepipe.steps.handlers.preserve import CleanupHandler, TempVmHandler
 from imagepipe.steps.handlers.resources import (
     ExistingVmHandler,
@@ -67,6 +68,7 @@ HANDLERS: dict[StepKind, Handler] = {
     StepKind.CAPTURE_GALLERY_IMAGE: GalleryImageHandler(),
     StepKind.CAPTURE_GALLERY_VERSION: GalleryVersionHandler(),
     StepKind.CAPTURE_GALLERY_RETAIN: GalleryRetainHandler(),
+    StepKind.CAPTURE_GALLERY_OLDER_VERSIONS: OlderVersionsHandler(),
     StepKind.DEPLOYMENT_VM: _VM,
     StepKind.DEPLOYMENT_DISKS: DeploymentDisksHandler(),
     StepKind.DEPLOYMENT_VMSS: ScaleSetHandler(),

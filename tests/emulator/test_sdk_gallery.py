@@ -12,6 +12,7 @@ from .helpers import (
     ADMIN_USER,
     SSH_PUBLIC_KEY,
     Clients,
+    create_vm,
     image_from_blob,
     set_clock,
     wait_until,
@@ -200,3 +201,32 @@ def test_scale_set_from_an_image_with_capacity(
     assert len(list(clients.compute.virtual_machine_scale_set_vms.list(rg, "web"))) == 5
     scale_sets.begin_update(rg, "web", {"sku": {"capacity": 2}}).result()
     assert len(list(clients.compute.virtual_machine_scale_set_vms.list(rg, "web"))) == 2
+
+
+def test_a_version_excluded_from_latest_keeps_its_marks_and_is_skipped_by_latest(
+    clients: Clients, rg: str, subnet_id: str
+) -> None:
+    """GalleryImageVersions_Update (PATCH) stores publishingProfile.excludeFromLatest and
+    endOfLifeDate; a VM from the definition's id (no version) gets the newest version not excluded."""
+    image = image_from_blob(clients, rg, "img", hyper_v="V2")
+    create_gallery_image(clients, rg)
+    versions = clients.compute.gallery_image_versions
+    for number in ("1.0.0", "1.0.1"):
+        versions.begin_create_or_update(
+            rg, "gal", "web", number, version_body(image.id, {"eastus": 1})
+        ).result()
+        wait_until(lambda n=number: replication(clients, rg, n).aggregated_state == "Completed")
+    marks = {"excludeFromLatest": True, "endOfLifeDate": "2027-03-06T12:00:00Z"}
+    updated = versions.begin_update(
+        rg, "gal", "web", "1.0.1", {"properties": {"publishingProfile": marks}}
+    ).result()
+    assert updated.properties.publishing_profile.exclude_from_latest is True
+    fetched = versions.get(rg, "gal", "web", "1.0.1").properties.publishing_profile
+    assert fetched.exclude_from_latest is True
+    assert fetched.end_of_life_date.isoformat().startswith("2027-03-06T12:00:00")
+    assert [t.regional_replica_count for t in fetched.target_regions] == [1]  # the rest untouched
+
+    definition_id = clients.compute.gallery_images.get(rg, "gal", "web").id
+    vm = create_vm(clients, rg, "latest", subnet_id, image_reference={"id": definition_id})
+    disk = clients.compute.disks.get(rg, vm.properties.storage_profile.os_disk.name)
+    assert disk.properties.creation_data.gallery_image_reference.id.lower().endswith("/versions/1.0.0")

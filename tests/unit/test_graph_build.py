@@ -69,7 +69,7 @@ def test_preserved_source_gallery_capture_expands_fully(fleet: StepGraph) -> Non
     assert set(names) == {
         "quiesce", "snapshot-source-disks", "restore-source", "temp-disks", "temp-vm", "deprovision",
         "deallocate", "generalize", "image", "gallery", "gallery-image", "gallery-version", "cleanup",
-        "retain",
+        "retain", "older-versions",
     }  # fmt: skip
     chain = [
         "quiesce",
@@ -95,6 +95,9 @@ def test_preserved_source_gallery_capture_expands_fully(fleet: StepGraph) -> Non
     # gallery.retain runs after every VM that uses the version: a fleet rolled off one lets it go.
     assert vm in fleet.dependencies("Capture/web-image/retain")
     assert fleet.dependants("Capture/web-image/retain") == []
+    # gallery.olderVersions steps the older versions back as soon as the new one exists (no fleet).
+    assert fleet.dependencies("Capture/web-image/older-versions") == ["Capture/web-image/gallery-version"]
+    assert fleet.dependants("Capture/web-image/older-versions") == []
 
 
 def test_vm_indexes_sort_numerically(fleet: StepGraph) -> None:

@@ -8,69 +8,13 @@ the desired version (they will be once their steps succeed; if one fails, this s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
-from imagepipe.spec.model import Capture, Deployment
 from imagepipe.steps.base import Handler
-from imagepipe.steps.context import TAG_SPEC, Context
+from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import Evaluation
+from imagepipe.steps.facts import retention, version_of
 from imagepipe.steps.port import Observer, Provider
-
-
-@dataclass(frozen=True)
-class Retention:
-    delete: tuple[r.Record, ...]  # owned versions past the newest N that nothing uses
-    in_use: dict[str, list[str]]  # version -> what uses it ("VM rg/name", "scale set rg/name")
-    foreign: tuple[str, ...]  # versions past the newest N that another stack or a person made
-
-
-def _number(version: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
-
-
-def _version_of(rec: r.Record) -> str:
-    return rec["name"].rsplit("/", 1)[-1]
-
-
-def _moving_with_the_capture(ctx: Context, capture: Capture, rec: r.Record) -> bool:
-    """A VM or scale set this stack deploys from the capture: on the desired version after apply."""
-    address = rec["tags"].get(TAG_SPEC, "")
-    if not ctx.owns(rec) or address not in ctx.graph:
-        return False
-    doc = ctx.specset.documents.get(ctx.graph.step(address).document)
-    return isinstance(doc, Deployment) and doc.image == capture.ref
-
-
-def retention(ctx: Context, capture: Capture, obs: Observer) -> Retention:
-    gallery = capture.gallery
-    assert gallery is not None and gallery.retain is not None
-    prefix = f"{gallery.name}/{gallery.definition.name}/".lower()
-    versions = [
-        rec
-        for rec in obs.gallery_children(gallery.resource_group, gallery.name)
-        if rec["type"].lower() == r.GALLERY_VERSION.lower() and rec["name"].lower().startswith(prefix)
-    ]
-    numbers = sorted({_version_of(v) for v in versions} | {gallery.version}, key=_number, reverse=True)
-    kept = set(numbers[: gallery.retain]) | {gallery.version}
-    older = [v for v in versions if _version_of(v) not in kept]
-    users: dict[str, list[str]] = {}
-    if older:
-        ids = {v["id"].lower(): _version_of(v) for v in older}
-        for type_, noun in ((r.VM, "VM"), (r.VMSS, "scale set")):
-            for rec in obs.list_all(type_):
-                version = ids.get((rec["properties"].get("image") or "").lower())
-                if version is not None and not _moving_with_the_capture(ctx, capture, rec):
-                    users.setdefault(version, []).append(f"{noun} {rec['resource_group']}/{rec['name']}")
-    mine = [v for v in older if ctx.owns(v)]
-    return Retention(
-        delete=tuple(
-            sorted((v for v in mine if _version_of(v) not in users), key=lambda v: _number(_version_of(v)))
-        ),
-        in_use={k: sorted(v) for k, v in sorted(users.items())},
-        foreign=tuple(sorted((_version_of(v) for v in older if not ctx.owns(v)), key=_number)),
-    )
 
 
 class GalleryRetainHandler(Handler):
@@ -87,7 +31,7 @@ class GalleryRetainHandler(Handler):
         kept = f"; {'; '.join(notes)}" if notes else ""
         if not found.delete:
             return self.change(step, "no-op", f"retain {capture.gallery.retain}: nothing to delete{kept}")
-        names = ", ".join(_version_of(v) for v in found.delete)
+        names = ", ".join(version_of(v) for v in found.delete)
         return self.change(
             step,
             "delete",
