@@ -1,5 +1,5 @@
-"""Managed disks copied from a capture's snapshots: a restored Deployment instance's
-``disks[i]`` and a preserved-source capture's ``temp-disks``."""
+"""Managed disks copied from a capture's snapshots or disk restore points: a restored Deployment
+instance's ``disks[i]`` and a preserved-source capture's ``temp-disks``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class DeploymentDisksHandler(Handler):
         return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        _check_sources(step, ev)
         multi_act(step, ev, azure)
 
 
@@ -35,7 +36,7 @@ class TempDisksHandler(Handler):
         capture = ctx.capture(step.document)
         if image_done(ctx, capture, obs):
             return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary disks needed")
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk")
+        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk", _other_source)
 
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
         capture = ctx.capture(step.document)
@@ -54,4 +55,20 @@ class TempDisksHandler(Handler):
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         if not ev.extra.get("pending"):
             raise StepFailed(step.address, ev.change.reason)
+        _check_sources(step, ev)
         multi_act(step, ev, azure)
+
+
+def _check_sources(step: Step, ev: Evaluation) -> None:
+    for pending in ev.extra.get("pending", []):
+        if pending.desired is not None and not pending.desired["properties"]["source_id"]:
+            raise StepFailed(step.address, f"no disk restore point to restore {pending.desired['name']} from")
+
+
+def _other_source(desired: r.Record, observed: r.Record | None) -> list[str]:
+    """A temporary disk left from another restore point (a run killed before the source changed)."""
+    wanted = desired["properties"].get("source_id")
+    seen = ((observed or {}).get("properties") or {}).get("source_id")
+    if wanted and seen and wanted.lower() != seen.lower():
+        return ["source"]
+    return []
