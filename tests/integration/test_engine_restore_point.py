@@ -107,6 +107,7 @@ def test_a_specialized_capture_is_its_restore_point(
     reasons = {c.address: c.reason for c in planned.changes}
     assert "its disk restore points are the capture" in reasons["Capture/app-snapshot/restore-point"]
     assert not [a for a in reasons if a.startswith("Capture/app-snapshot/") and "snapshots" in a]
+    assert "restored from the disk restore points" in reasons["Deployment/app-restore/disks[0]"]
     outcome = apply(target, folder)
     assert outcome.result.ok, outcome.result.failures
 

@@ -4,7 +4,9 @@ instance's ``disks[i]`` and a preserved-source capture's ``temp-disks``."""
 from __future__ import annotations
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.flow import builds_on_restore_point
 from imagepipe.graph.step import Step
+from imagepipe.spec.model import Capture
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.desired.disks import restored_disks
@@ -24,7 +26,8 @@ class DeploymentDisksHandler(Handler):
         )
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        return _from_restore_point(ev, ctx.capture(ctx.deployment(step.document).image))
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         _check_sources(step, ev)
@@ -36,7 +39,8 @@ class TempDisksHandler(Handler):
         capture = ctx.capture(step.document)
         if image_done(ctx, capture, obs):
             return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary disks needed")
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk", _other_source)
+        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk", _other_source)
+        return _from_restore_point(ev, capture)
 
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
         capture = ctx.capture(step.document)
@@ -57,6 +61,13 @@ class TempDisksHandler(Handler):
             raise StepFailed(step.address, ev.change.reason)
         _check_sources(step, ev)
         multi_act(step, ev, azure)
+
+
+def _from_restore_point(ev: Evaluation, capture: Capture) -> Evaluation:
+    """The plan says what the disks are made from when it is not snapshots."""
+    if ev.change.is_change and builds_on_restore_point(capture):
+        ev.change.reason += f", restored from the disk restore points of {capture.ref}'s restore point"
+    return ev
 
 
 def _check_sources(step: Step, ev: Evaluation) -> None:
