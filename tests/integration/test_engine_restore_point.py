@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import (
+    CONFIG,
     LEARN_VM,
     REPO,
     apply,
@@ -21,6 +22,8 @@ from engine_helpers import (
     plan,
 )
 
+from imagepipe.app.outputs import collect
+from imagepipe.app.session import open_session
 from imagepipe.azure import records as r
 from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target, connect_emulator
@@ -128,6 +131,11 @@ def test_a_specialized_capture_is_its_restore_point(
         disk = azure.get(r.DISK, "snap-restore-rg", name)
         assert disk["properties"]["source_id"].lower() == points[suffix].lower()
     assert not plan(target, folder).has_changes
+    with open_session([folder], CONFIG, target=target) as session:  # what `imagepipe output` shows
+        outputs = {d.document: d.to_json() for d in collect(session.azure, session.specset, session.graph)}
+    assert outputs["Capture/app-snapshot"] == {
+        "restore_point": {"id": point["id"], "name": point["name"], "disk_restore_points": points}
+    }
 
     outcome = destroy_stack(target, folder)
     assert outcome.result is None or outcome.result.ok, outcome.result.failures
