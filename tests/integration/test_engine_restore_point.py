@@ -77,6 +77,7 @@ def test_a_generalized_capture_without_downtime(
     if quiesce == "restorePoint":
         assert "it keeps running" in reasons["Capture/my-image/restore-point"]
         assert "Capture/my-image/snapshot-source-disks" not in reasons
+        assert "the restore point collection" in reasons["Capture/my-image/cleanup"]
     else:
         assert "crash-consistent" in reasons["Capture/my-image/quiesce"]
     outcome = apply(target, folder)
