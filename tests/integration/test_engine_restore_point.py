@@ -174,7 +174,7 @@ RESUME_SPEED = 150.0  # slow enough that an operation is in flight when the kill
     [
         ("generalized", "+ Capture/my-image/temp-disks:"),
         pytest.param("generalized", "+ Capture/my-image/restore-point:", marks=pytest.mark.slow),
-        ("specialized", "+ Deployment/app-restore/disks[0]:"),
+        pytest.param("specialized", "+ Deployment/app-restore/disks[0]:", marks=pytest.mark.slow),
     ],
 )
 def test_a_kill_after_the_restore_point_converges(
