@@ -1,6 +1,7 @@
 """What downstream jobs need from a stack, per document, read from the target (the cloud is the
-state): image ids, gallery image versions with their replication per region, snapshot ids, VM ids
-with their private IPs, scale set ids.
+state): image ids, gallery image versions with their replication per region, snapshot ids (or the
+restore point of a specialized ``quiesce: restorePoint`` capture), VM ids with their private IPs,
+scale set ids.
 
 A resource belongs to the document whose step made it (its ``imagepipe-spec`` tag). Temporary
 resources of a capture (its copies of the source's disks, its temporary VM) are not outputs.
@@ -24,6 +25,7 @@ OUTPUT_OF: dict[StepKind, str] = {
     StepKind.CAPTURE_IMAGE: "managed_image",
     StepKind.CAPTURE_GALLERY_VERSION: "gallery_image_version",
     StepKind.CAPTURE_SNAPSHOTS: "snapshots",
+    StepKind.CAPTURE_RESTORE_POINT: "restore_point",  # only where it is the capture's output
     StepKind.SOURCE_VM: "vms",
     StepKind.DEPLOYMENT_VM: "vms",
     StepKind.DEPLOYMENT_VMSS: "scale_sets",
@@ -38,12 +40,14 @@ class DocumentOutputs:
     managed_image: dict[str, Any] | None = None  # {"id", "name"}
     gallery_image_version: dict[str, Any] | None = None  # {"id", "name", "replication": {region: state}}
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name"}]
+    # {"id", "name", "disk_restore_points": {"os"|"data<lun>": id}}
+    restore_point: dict[str, Any] | None = None
     vms: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name", "private_ips"}]
     scale_sets: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name"}]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in ("managed_image", "gallery_image_version"):
+        for name in ("managed_image", "gallery_image_version", "restore_point"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         for name in ("snapshots", "vms", "scale_sets"):
@@ -77,6 +81,7 @@ def collect(provider: Provider, specset: SpecSet, graph: StepGraph) -> list[Docu
     for step in graph.steps():
         if step.kind in OUTPUT_OF:
             outputs.setdefault(step.document, DocumentOutputs(step.document))
+    outputs_of_captures = {graph.output_step(c.ref) for c in specset.of_kind("Capture")}
     for address, rec in made:
         step = steps[address]
         doc = outputs[step.document]
@@ -94,6 +99,19 @@ def collect(provider: Provider, specset: SpecSet, graph: StepGraph) -> list[Docu
             doc.gallery_image_version = entry
         elif kind == "snapshots" and r.is_type(rec, r.SNAPSHOT):
             doc.snapshots.append(entry)
+        elif (
+            kind == "restore_point"
+            and address in outputs_of_captures
+            and r.is_type(rec, r.RESTORE_POINT_COLLECTION)
+        ):
+            capture = specset.documents[step.document]
+            point = provider.get(r.RESTORE_POINT, rec["resource_group"], f"{rec['name']}/{capture.name}-rp")
+            if point is not None:
+                doc.restore_point = {
+                    "id": point["id"],
+                    "name": point["name"],
+                    "disk_restore_points": dict(point["properties"]["disks"]),
+                }
         elif kind == "vms" and r.is_type(rec, r.VM):
             vm = provider.get(r.VM, rec["resource_group"], rec["name"]) or {}
             nic_ids = vm.get("properties", {}).get("nic_ids") or []

@@ -77,14 +77,15 @@ def snapshot(desired: r.Record) -> dict[str, Any]:
                 **({"osType": props["os_type"]} if props.get("os_type") else {}),
             },
         }
-    # A disk restore point (quiesce: restorePoint) is copied with createOption Restore.
-    option = "Restore" if "/diskrestorepoints/" in props["source_id"].lower() else "Copy"
     return {
         "location": desired["location"],
         "tags": desired["tags"],
         "sku": {"name": DISK_SKU},
         "properties": {
-            "creationData": {"createOption": option, "sourceResourceId": props["source_id"]},
+            "creationData": {
+                "createOption": _copy_option(props["source_id"]),
+                "sourceResourceId": props["source_id"],
+            },
             "incremental": bool(props.get("incremental")),
         },
     }
@@ -96,8 +97,19 @@ def disk(desired: r.Record) -> dict[str, Any]:
         "location": desired["location"],
         "tags": desired["tags"],
         "sku": {"name": DISK_SKU},
-        "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": props["source_id"]}},
+        "properties": {
+            "creationData": {
+                "createOption": _copy_option(props["source_id"]),
+                "sourceResourceId": props["source_id"],
+            }
+        },
     }
+
+
+def _copy_option(source_id: str) -> str:
+    """A disk restore point (quiesce: restorePoint) is copied with createOption Restore (DiskRP
+    swagger, DiskCreateOption), a disk or snapshot with Copy."""
+    return "Restore" if "/diskrestorepoints/" in source_id.lower() else "Copy"
 
 
 # The Microsoft.Network API version Azure uses for the NICs a VM creates itself.

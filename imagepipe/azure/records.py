@@ -333,13 +333,22 @@ def restore_point_collection(body: Mapping[str, Any]) -> Record:
 
 
 def restore_point(body: Mapping[str, Any]) -> Record:
-    """A VM restore point: its consistency and, per source disk id (lower case), its disk restore point."""
+    """A VM restore point: its consistency and its disk restore points, per source disk id (lower
+    case) and per disk of the VM (``os``, ``data<lun>``: what a restore is made of)."""
     rec = _nested_name(_base(RESTORE_POINT, body), 2)
     props = body.get("properties") or {}
     storage = (props.get("sourceMetadata") or {}).get("storageProfile") or {}
     disks = [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]
+    os_disk = storage.get("osDisk") or {}
+    by_suffix = (
+        {"os": (os_disk.get("diskRestorePoint") or {}).get("id")} if os_disk.get("diskRestorePoint") else {}
+    )
+    for d in sorted(storage.get("dataDisks") or [], key=lambda d: d.get("lun", 0)):
+        if d.get("diskRestorePoint"):
+            by_suffix[f"data{d.get('lun', 0)}"] = d["diskRestorePoint"].get("id")
     rec["properties"] = {
         "consistency_mode": props.get("consistencyMode"),
+        "disks": by_suffix,
         "disk_points": {
             ((d.get("managedDisk") or {}).get("id") or "").lower(): (d.get("diskRestorePoint") or {}).get(
                 "id"

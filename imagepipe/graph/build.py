@@ -24,6 +24,7 @@ from imagepipe.graph.flow import (
     SNAPSHOT_SOURCE_DISKS,
     TEMPORARIES,
     CaptureFlow,
+    builds_on_restore_point,
     capture_flow,
     generalize_steps,
     output_step_of,
@@ -144,6 +145,13 @@ class _Expander:
         elif flow is CaptureFlow.VHD_SNAPSHOTS:  # or into snapshots
             snaps = self.chain(capture.ref, ["snapshots"], where, None)
             self.edges.append((self.resource_group(snapshots_rg, region, where), snaps or ""))
+        elif builds_on_restore_point(capture, source):
+            # The restore point is the copy: the output of a specialized capture, the temporary
+            # VM's disks of a generalized one. The source keeps running: nothing to restore.
+            point = self.chain(capture.ref, [quiesce_step(capture)], where, after)
+            self.edges.append((self.resource_group(snapshots_rg, region, where), point or ""))
+            if flow is CaptureFlow.PRESERVE:
+                image_node = self.chain(capture.ref, [*TEMPORARIES, *generalize_steps(capture)], where, point)
         elif flow is CaptureFlow.SPECIALIZED:
             quiesce = self.chain(capture.ref, [quiesce_step(capture)], where, after)
             snaps = self.chain(capture.ref, ["snapshots"], where, quiesce)

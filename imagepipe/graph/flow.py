@@ -12,8 +12,8 @@ from imagepipe.vocabulary import StepKind
 
 class CaptureFlow(enum.Enum):
     IN_PLACE = "in-place"  # generalized, preserveSource: false: the source itself is generalized
-    PRESERVE = "preserve"  # generalized from a temporary VM built on snapshots of the source
-    SPECIALIZED = "specialized"  # snapshots of every disk of the source
+    PRESERVE = "preserve"  # generalized from a temporary VM on snapshots (or a restore point) of the source
+    SPECIALIZED = "specialized"  # snapshots of every disk of the source (or its restore point)
     VHD_IMAGE = "vhd image"  # generalized VHDs: an image from the blobs
     VHD_SNAPSHOTS = "vhd snapshots"  # specialized VHDs: snapshots imported from the blobs
 
@@ -59,6 +59,14 @@ def capture_flow(capture: Capture, source: AnyDocument | None) -> CaptureFlow:
     return CaptureFlow.PRESERVE if capture.preserve_source else CaptureFlow.IN_PLACE
 
 
+def builds_on_restore_point(capture: Capture, source: AnyDocument | None = None) -> bool:
+    """``quiesce: restorePoint`` of a VM's specialized or preserved-source capture: its disks come
+    from the restore point's disk restore points (no snapshots); elsewhere quiesce is ignored."""
+    if capture.quiesce != "restorePoint" or capture.source.startswith("SourceVHD/"):
+        return False
+    return capture_flow(capture, source) in (CaptureFlow.SPECIALIZED, CaptureFlow.PRESERVE)
+
+
 def quiesce_step(capture: Capture) -> str:
     """What comes before the source's disks are copied: power it off (or not), or a restore point."""
     return "restore-point" if capture.quiesce == "restorePoint" else "quiesce"
@@ -76,4 +84,6 @@ def output_step_of(capture: Capture) -> str:
         return address(capture.ref, GALLERY_VERSION)
     if capture.type == "generalized":
         return address(capture.ref, "image")
+    if builds_on_restore_point(capture):  # the restore point and its disk restore points
+        return address(capture.ref, "restore-point")
     return address(capture.ref, "snapshots")

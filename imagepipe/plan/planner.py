@@ -210,11 +210,12 @@ def announce_cleanups(result: PlanResult, graph: StepGraph) -> None:
         others = [s for s in graph.steps_of(step.document) if s.address != step.address]
         if not any(result.evaluations[s.address].change.is_change for s in others):
             continue
+        on_point = any(s.kind is r.StepKind.CAPTURE_RESTORE_POINT for s in others)
+        copies = "the restore point collection" if on_point else "the snapshots"
         _replace_change(
             result,
             step,
-            "delete the capture's temporaries (temporary VM, its NIC and disks, the snapshots) "
-            "once the image exists",
+            f"delete the capture's temporaries (temporary VM, its NIC and disks, {copies}) once the image exists",
         )
 
 

@@ -127,6 +127,8 @@ class NameCheck:
         source = self.documents.get(capture.source)
         field, location = self._where(ref, ("metadata", "name"))
         snapshots = capture.snapshots
+        if capture.quiesce == "restorePoint" and isinstance(source, SourceVM):
+            snapshots = None  # its disk restore points are the copies: no snapshot is made
         if capture.type == "specialized" and snapshots is not None:
             yield Claim(
                 "snapshots",
@@ -157,19 +159,21 @@ class NameCheck:
             yield Claim(
                 "gallery image version", gallery.resource_group, version, ref, version_field, version_location
             )
-        if capture.preserve_source and isinstance(source, SourceVM) and snapshots is not None:
+        temporaries = capture.snapshots
+        if capture.preserve_source and isinstance(source, SourceVM) and temporaries is not None:
             # The preserved source's temporaries: snapshots <capture>-src-*, VM <capture>-tmp.
-            yield Claim(
-                "snapshots",
-                snapshots.resource_group,
-                f"{capture.name}-src-os",
-                ref,
-                field,
-                location,
-                "and -src-data<lun>, of preserveSource",
-            )
+            if snapshots is not None:
+                yield Claim(
+                    "snapshots",
+                    snapshots.resource_group,
+                    f"{capture.name}-src-os",
+                    ref,
+                    field,
+                    location,
+                    "and -src-data<lun>, of preserveSource",
+                )
             note = "the temporary VM of preserveSource"
-            yield Claim("VM", snapshots.resource_group, f"{capture.name}-tmp", ref, field, location, note)
+            yield Claim("VM", temporaries.resource_group, f"{capture.name}-tmp", ref, field, location, note)
 
     def _deployment(self, ref: str, deployment: Deployment) -> Iterator[Claim]:
         path: PathKey = ("spec", "namePattern")

@@ -393,10 +393,18 @@ class Rules:
         source_region = getattr(self.documents.get(capture.source), "location_name", "")
         if has_region and source_region and deployment.location_name != source_region:
             path = ("spec", "location") if raw.has(("spec", "location")) else ("spec", "image")
+            if capture.quiesce == "restorePoint" and isinstance(self.documents.get(capture.source), SourceVM):
+                # Azure copies a restore point to another region through a collection whose source
+                # is the first one; imagepipe does not make that copy.
+                what = f"the restore point of {capture.ref} (quiesce: restorePoint) is"
+                fix = "a restore point is not copied across regions"
+            else:
+                what, fix = f"the snapshots of {capture.ref} are", ""
             self._error(
                 raw,
                 path,
-                f"the snapshots of {capture.ref} are in {source_region}; a specialized capture restores only in its own region",
+                f"{what} in {source_region}; a specialized capture restores only in its own region"
+                + (f" ({fix})" if fix else ""),
             )
 
     def _environment_variables(self) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.flow import builds_on_restore_point
 from imagepipe.spec.model import Capture, Deployment, SourceVM
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HASH, TAG_SPEC, Context
 from imagepipe.steps.desired.capture import (
     image_desired,
+    restore_point_collection_desired,
+    restore_point_disks,
     snapshot_desired,
     snapshot_prefix,
     source_disks,
@@ -111,14 +114,21 @@ def source_subnet(ctx: Context, source: SourceVM, obs: Observer) -> str | None:
 
 
 def temporaries(ctx: Context, capture: Capture, obs: Observer) -> list[r.Record]:
-    """Every temporary of a preserved-source capture that exists and is ours, in deletion order."""
+    """Every temporary of a preserved-source capture that exists and is ours, in deletion order:
+    the VM, its NIC and disks, then what they were made from (snapshots, or the restore point
+    collection with its restore point)."""
     assert capture.snapshots is not None
     rg = capture.snapshots.resource_group
     name = f"{capture.name}-tmp"
-    suffixes = [suffix for suffix, _ in source_disks(ctx, capture, obs)]
+    on_point = builds_on_restore_point(capture)
+    disks = restore_point_disks(ctx, capture, obs) if on_point else source_disks(ctx, capture, obs)
+    suffixes = [suffix for suffix, _ in disks]
     wanted = [(r.VM, name), (r.NIC, f"{name}-nic")]
     wanted += [(r.DISK, disk_name(name, s)) for s in suffixes]
-    wanted += [(r.SNAPSHOT, f"{snapshot_prefix(capture)}-{s}") for s in suffixes]
+    if on_point:
+        wanted.append((r.RESTORE_POINT_COLLECTION, restore_point_collection_desired(ctx, capture)["name"]))
+    else:
+        wanted += [(r.SNAPSHOT, f"{snapshot_prefix(capture)}-{s}") for s in suffixes]
     found = [obs.get(type_, rg, n) for type_, n in wanted]
     return [rec for rec in found if rec is not None and ctx.owns(rec, f"{capture.ref}/")]
 

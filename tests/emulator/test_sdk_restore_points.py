@@ -188,3 +188,23 @@ def test_deleting_a_collection_deletes_its_restore_points(clients: Clients, rg: 
     assert clients.compute.disks.get(rg, "kept").id == disk.id
     with pytest.raises(ResourceNotFoundError):
         restore_disk(clients, rg, "too-late", os_point)
+
+
+def test_a_disk_restored_from_a_disk_restore_point_keeps_what_its_disk_was(
+    clients: Clients, rg: str, subnet_id: str
+) -> None:
+    """Generation, OS type, size and the Trusted Launch security profile travel from the OS disk
+    through its disk restore point to a disk made from it (as a snapshot's copy keeps them)."""
+    create_vm(clients, rg, "tl", subnet_id, security_type="TrustedLaunch")
+    source_disk = clients.compute.disks.get(
+        rg, clients.compute.virtual_machines.get(rg, "tl").storage_profile.os_disk.name
+    )
+    collection(clients, rg, "rpc", "tl")
+    point = restore_point(clients, rg, "rpc", "rp")
+    restored = restore_disk(
+        clients, rg, "tl-copy", point.properties.source_metadata.storage_profile.os_disk.disk_restore_point.id
+    )
+    assert restored.properties.hyper_v_generation == source_disk.properties.hyper_v_generation == "V2"
+    assert restored.properties.os_type == "Linux"
+    assert restored.properties.disk_size_gb == source_disk.properties.disk_size_gb
+    assert restored.properties.security_profile.security_type == "TrustedLaunch"

@@ -91,7 +91,8 @@ def source_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[st
     return [("os", None)] + [(f"data{lun}", None) for lun in luns]
 
 
-# quiesce: restorePoint: the restore point collection on the source VM and its one restore point.
+# quiesce: restorePoint: the restore point collection on the source VM and its one restore point,
+# whose disk restore points are the capture (specialized) or its temporary VM's disks (generalized).
 RESTORE_POINT_CONSISTENCY = "ApplicationConsistent"
 
 
@@ -120,15 +121,23 @@ def restore_point_desired(ctx: Context, capture: Capture) -> r.Record:
     )
 
 
-def _restore_points_of(ctx: Context, capture: Capture, obs: Observer) -> dict[str, str] | None:
-    """Disk id (lower case) -> its disk restore point, when the capture copies a restore point."""
-    if capture.quiesce != "restorePoint" or isinstance(ctx.source(capture.source), SourceVHD):
-        return None
+def restore_point_id(ctx: Context, capture: Capture) -> str:
+    collection = restore_point_collection_desired(ctx, capture)
+    point = restore_point_desired(ctx, capture)["name"].split("/")[-1]
+    collection_id = ctx.resource_id(
+        r.RESTORE_POINT_COLLECTION, collection["resource_group"], collection["name"]
+    )
+    return f"{collection_id}/restorePoints/{point}"
+
+
+def restore_point_disks(ctx: Context, capture: Capture, obs: Observer) -> list[tuple[str, str | None]]:
+    """(suffix, disk restore point id) of every disk the capture's restore point holds, ``os`` then
+    ``data<lun>``; before it has succeeded, the source's disks without an id."""
     wanted = restore_point_desired(ctx, capture)
     point = obs.get(r.RESTORE_POINT, wanted["resource_group"], wanted["name"])
-    if point is None or point.get("provisioning_state") != "Succeeded":
-        return {}
-    return dict(point["properties"]["disk_points"])
+    if point is not None and point.get("provisioning_state") == "Succeeded" and point["properties"]["disks"]:
+        return list(point["properties"]["disks"].items())
+    return [(suffix, None) for suffix, _ in source_disks(ctx, capture, obs)]
 
 
 def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str) -> list[r.Record]:
@@ -136,11 +145,8 @@ def snapshot_desired(ctx: Context, capture: Capture, obs: Observer, address: str
     target = capture.snapshots
     assert target is not None
     hashed_base = capture_hashed(ctx, capture)
-    points = _restore_points_of(ctx, capture, obs)
     out = []
     for suffix, disk_id in source_disks(ctx, capture, obs):
-        if points is not None:  # copied from the restore point's copy of the disk, not the live disk
-            disk_id = points.get((disk_id or "").lower())
         props: dict[str, Any] = {"source_id": disk_id, "incremental": target.incremental}
         if suffix == "os" and isinstance(source, SourceVHD):
             props["os_type"] = source.os_type

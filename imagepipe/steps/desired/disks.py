@@ -1,4 +1,4 @@
-"""Managed disks copied from a capture's snapshots (a restored Deployment instance's ``disks[i]``,
+"""Managed disks copied from a capture's snapshots or disk restore points (a restored Deployment instance's ``disks[i]``,
 a preserved-source capture's ``temp-disks``), and the VM that attaches them."""
 
 from __future__ import annotations
@@ -6,10 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.flow import builds_on_restore_point
 from imagepipe.spec import security
 from imagepipe.spec.model import Capture, Deployment
 from imagepipe.steps.context import Context, desired_record
-from imagepipe.steps.desired.capture import snapshot_prefix, source_disks
+from imagepipe.steps.desired.capture import (
+    restore_point_disks,
+    restore_point_id,
+    snapshot_prefix,
+    source_disks,
+)
 from imagepipe.steps.desired.names import deployment_nic, security_properties
 from imagepipe.steps.port import Observer
 
@@ -28,16 +34,28 @@ def restored_disks(
     address: str,
     extra_tags: dict[str, str] | None = None,
 ) -> list[r.Record]:
-    """One disk per snapshot of the capture, for the VM ``vm_name``."""
+    """One disk per snapshot of the capture (or disk restore point), for the VM ``vm_name``."""
     snapshots = capture.snapshots
     assert snapshots is not None
+    if builds_on_restore_point(capture, ctx.source(capture.source)):
+        # A disk restore point's id is known once its restore point exists (its name carries a
+        # GUID): the hash names the restore point, so a plan made before it stays true.
+        point = restore_point_id(ctx, capture)
+        sources = [
+            (suffix, drp, {"restore_point": point, "suffix": suffix})
+            for suffix, drp in restore_point_disks(ctx, capture, obs)
+        ]
+    else:
+        sources = []
+        for suffix, _ in source_disks(ctx, capture, obs):
+            snapshot_id = ctx.resource_id(
+                r.SNAPSHOT, snapshots.resource_group, f"{snapshot_prefix(capture)}-{suffix}"
+            )
+            sources.append((suffix, snapshot_id, {"source_id": snapshot_id, "suffix": suffix}))
     out = []
-    for suffix, _ in source_disks(ctx, capture, obs):
-        snapshot_id = ctx.resource_id(
-            r.SNAPSHOT, snapshots.resource_group, f"{snapshot_prefix(capture)}-{suffix}"
-        )
-        props = {"source_id": snapshot_id, "suffix": suffix}
-        hashed = {"location": location, **props}
+    for suffix, source_id, identity in sources:
+        props = {"source_id": source_id, "suffix": suffix}
+        hashed = {"location": location, **identity}
         out.append(
             desired_record(
                 r.DISK, rg, disk_name(vm_name, suffix), location, ctx.tags(address, hashed, extra_tags), props

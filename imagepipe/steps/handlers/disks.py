@@ -1,10 +1,12 @@
-"""Managed disks copied from a capture's snapshots: a restored Deployment instance's
-``disks[i]`` and a preserved-source capture's ``temp-disks``."""
+"""Managed disks copied from a capture's snapshots or disk restore points: a restored Deployment
+instance's ``disks[i]`` and a preserved-source capture's ``temp-disks``."""
 
 from __future__ import annotations
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.flow import builds_on_restore_point
 from imagepipe.graph.step import Step
+from imagepipe.spec.model import Capture
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.desired.disks import restored_disks
@@ -24,9 +26,11 @@ class DeploymentDisksHandler(Handler):
         )
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        return _from_restore_point(ev, ctx.capture(ctx.deployment(step.document).image))
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        _check_sources(step, ev)
         multi_act(step, ev, azure)
 
 
@@ -35,7 +39,8 @@ class TempDisksHandler(Handler):
         capture = ctx.capture(step.document)
         if image_done(ctx, capture, obs):
             return self.change(step, "no-op", f"{captured_output(capture)} exists: no temporary disks needed")
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk")
+        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "temporary disk", _other_source)
+        return _from_restore_point(ev, capture)
 
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
         capture = ctx.capture(step.document)
@@ -54,4 +59,27 @@ class TempDisksHandler(Handler):
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         if not ev.extra.get("pending"):
             raise StepFailed(step.address, ev.change.reason)
+        _check_sources(step, ev)
         multi_act(step, ev, azure)
+
+
+def _from_restore_point(ev: Evaluation, capture: Capture) -> Evaluation:
+    """The plan says what the disks are made from when it is not snapshots."""
+    if ev.change.is_change and builds_on_restore_point(capture):
+        ev.change.reason += f", restored from the disk restore points of {capture.ref}'s restore point"
+    return ev
+
+
+def _check_sources(step: Step, ev: Evaluation) -> None:
+    for pending in ev.extra.get("pending", []):
+        if pending.desired is not None and not pending.desired["properties"]["source_id"]:
+            raise StepFailed(step.address, f"no disk restore point to restore {pending.desired['name']} from")
+
+
+def _other_source(desired: r.Record, observed: r.Record | None) -> list[str]:
+    """A temporary disk left from another restore point (a run killed before the source changed)."""
+    wanted = desired["properties"].get("source_id")
+    seen = ((observed or {}).get("properties") or {}).get("source_id")
+    if wanted and seen and wanted.lower() != seen.lower():
+        return ["source"]
+    return []

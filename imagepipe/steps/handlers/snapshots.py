@@ -7,14 +7,15 @@ powering it off, so a kill at any point still lets restore-source start it again
 and then remove the tag: the source ends exactly as it was.
 
 ``quiesce: none`` snapshots the running VM (crash-consistent). ``quiesce: restorePoint``
-takes an application-consistent VM restore point instead of powering off (the VM keeps
-running), the snapshots are copies of its disk restore points, and restore-source deletes
-the restore point collection once they exist.
+takes an application-consistent VM restore point instead (the VM keeps running) and no
+snapshots: its disk restore points are a specialized capture's output, or the disks of a
+preserved-source capture's temporary VM (its cleanup deletes the collection).
 """
 
 from __future__ import annotations
 
 from imagepipe import vocabulary as r
+from imagepipe.graph.flow import builds_on_restore_point
 from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture, SourceVM
 from imagepipe.steps.base import Handler
@@ -42,7 +43,7 @@ class SnapshotStepHandler(Handler):
         capture = ctx.capture(step.document)
         if capture.type == "generalized" and image_done(ctx, capture, obs):
             return f"{captured_output(capture)} exists with this capture's hash"
-        if snapshots_done(ctx, capture, obs):
+        if not builds_on_restore_point(capture) and snapshots_done(ctx, capture, obs):
             return "the snapshots exist with this capture's hash"
         return None
 
@@ -108,10 +109,15 @@ class RestorePointHandler(SnapshotStepHandler):
             )
         ):
             return self.change(step, "no-op", f"restore point {wanted['name']} exists", observed=seen)
+        use = (
+            "its disk restore points are the capture"
+            if capture.type == "specialized"
+            else "the temporary VM's disks are made from its disk restore points"
+        )
         return self.change(
             step,
             "create",
-            f"application-consistent restore point of VM {source.vm_name} (it keeps running)",
+            f"application-consistent restore point of VM {source.vm_name} (it keeps running); {use}",
             desired=collection,
         )
 
@@ -151,7 +157,7 @@ class SnapshotsHandler(SnapshotStepHandler):
 
 
 def _new_source(desired: r.Record, observed: r.Record | None) -> list[str]:
-    """A snapshot copies its source once: another source (a new restore point's copy) is a new snapshot."""
+    """A snapshot copies its source once: another source is a new snapshot."""
     wanted = desired["properties"].get("source_id")
     seen = ((observed or {}).get("properties") or {}).get("source_id")
     if wanted and seen and wanted.lower() != seen.lower():
@@ -167,17 +173,6 @@ def _current(desired: r.Record, observed: r.Record | None) -> bool:
 class RestoreSourceHandler(SnapshotStepHandler):
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         capture, source = self.capture(step, ctx)
-        if capture.quiesce == "restorePoint":
-            collection = restore_point_collection_desired(ctx, capture)
-            seen = obs.get(r.RESTORE_POINT_COLLECTION, collection["resource_group"], collection["name"])
-            if seen is not None and self.finished(step, ctx, obs):
-                return self.change(
-                    step,
-                    "action",
-                    f"delete restore point collection {collection['name']}: its disks are copied",
-                    observed=seen,
-                )
-            return self.change(step, "no-op", f"VM {source.vm_name} kept running", observed=seen)
         vm = obs.vm(source.resource_group, source.vm_name)
         if vm is not None and TAG_QUIESCED in vm["tags"]:
             before = vm["tags"][TAG_QUIESCED]
@@ -204,11 +199,7 @@ class RestoreSourceHandler(SnapshotStepHandler):
         return self.change(step, "no-op", f"VM {source.vm_name} is as it was before the capture", observed=vm)
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
-        capture, source = self.capture(step, ctx)
-        if capture.quiesce == "restorePoint":
-            collection = restore_point_collection_desired(ctx, capture)
-            azure.delete(r.RESTORE_POINT_COLLECTION, collection["resource_group"], collection["name"]).wait()
-            return
+        _, source = self.capture(step, ctx)
         rg, name = source.resource_group, source.vm_name
         vm = azure.get(r.VM, rg, name)
         if vm is None or TAG_QUIESCED not in vm["tags"]:
