@@ -8,10 +8,21 @@ from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
 from imagepipe.steps.desired.disks import restored_disks
-from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
+from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate, same_id
 from imagepipe.steps.facts import captured_output, image_done
 from imagepipe.steps.port import Observer, Provider
-from imagepipe.steps.waits import multi_act
+from imagepipe.steps.waits import delete_vm, multi_act
+
+
+def other_snapshot(desired: r.Record, observed: r.Record | None) -> list[str]:
+    """A disk made from another snapshot than the capture's now: made again (Azure never
+    changes a disk's creationData)."""
+    seen = ((observed or {}).get("properties") or {}).get("source_id")
+    if seen and not same_id(seen, desired["properties"]["source_id"]):
+        return [
+            f"source snapshot {seen.rsplit('/', 1)[-1]} -> {desired['properties']['source_id'].rsplit('/', 1)[-1]}"
+        ]
+    return []
 
 
 class DeploymentDisksHandler(Handler):
@@ -24,9 +35,14 @@ class DeploymentDisksHandler(Handler):
         )
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk", other_snapshot)
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
+        if ev.change.action == "replace":
+            # The disks are attached to this index's VM: it goes first (its VM step, in the same
+            # wave of a rollout, makes it again on the new disks).
+            dep = ctx.deployment(step.document)
+            delete_vm(azure, dep.resource_group, dep.vm_name(step.index or 0))
         multi_act(step, ev, azure)
 
 
