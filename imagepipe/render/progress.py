@@ -105,9 +105,10 @@ class RichProgress:
     def _render(self) -> Group:
         rolling = [f"  {printable(d)}: rolling, {printable(m)}" for d, m in self.waves.items()]
         running = [f"  {printable(a)}: {printable(m)}" for a, m in list(self.running.items())[:8]]
-        return Group(
-            self.progress, Text("\n".join(rolling), style="magenta"), Text("\n".join(running), style="dim")
-        )
+        current = Text("\n".join(running), style="dim")
+        if not rolling:  # no rollout: the view as it always was
+            return Group(self.progress, current)
+        return Group(self.progress, Text("\n".join(rolling), style="magenta"), current)
 
     def start(self, totals: dict[str, int]) -> None:
         for phase in sorted(totals, key=lambda p: PHASE_ORDER.index(p) if p in PHASE_ORDER else 99):
