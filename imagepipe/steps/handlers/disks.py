@@ -7,32 +7,16 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
-from imagepipe.steps.desired.disks import restored_disks
-from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate, same_id
+from imagepipe.steps.desired.disks import deployment_disks, other_snapshot, restored_disks
+from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
 from imagepipe.steps.facts import captured_output, image_done
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.steps.waits import delete_vm, multi_act
 
 
-def other_snapshot(desired: r.Record, observed: r.Record | None) -> list[str]:
-    """A disk made from another snapshot than the capture's now: made again (Azure never
-    changes a disk's creationData)."""
-    seen = ((observed or {}).get("properties") or {}).get("source_id")
-    if seen and not same_id(seen, desired["properties"]["source_id"]):
-        return [
-            f"source snapshot {seen.rsplit('/', 1)[-1]} -> {desired['properties']['source_id'].rsplit('/', 1)[-1]}"
-        ]
-    return []
-
-
 class DeploymentDisksHandler(Handler):
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
-        dep = ctx.deployment(step.document)
-        capture = ctx.capture(dep.image)
-        vm_name = dep.vm_name(step.index or 0)
-        return restored_disks(
-            ctx, capture, obs, dep.resource_group, dep.location_name, vm_name, step.address, dict(dep.tags)
-        )
+        return deployment_disks(ctx, ctx.deployment(step.document), step.index or 0, obs, step.address)
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
         return multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk", other_snapshot)

@@ -8,11 +8,11 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_record
+from imagepipe.steps.desired.disks import restored_from_other_snapshots
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
 from imagepipe.steps.facts import scripts_outdated_on_generalized, source_already_captured
-from imagepipe.steps.handlers.disks import DeploymentDisksHandler, other_snapshot
 from imagepipe.steps.port import Observer, Provider, ProviderError
 from imagepipe.steps.waits import delete_vm, wait_for_replica
 
@@ -146,7 +146,9 @@ class VmHandler(ResourceHandler):
                 immutable.append("subnet")
             if observed["location"] != desired["location"]:
                 immutable.append("location")
-            if step.kind is r.StepKind.DEPLOYMENT_VM and restored_from_other_snapshots(step, ctx, obs):
+            if step.kind is r.StepKind.DEPLOYMENT_VM and restored_from_other_snapshots(
+                ctx, ctx.deployment(step.document), step.index or 0, obs
+            ):
                 immutable.append("disks (made again from other snapshots)")
             if step.kind is r.StepKind.SOURCE_VM and scripts_outdated_on_generalized(
                 ctx.source_vm(step.document), obs
@@ -215,15 +217,6 @@ class VmHandler(ResourceHandler):
 
     def delete(self, azure: Provider, record: r.Record) -> None:
         delete_vm(azure, record["resource_group"], record["name"])
-
-
-def restored_from_other_snapshots(step: Step, ctx: Context, obs: Observer) -> bool:
-    """A VM of a specialized Deployment whose disks its disk step makes again: it is replaced."""
-    dep = ctx.deployment(step.document)
-    if ctx.capture(dep.image).type != "specialized":
-        return False
-    wanted = DeploymentDisksHandler().wanted(step, ctx, obs)
-    return any(other_snapshot(d, obs.get(r.DISK, d["resource_group"], d["name"])) for d in wanted)
 
 
 class ExistingVmHandler(Handler):
