@@ -42,7 +42,7 @@ from imagepipe.steps.evaluation import StepFailed
 from imagepipe.steps.handlers.deletion import DeletionHandler
 from imagepipe.steps.port import Observer, Pending, Provider, ProviderError
 from imagepipe.steps.registry import handler_for
-from imagepipe.vocabulary import StepKind
+from imagepipe.vocabulary import Phase, StepKind
 
 log = logging.getLogger("imagepipe.apply")
 Outcome = TypeVar("Outcome")
@@ -77,6 +77,7 @@ class ApplyResult:
     outcomes: dict[str, StepOutcome] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     ended: float = 0.0
+    rollouts: list[tuple[str, str]] = field(default_factory=list)  # (Deployment, how far its waves went)
 
     @property
     def failures(self) -> list[StepOutcome]:
@@ -136,7 +137,8 @@ class Executor:
         self.result = ApplyResult()
         self._lock = threading.Lock()
         self._dirty: set[str] = set()
-        self.waves = WaveBarrier(rollouts or [])  # the plan's rolling replacements
+        # The plan's rolling replacements; their pauses on the target's clock (an emulator's speed).
+        self.waves = WaveBarrier(rollouts or [], float(getattr(azure, "speed", 1.0) or 1.0))
         self._steps: dict[str, Step] = {}
         self._pool: ThreadPoolExecutor  # the graph walk's workers (set by run)
 
@@ -166,6 +168,7 @@ class Executor:
                         self._not_run(steps[address], self.waves.why_stopped(address), waiting)
                 for address in schedule.startable():
                     pool.submit(self._worker, steps[address], slots[address])
+                self._say_waves()
 
             release_ready()
             while schedule.running:
@@ -188,7 +191,13 @@ class Executor:
                 release_ready()
         for held in self.waves.leftovers():  # their wave never opened: an earlier one did not run
             self._not_run(steps[held], "not run: an earlier wave of its rollout did not run", waiting)
+        self.result.rollouts = self.waves.summary()
         return self.result
+
+    def _say_waves(self) -> None:
+        """A rollout's wave opened (or pauses before it): the progress says so."""
+        for deployment, message in self.waves.notices():
+            self.emit(Event("wave", deployment, Phase.DEPLOYMENT.value, message=message))
 
     def _not_run(self, step: Step, message: str, waiting: dict[str, set[str]]) -> None:
         """A step of a rollout that stopped: reported, never run (and neither are its dependants)."""
@@ -266,10 +275,12 @@ class Executor:
         return self._guarded(step, lambda: self._rolled(step, held))
 
     def _rolled(self, step: Step, held: HeldSlots | None) -> StepOutcome:
-        """A VM of a rollout: replaced like any step, and healthy before it is done (and its wave may end)."""
-        return self._converge(
-            step, handler_for(step), held, gate=lambda: health_gate(step, self.ctx, self.azure)
+        """A VM of a rollout: replaced like any step, and healthy before it is done (and its wave
+        may end); a disk step of the rollout goes before its VM and has no gate of its own."""
+        gate = (
+            (lambda: health_gate(step, self.ctx, self.azure)) if step.kind is StepKind.DEPLOYMENT_VM else None
         )
+        return self._converge(step, handler_for(step), held, gate=gate)
 
     def _guarded(self, step: Step, run: Callable[[], Outcome]) -> Outcome | StepOutcome:
         """Run one step; its failure (Azure's, the engine's, or a bug) becomes its outcome."""

@@ -5,6 +5,9 @@ when every step of the wave before ended and its new VMs are healthy (provisione
 the health check passed), and not before the pause after it. A wave that fails stops the
 rollout: the later waves are not run. Nothing of this is kept locally: the next plan reads
 which VMs are on the new image and the rest continue in waves.
+
+The pause runs on the target's clock: an emulator at ``--speed`` N pauses N times shorter on
+the wall, as it runs every operation (Azure's speed is 1).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Literal
 
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
+from imagepipe.plan.estimate import duration_text
 from imagepipe.plan.rollout import RolloutPlan
 from imagepipe.steps.context import Context
 from imagepipe.steps.evaluation import StepFailed
@@ -36,18 +40,47 @@ class _Progress:
     not_before: float = 0.0  # monotonic time the open wave may act (the pause after the last)
     stopped: str = ""  # why the rollout stopped ("" while it goes on)
 
+    @property
+    def label(self) -> str:
+        return self.plan.wave_text(self.wave + 1)
+
 
 class WaveBarrier:
     """The waves of every rollout of one apply (admit/finished from the walking thread only;
     delay from the workers)."""
 
-    def __init__(self, rollouts: list[RolloutPlan]):
+    def __init__(self, rollouts: list[RolloutPlan], speed: float = 1.0):
         self._of: dict[str, _Progress] = {}
+        self._speed = speed if speed > 0 else 1.0  # the target's time scale (emulator --speed)
+        self._notices: list[tuple[str, str]] = []  # (Deployment, what its rollout does now)
+        self._progress: list[_Progress] = []
         for plan in rollouts:
-            progress = _Progress(plan, pending=set(plan.waves[0]) if plan.waves else set())
+            if not plan.waves:
+                continue
+            progress = _Progress(plan, pending=set(plan.waves[0]))
+            self._progress.append(progress)
+            self._notices.append((plan.deployment, progress.label))
             for wave in plan.waves:
                 for address in wave:
                     self._of[address] = progress
+
+    def notices(self) -> list[tuple[str, str]]:
+        """What the rollouts did since the last call: (Deployment, 'wave 2 of 4 (...): pausing 5 min before it')."""
+        out, self._notices = self._notices, []
+        return out
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(Deployment, how far its rollout went) for the apply's summary."""
+        out = []
+        for progress in self._progress:
+            total = len(progress.plan.waves)
+            if progress.stopped:
+                out.append((progress.plan.deployment, f"stopped: {progress.stopped.split(': ', 1)[-1]}"))
+            elif progress.wave >= total:
+                out.append((progress.plan.deployment, f"{total} of {total} waves done"))
+            else:
+                out.append((progress.plan.deployment, f"{progress.wave} of {total} waves done"))
+        return out
 
     def in_rollout(self, address: str) -> bool:
         return address in self._of
@@ -89,7 +122,10 @@ class WaveBarrier:
         if progress.wave >= len(progress.plan.waves):
             return []
         progress.pending = set(progress.plan.waves[progress.wave])
-        progress.not_before = time.monotonic() + progress.plan.pause_seconds
+        pause = progress.plan.pause_seconds
+        progress.not_before = time.monotonic() + pause / self._speed
+        said = f"{progress.label}: pausing {duration_text(pause)} before it" if pause else progress.label
+        self._notices.append((progress.plan.deployment, said))
         released = [a for a in progress.held if a in progress.pending]
         progress.held = [a for a in progress.held if a not in progress.pending]
         return released
@@ -100,9 +136,17 @@ class WaveBarrier:
         return [a for p in seen.values() for a in p.held]
 
     def delay(self, address: str) -> float:
-        """Seconds the step waits before acting: the pause between two waves."""
+        """Wall seconds the step waits before acting: the pause between two waves, on the target's clock."""
         progress = self._of.get(address)
         return max(0.0, progress.not_before - time.monotonic()) if progress else 0.0
+
+    def wave_of(self, address: str) -> str:
+        """'wave 2 of 4' of a step of a rollout ("" for any other step)."""
+        progress = self._of.get(address)
+        if progress is None:
+            return ""
+        number = progress.plan.wave_of(address) or 0
+        return f"wave {number} of {len(progress.plan.waves)}"
 
 
 def health_gate(step: Step, ctx: Context, azure: Provider) -> None:

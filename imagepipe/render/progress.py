@@ -48,6 +48,8 @@ class PlainProgress:
             line = f"{stamp}   {address}: skipped ({message})"
         elif event.kind == "retry":
             line = f"{stamp} ~ {address}: {message}"
+        elif event.kind == "wave":
+            line = f"{stamp} = {address}: rolling, {message}"
         else:
             return
         with self._lock:
@@ -96,15 +98,17 @@ class RichProgress:
         self.tasks: dict[str, Any] = {}
         self.ended: dict[str, Counter[str]] = {}  # per phase: failed, skipped
         self.running: dict[str, str] = {}
+        self.waves: dict[str, str] = {}  # per Deployment: its rollout's open wave (or its pause)
         self._lock = threading.Lock()
         self.live: Live | None = None
 
     def _render(self) -> Group:
-        current = Text(
-            "\n".join(f"  {printable(a)}: {printable(m)}" for a, m in list(self.running.items())[:8]),
-            style="dim",
-        )
-        return Group(self.progress, current)
+        rolling = [f"  {printable(d)}: rolling, {printable(m)}" for d, m in self.waves.items()]
+        running = [f"  {printable(a)}: {printable(m)}" for a, m in list(self.running.items())[:8]]
+        current = Text("\n".join(running), style="dim")
+        if not rolling:  # no rollout: the view as it always was
+            return Group(self.progress, current)
+        return Group(self.progress, Text("\n".join(rolling), style="magenta"), current)
 
     def start(self, totals: dict[str, int]) -> None:
         for phase in sorted(totals, key=lambda p: PHASE_ORDER.index(p) if p in PHASE_ORDER else 99):
@@ -114,7 +118,12 @@ class RichProgress:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if event.kind in ("start", "retry"):
+            if event.kind == "wave":
+                self.waves[event.address] = event.message
+                self.console.print(
+                    f"[magenta]= {markup(event.address)}: rolling, {markup(event.message)}[/magenta]"
+                )
+            elif event.kind in ("start", "retry"):
                 self.running[event.address] = event.message
             elif event.kind in ("done", "failed", "skipped"):
                 self.running.pop(event.address, None)
@@ -155,7 +164,7 @@ def summary_counts(result: ApplyResult) -> dict[str, Any]:
         "failed": counts["failed"],
         "skipped": counts["skipped"],
         "duration_s": round(result.duration, 1),
-    }
+    } | ({"rollouts": dict(result.rollouts)} if result.rollouts else {})
 
 
 def estimate_fields(result: ApplyResult, estimate: Estimate | None) -> dict[str, Any]:
@@ -186,6 +195,8 @@ def summary_table(result: ApplyResult, console: Console, estimate: Estimate | No
         table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     table.add_row(*(str(data[c]) for c in columns), f"{data['duration_s']}s")
     console.print(table, width=max(console.width, 100))  # never cut a heading in an 80-column log
+    for deployment, how_far in result.rollouts:
+        console.print(f"Rollout of {markup(deployment)}: {markup(how_far)}", soft_wrap=True)
     line = estimate_summary(result, estimate)
     if line:
         console.print(markup(line))

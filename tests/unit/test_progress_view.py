@@ -60,3 +60,26 @@ def test_the_summary_counts_replaced_and_skipped_steps() -> None:
     )
     assert cells["created"] == "1" and cells["replaced"] == "1" and cells["changed"] == "0"
     assert cells["failed"] == "1" and cells["skipped"] == "1"
+
+
+def test_the_live_view_and_the_summary_say_which_wave_runs_and_how_far_each_rollout_went() -> None:
+    console, out = terminal()
+    view = RichProgress(console)
+    view.start({"Deployment": 4})
+    view(
+        Event(
+            "wave",
+            "Deployment/web",
+            "Deployment",
+            message="wave 2 of 2 (vm[2], vm[3]): pausing 5 min before it",
+        )
+    )
+    assert "Deployment/web: rolling, wave 2 of 2 (vm[2], vm[3]): pausing 5 min before it" in str(
+        view._render().renderables[1]
+    )  # shown while the wave runs, not only once
+    view.stop()
+    assert "= Deployment/web: rolling, wave 2 of 2 (vm[2], vm[3]): pausing 5 min before it" in out.getvalue()
+
+    result = ApplyResult(rollouts=[("Deployment/web", "stopped: wave 1 of 2 failed (vm[0])")])
+    summary_table(result, console)
+    assert "Rollout of Deployment/web: stopped: wave 1 of 2 failed (vm[0])" in out.getvalue()

@@ -81,3 +81,39 @@ def test_a_saved_plan_carries_its_rollouts() -> None:
     data = plan.to_file_json(Path("plan.json"))
     assert plan_file_problem(data) is None
     assert Plan.from_json(data).rollouts == [rollout]
+
+
+def _vm_update(i: int, before: str, after: str) -> Change:
+    return Change(
+        "update",
+        f"Deployment/web-east/vm[{i}]",
+        "why",
+        "Deployment/web-east",
+        before={"properties": {"size": before}},
+        after={"properties": {"size": after}},
+    )
+
+
+def test_a_resize_rolls_and_a_tag_update_does_not() -> None:
+    specset = load_one([SPECS / "fleet"])
+    graph = build_graph(specset)
+    resized = [_vm_update(i, "Standard_B2s", "Standard_D2s_v5") for i in range(10)]
+    tagged = [_vm_update(i, "Standard_B2s", "standard_b2s") for i in range(10, 20)]
+    (rollout,) = [r for r in plan_rollouts(specset, graph, resized + tagged) if r.deployment.endswith("east")]
+    assert [len(w) for w in rollout.waves] == [5, 5]
+    assert rollout.describe().startswith("resize 10 VMs in 2 waves of 5")
+    assert RolloutPlan.from_json(rollout.to_json()) == rollout
+    assert plan_rollouts(specset, graph, tagged) == []
+
+
+def test_the_barrier_says_which_wave_runs_and_pauses_on_the_targets_clock() -> None:
+    waves = [["Deployment/a/vm[0]"], ["Deployment/a/disks[1]", "Deployment/a/vm[1]"]]
+    barrier = WaveBarrier([RolloutPlan("Deployment/a", 2, 1, 300.0, waves=waves)], speed=1000.0)
+    assert barrier.notices() == [("Deployment/a", "wave 1 of 2 (vm[0])")]
+    assert barrier.finished("Deployment/a/vm[0]", ok=True) == ([], [])  # nothing of wave 2 was held
+    assert barrier.notices() == [("Deployment/a", "wave 2 of 2 (vm[1]): pausing 5 min before it")]
+    assert 0.0 < barrier.delay("Deployment/a/disks[1]") <= 0.3  # 5 min at the emulator's speed 1000
+    assert barrier.summary() == [("Deployment/a", "1 of 2 waves done")]
+    barrier.finished("Deployment/a/disks[1]", ok=True)
+    barrier.finished("Deployment/a/vm[1]", ok=True)
+    assert barrier.summary() == [("Deployment/a", "2 of 2 waves done")]

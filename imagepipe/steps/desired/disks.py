@@ -64,6 +64,36 @@ def restored_disks(
     return out
 
 
+def deployment_disks(
+    ctx: Context, dep: Deployment, index: int, obs: Observer, address: str
+) -> list[r.Record]:
+    """The disks of a restored Deployment's VM ``index``, made by its ``disks[i]`` step (``address``)."""
+    capture = ctx.capture(dep.image)
+    vm_name = dep.vm_name(index)
+    return restored_disks(
+        ctx, capture, obs, dep.resource_group, dep.location_name, vm_name, address, dict(dep.tags)
+    )
+
+
+def other_snapshot(desired: r.Record, observed: r.Record | None) -> list[str]:
+    """A disk made from another snapshot than the capture's now: made again (Azure never
+    changes a disk's creationData)."""
+    seen = ((observed or {}).get("properties") or {}).get("source_id")
+    wanted = desired["properties"]["source_id"]
+    # No id yet: a restore point not taken yet (its disks' hash names the restore point).
+    if seen and wanted and seen.lower() != wanted.lower():
+        return [f"source snapshot {seen.rsplit('/', 1)[-1]} -> {wanted.rsplit('/', 1)[-1]}"]
+    return []
+
+
+def restored_from_other_snapshots(ctx: Context, dep: Deployment, index: int, obs: Observer) -> bool:
+    """A VM of a specialized Deployment whose disks its disk step makes again (it is replaced)."""
+    if ctx.capture(dep.image).type != "specialized":
+        return False
+    wanted = deployment_disks(ctx, dep, index, obs, "")
+    return any(other_snapshot(d, obs.get(r.DISK, d["resource_group"], d["name"])) for d in wanted)
+
+
 def attach_properties(disks: list[r.Record]) -> dict[str, Any]:
     os_disk = next(d for d in disks if d["properties"]["suffix"] == "os")
     data = {

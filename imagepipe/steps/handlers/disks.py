@@ -9,28 +9,28 @@ from imagepipe.graph.step import Step
 from imagepipe.spec.model import Capture
 from imagepipe.steps.base import Handler
 from imagepipe.steps.context import Context
-from imagepipe.steps.desired.disks import restored_disks
+from imagepipe.steps.desired.disks import deployment_disks, other_snapshot, restored_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, multi_evaluate
 from imagepipe.steps.facts import captured_output, image_done
 from imagepipe.steps.port import Observer, Provider
-from imagepipe.steps.waits import multi_act
+from imagepipe.steps.waits import delete_vm, multi_act
 
 
 class DeploymentDisksHandler(Handler):
     def wanted(self, step: Step, ctx: Context, obs: Observer) -> list[r.Record]:
-        dep = ctx.deployment(step.document)
-        capture = ctx.capture(dep.image)
-        vm_name = dep.vm_name(step.index or 0)
-        return restored_disks(
-            ctx, capture, obs, dep.resource_group, dep.location_name, vm_name, step.address, dict(dep.tags)
-        )
+        return deployment_disks(ctx, ctx.deployment(step.document), step.index or 0, obs, step.address)
 
     def evaluate(self, step: Step, ctx: Context, obs: Observer) -> Evaluation:
-        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk")
+        ev = multi_evaluate(step, ctx, obs, self.wanted(step, ctx, obs), "disk", other_snapshot)
         return _from_restore_point(ev, ctx.capture(ctx.deployment(step.document).image))
 
     def act(self, step: Step, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer) -> None:
         _check_sources(step, ev)
+        if ev.change.action == "replace":
+            # The disks are attached to this index's VM: it goes first (its VM step, in the same
+            # wave of a rollout, makes it again on the new disks).
+            dep = ctx.deployment(step.document)
+            delete_vm(azure, dep.resource_group, dep.vm_name(step.index or 0))
         multi_act(step, ev, azure)
 
 

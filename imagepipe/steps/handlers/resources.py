@@ -8,6 +8,7 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler, ResourceHandler
 from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_record
+from imagepipe.steps.desired.disks import restored_from_other_snapshots
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
 from imagepipe.steps.evaluation import Evaluation, StepFailed, compare_resource, same_id, tag_drift
@@ -145,6 +146,10 @@ class VmHandler(ResourceHandler):
                 immutable.append("subnet")
             if observed["location"] != desired["location"]:
                 immutable.append("location")
+            if step.kind is r.StepKind.DEPLOYMENT_VM and restored_from_other_snapshots(
+                ctx, ctx.deployment(step.document), step.index or 0, obs
+            ):
+                immutable.append("disks (made again from other snapshots)")
             if step.kind is r.StepKind.SOURCE_VM and scripts_outdated_on_generalized(
                 ctx.source_vm(step.document), obs
             ):
