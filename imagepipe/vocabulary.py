@@ -115,6 +115,8 @@ def is_type(record_or_type: Record | str, arm_type: str) -> bool:
 
 def resource_group_of(resource_id: str) -> str:
     parts = resource_id.split("/")
+    if len(parts) > 4 and parts[3].lower() == "resourcegroups":  # /subscriptions/S/resourceGroups/RG/...
+        return parts[4]
     lowered = [p.lower() for p in parts]
     if "resourcegroups" in lowered:
         return parts[lowered.index("resourcegroups") + 1]

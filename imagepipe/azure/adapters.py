@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, map_error
 from azure.core.polling import LROPoller
@@ -20,6 +21,7 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.compute.operations import _operations as compute_requests
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.network.operations import _operations as network_requests
+from azure.mgmt.resource.resources.operations import _operations as resource_requests
 
 from imagepipe.azure import bodies
 from imagepipe.azure import records as r
@@ -199,7 +201,8 @@ class Azure:
 
     def list_resource_groups(self) -> list[r.Record]:
         with translated("resource groups", "list"):
-            return [r.resource_group(r.wire(g)) for g in self.resources.resource_groups.list()]
+            request = resource_requests.build_resource_groups_list_request(self.subscription_id)
+            return self._paged(self.resources, request, r.resource_group)
 
     def list(self, type_: str, rg: str) -> list[r.Record]:
         """Every resource of one type in one resource group: one paged read."""
@@ -221,14 +224,21 @@ class Azure:
             request = in_subscription(subscription_id=self.subscription_id)
         else:
             request = in_group(resource_group_name=rg, subscription_id=self.subscription_id)
-        parse = r.PARSERS[type_]
+        return self._paged(client, request, r.PARSERS[type_])
+
+    @staticmethod
+    def _paged(client: Any, request: HttpRequest, parse: Callable[[Any], r.Record]) -> list[r.Record]:
+        """Every page of a list request, parsed from its JSON."""
         found: list[r.Record] = []
         while True:
-            response = client.send_request(request)
+            # Streamed and read in big blocks: a non-streamed body is read 10 KB at a time, which
+            # makes a page of 10,000 VMs (25 MB) three times slower to receive.
+            response = client.send_request(request, stream=True)
+            body = response.read()
             if response.status_code != 200:
                 map_error(response.status_code, response, {404: ResourceNotFoundError})
                 raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-            page = response.json()
+            page = orjson.loads(body)  # pages of thousands of VMs: a fraction of json.loads' time
             found.extend(parse(item) for item in page.get("value") or [])
             if not page.get("nextLink"):
                 return found
@@ -238,8 +248,15 @@ class Azure:
         """Everything that carries this stack's tag: one generic read plus the groups."""
         flt = f"tagName eq '{TAG_STACK}' and tagValue eq '{stack}'"
         with translated(f"resources of stack {stack}", "list"):
-            found = [r.generic(r.wire(item)) for item in self.resources.resources.list(filter=flt)]
-            groups = [r.resource_group(r.wire(g)) for g in self.resources.resource_groups.list(filter=flt)]
+            sub = self.subscription_id
+            found = self._paged(
+                self.resources, resource_requests.build_resources_list_request(sub, filter=flt), r.generic
+            )
+            groups = self._paged(
+                self.resources,
+                resource_requests.build_resource_groups_list_request(sub, filter=flt),
+                r.resource_group,
+            )
         # Some servers ignore the filter on one of the lists: keep only what is really tagged.
         return [rec for rec in found + groups if rec["tags"].get(TAG_STACK) == stack]
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from imagepipe import vocabulary as r
 from imagepipe.steps.port import Observer, Provider
 from imagepipe.vocabulary import LISTED_TYPES
+
+LIST_WORKERS = 4  # lists read at once when a plan takes its snapshot
 
 __all__ = ["LISTED_TYPES", "ApplyObserver", "Inventory", "LiveObserver", "Observer"]
 
@@ -133,24 +136,30 @@ class Inventory:
 
     def load(self, resource_groups: Iterable[str], types: Iterable[str] = LISTED_TYPES) -> Inventory:
         types = tuple(types)
-        groups = {g["name"].lower(): g for g in self.azure.list_resource_groups()}
-        for group in groups.values():
-            self._add(group)
-        self.owned = self.azure.owned(self.stack)
-        wanted = {rg.lower(): rg for rg in resource_groups}
-        wanted.update({rec["resource_group"].lower(): rec["resource_group"] for rec in self.owned})
-        present = {lowered: rg for lowered, rg in sorted(wanted.items()) if lowered in groups}
-        # An absent group holds nothing: no reads needed. Several groups: one list per type
-        # for the whole subscription, so the reads do not grow with the groups either.
-        for type_ in types:
-            if len(present) > 1:
-                for rec in self.azure.list_all(type_):
+        # The lists are read side by side: while one big page is decoded here, the server
+        # renders the next.
+        with ThreadPoolExecutor(max_workers=LIST_WORKERS, thread_name_prefix="inventory") as pool:
+            listing_groups = pool.submit(self.azure.list_resource_groups)
+            listing_owned = pool.submit(self.azure.owned, self.stack)
+            groups = {g["name"].lower(): g for g in listing_groups.result()}
+            for group in groups.values():
+                self._add(group)
+            self.owned = listing_owned.result()
+            wanted = {rg.lower(): rg for rg in resource_groups}
+            wanted.update({rec["resource_group"].lower(): rec["resource_group"] for rec in self.owned})
+            present = {lowered: rg for lowered, rg in sorted(wanted.items()) if lowered in groups}
+            # An absent group holds nothing: no reads needed. Several groups: one list per type
+            # for the whole subscription, so the reads do not grow with the groups either.
+            lists: list[Future[list[r.Record]]] = []
+            for type_ in types:
+                if len(present) > 1:
+                    lists.append(pool.submit(self.azure.list_all, type_))
+                else:
+                    lists += [pool.submit(self.azure.list, type_, rg) for rg in present.values()]
+                self.listed.update((type_.lower(), lowered) for lowered in present)
+            for listing in lists:  # in the order asked: the same snapshot whatever ends first
+                for rec in listing.result():
                     self._add(rec)
-            else:
-                for rg in present.values():
-                    for rec in self.azure.list(type_, rg):
-                        self._add(rec)
-            self.listed.update((type_.lower(), lowered) for lowered in present)
         return self
 
     def _add(self, rec: r.Record) -> None:

@@ -34,12 +34,22 @@ class Evaluation:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def display(record: r.Record | None) -> dict[str, Any] | None:
     """A record as a plan shows it: secrets by reference, no SDK objects."""
     if record is None:
         return None
 
     def clean(value: Any) -> Any:
+        kind = type(value)
+        if kind in _PLAIN:  # most of a record: no need to ask for describe()
+            return value
+        if kind is dict:
+            return {k: clean(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            return [clean(v) for v in value]
         if hasattr(value, "describe"):
             return value.describe()
         if isinstance(value, dict):
