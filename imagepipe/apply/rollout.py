@@ -12,6 +12,7 @@ the wall, as it runs every operation (Azure's speed is 1).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,10 +21,12 @@ from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.plan.estimate import duration_text
 from imagepipe.plan.rollout import RolloutPlan
-from imagepipe.steps.context import Context
+from imagepipe.steps.context import TAG_HEALTH, UNHEALTHY, Context
 from imagepipe.steps.evaluation import StepFailed
-from imagepipe.steps.port import Provider
+from imagepipe.steps.port import Provider, ProviderError
 from imagepipe.steps.waits import every, until, verify_run_command
+
+log = logging.getLogger("imagepipe.apply")
 
 HEALTH_COMMAND = "imagepipe-health"  # the Run Command resource that runs the health check on a VM
 RUNNING_TIMEOUT_S = 600.0  # a new VM must be running this long after its create at the latest
@@ -180,11 +183,26 @@ def health_gate(step: Step, ctx: Context, azure: Provider) -> None:
         state = (rc or {}).get("properties", {}).get("execution_state")
         return rc if rc is not None and state not in ("Running", "Pending", None) else None
 
-    rc = until(
-        ended,
-        interval=every(azure),
-        timeout=check.timeout_seconds,
-        address=step.address,
-        timed_out=lambda: f"health check on {name} did not finish within {check.timeout_seconds:g}s",
-    )
-    verify_run_command(step.address, rc, f"health check on {name}")
+    try:
+        rc = until(
+            ended,
+            interval=every(azure),
+            timeout=check.timeout_seconds,
+            address=step.address,
+            timed_out=lambda: f"health check on {name} did not finish within {check.timeout_seconds:g}s",
+        )
+        verify_run_command(step.address, rc, f"health check on {name}")
+    except StepFailed:
+        _mark_unhealthy(azure, rg, name)
+        raise
+
+
+def _mark_unhealthy(azure: Provider, rg: str, name: str) -> None:
+    """Tag the VM, so that the next plan checks it again before the rollout goes on (it is on
+    the new image: without the tag it would count as done)."""
+    try:
+        vm = azure.get(r.VM, rg, name)
+        if vm is not None and vm["tags"].get(TAG_HEALTH) != UNHEALTHY:
+            azure.update_tags(r.VM, rg, name, {**vm["tags"], TAG_HEALTH: UNHEALTHY}).wait()
+    except ProviderError as exc:  # the health check's failure is what the step reports
+        log.warning("could not tag VM %s as unhealthy: %s", name, exc)

@@ -17,6 +17,7 @@ from imagepipe.graph.stepgraph import StepGraph
 from imagepipe.plan.estimate import DURATIONS, VM_CREATE, duration_text
 from imagepipe.spec.model import Deployment, SpecSet
 from imagepipe.steps.change import Change
+from imagepipe.steps.context import TAG_HEALTH, UNHEALTHY
 from imagepipe.vocabulary import StepKind
 
 HEALTH_CHECK = 20.0  # a Run Command on the new VM
@@ -33,6 +34,7 @@ class RolloutPlan:
     health_check: bool = False
     waves: list[list[str]] = field(default_factory=list)  # step addresses: VMs and their disk steps
     resized: list[str] = field(default_factory=list)  # VM steps resized in place (the rest are replaced)
+    rechecked: list[str] = field(default_factory=list)  # VM steps whose failed health check runs again
 
     @property
     def replacing(self) -> int:
@@ -65,23 +67,28 @@ class RolloutPlan:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "deployment": self.deployment,
-            "count": self.count,
-            "maxUnavailable": self.max_unavailable,
-            "pauseBetweenWavesSeconds": self.pause_seconds,
-            "healthCheck": self.health_check,
-            "waves": [list(wave) for wave in self.waves],
-        } | ({"resized": list(self.resized)} if self.resized else {})
+        return (
+            {
+                "deployment": self.deployment,
+                "count": self.count,
+                "maxUnavailable": self.max_unavailable,
+                "pauseBetweenWavesSeconds": self.pause_seconds,
+                "healthCheck": self.health_check,
+                "waves": [list(wave) for wave in self.waves],
+            }
+            | ({"resized": list(self.resized)} if self.resized else {})
+            | ({"rechecked": list(self.rechecked)} if self.rechecked else {})
+        )
 
     def _what(self) -> str:
-        resized = len(self.resized)
-        replaced = self.replacing - resized
-        if not resized:
-            return f"replace {replaced} VMs"
-        if not replaced:
-            return f"resize {resized} VMs"
-        return f"replace {replaced} and resize {resized} VMs"
+        resized, rechecked = len(self.resized), len(self.rechecked)
+        replaced = self.replacing - resized - rechecked
+        parts = [
+            f"{verb} {n}"
+            for verb, n in (("replace", replaced), ("resize", resized), ("check again", rechecked))
+            if n
+        ]
+        return (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + " VMs"
 
     def wave_text(self, wave: int) -> str:
         """'wave 2 of 4 (vm[2], vm[3])': a wave as the apply's progress names it (1-based)."""
@@ -98,6 +105,7 @@ class RolloutPlan:
             health_check=bool(data.get("healthCheck", False)),
             waves=[[str(a) for a in wave] for wave in data.get("waves", [])],
             resized=[str(a) for a in data.get("resized", [])],
+            rechecked=[str(a) for a in data.get("rechecked", [])],
         )
 
 
@@ -114,6 +122,13 @@ def takes_vm_down(change: Change) -> bool:
     before = ((change.before or {}).get("properties") or {}).get("size") or ""
     after = ((change.after or {}).get("properties") or {}).get("size") or ""
     return bool(before and after) and before.lower() != after.lower()
+
+
+def unhealthy(change: Change | None) -> bool:
+    """A VM whose health check failed in an earlier apply (tagged): already down, checked again
+    in the first wave, before any other VM of the Deployment goes down."""
+    tags = ((change.before or {}).get("tags") or {}) if change is not None else {}
+    return change is not None and change.is_change and tags.get(TAG_HEALTH) == UNHEALTHY
 
 
 def plan_rollouts(specset: SpecSet, graph: StepGraph, changes: list[Change]) -> list[RolloutPlan]:
@@ -139,19 +154,22 @@ def plan_rollouts(specset: SpecSet, graph: StepGraph, changes: list[Change]) -> 
         absent: list[list[str]] = []
         down: list[list[str]] = []
         resized: list[str] = []
+        rechecked: list[str] = []
         for _, of_index in sorted(per_index.items()):
             vm, disks = of_index.get(StepKind.DEPLOYMENT_VM), of_index.get(StepKind.DEPLOYMENT_DISKS)
             if vm is None:
                 continue
             # The disk step goes with its VM: it deletes the VM before it makes the disks again.
             group = [c.address for c in (disks, vm) if c is not None and c.is_change]
-            if vm.action == "create":
+            if vm.action == "create" or unhealthy(vm):
                 absent.append(group)
+                if vm.action != "create":
+                    rechecked.append(vm.address)
             elif takes_vm_down(vm) or (disks is not None and disks.action == "replace"):
                 down.append(group)
                 if vm.action == "update":
                     resized.append(vm.address)
-        if not down:
+        if not down and not any(unhealthy(of.get(StepKind.DEPLOYMENT_VM)) for of in per_index.values()):
             continue
         size = doc.rollout.wave_size(doc.count)
         order = absent + down
@@ -164,6 +182,7 @@ def plan_rollouts(specset: SpecSet, graph: StepGraph, changes: list[Change]) -> 
                 health_check=doc.rollout.health_check is not None,
                 waves=[sum(order[i : i + size], []) for i in range(0, len(order), size)],
                 resized=resized,
+                rechecked=rechecked,
             )
         )
     return rollouts

@@ -21,8 +21,14 @@ TAG_SPEC = "imagepipe-spec"
 TAG_HASH = "imagepipe-hash"
 TAG_CUSTOMIZED = "imagepipe-customized"
 TAG_QUIESCED = "imagepipe-quiesced"  # on a source VM between quiesce and restore: its power state before
+# On a VM of a rollout whose health check failed ("failed"): the next apply checks it again
+# before it replaces any more VMs, and removes the tag once it passes.
+TAG_HEALTH = "imagepipe-health"
+UNHEALTHY = "failed"
 # Tags imagepipe manages itself; they are compared through the hash, not one by one.
-SYSTEM_TAGS = frozenset({TAG_STACK, TAG_STACK_ID, TAG_SPEC, TAG_HASH, TAG_CUSTOMIZED, TAG_QUIESCED})
+SYSTEM_TAGS = frozenset(
+    {TAG_STACK, TAG_STACK_ID, TAG_SPEC, TAG_HASH, TAG_CUSTOMIZED, TAG_QUIESCED, TAG_HEALTH}
+)
 
 
 D = TypeVar("D", SourceVM, SourceVHD, Capture, Deployment)

@@ -142,11 +142,24 @@ def test_a_version_bump_rolls_through_the_fleet_in_waves_and_a_failed_wave_stops
     assert all("wave 1 of 4 failed" in o.message for o in skipped)
     assert images_of(azure) == ["1.0.2"] * 2 + ["1.0.1"] * 6
 
-    # Fixed: the next apply resumes with the six VMs left, in three waves.
+    # Still broken: the next apply checks the two unhealthy VMs again first, and stops there
+    # without taking any other VM down.
+    first_wave = ["Deployment/web/vm[0]", "Deployment/web/vm[1]"]
+    again = plan(target, folder)
+    assert again.rollouts[0].waves[0] == first_wave
+    assert again.rollouts[0].rechecked == first_wave
+    assert "check again 2" in again.rollouts[0].describe()
+    deletes = sum(1 for op in journal(emulator) if op["name"] == "VirtualMachines_Delete")
+    still = apply(target, folder).result
+    assert sorted(o.address for o in still.failures) == first_wave
+    assert sum(1 for op in journal(emulator) if op["name"] == "VirtualMachines_Delete") == deletes
+    assert images_of(azure) == ["1.0.2"] * 2 + ["1.0.1"] * 6
+
+    # Fixed: the next apply checks those two again, then replaces the six VMs left.
     specs(folder, "1.0.2")
     resumed = plan(target, folder)
-    assert [len(wave) for wave in resumed.rollouts[0].waves] == [2, 2, 2]
-    assert "Deployment/web/vm[0]" not in sum(resumed.rollouts[0].waves, [])
+    assert [len(wave) for wave in resumed.rollouts[0].waves] == [2, 2, 2, 2]
+    assert resumed.rollouts[0].waves[0] == first_wave
     assert apply(target, folder).result.ok
     assert images_of(azure) == ["1.0.2"] * COUNT
     assert not plan(target, folder).has_changes

@@ -7,7 +7,7 @@ from typing import Any
 from imagepipe import vocabulary as r
 from imagepipe.graph.step import Step
 from imagepipe.steps.base import Handler, ResourceHandler
-from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_SPEC, Context, desired_record
+from imagepipe.steps.context import TAG_CUSTOMIZED, TAG_HEALTH, TAG_SPEC, UNHEALTHY, Context, desired_record
 from imagepipe.steps.desired.disks import restored_from_other_snapshots
 from imagepipe.steps.desired.names import nic_target
 from imagepipe.steps.desired.vm import vm_desired, with_image_disks
@@ -120,6 +120,11 @@ class NicHandler(ResourceHandler):
         azure.delete(r.NIC, record["resource_group"], record["name"]).wait()
 
 
+# A VM whose rollout health check failed: its update drops the tag, and the rollout's gate
+# checks it again in the first wave, before any other VM goes down.
+HEALTH_RECHECK = "its health check failed in an earlier apply: checked again first"
+
+
 class VmHandler(ResourceHandler):
     """A VM imagepipe creates: a source VM (``create:``) or a deployment instance."""
 
@@ -157,6 +162,8 @@ class VmHandler(ResourceHandler):
                 immutable.append("customize scripts (changed since the VM was generalized in place)")
             if (seen.get("size") or "").lower() != want["size"].lower():
                 mutable.append(f"size {seen.get('size')} -> {want['size']}")
+            if observed["tags"].get(TAG_HEALTH) == UNHEALTHY:
+                mutable.append(HEALTH_RECHECK)
             mutable += tag_drift(desired, observed)
         elif desired["properties"].get("nic"):
             foreign = self._foreign_nic(desired, ctx, obs)
