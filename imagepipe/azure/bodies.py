@@ -361,6 +361,7 @@ def vmss(desired: r.Record) -> dict[str, Any]:
                 },
                 "osProfile": _os_profile(props, prefix, prefix=True),
                 **_security_profile(props),
+                **_extension_profile(props),
                 "networkProfile": {
                     "networkInterfaceConfigurations": [
                         {
@@ -383,17 +384,50 @@ def vmss(desired: r.Record) -> dict[str, Any]:
     return _with_zones(body, props)
 
 
+HEALTH_EXTENSION = "HealthExtension"  # the name imagepipe gives a scale set's Application Health extension
+
+
+def _extension_profile(props: dict[str, Any]) -> dict[str, Any]:
+    """A scale set's extension profile: the Application Health extension (Learn: "Using Application
+    Health extension with Virtual Machine Scale Sets", binary health states, handler 1.0)."""
+    health = props.get("health_extension")
+    if not health:
+        return {}
+    settings: dict[str, Any] = {"protocol": health["protocol"], "port": health["port"]}
+    if health.get("request_path"):
+        settings["requestPath"] = health["request_path"]
+    extension = {
+        "name": HEALTH_EXTENSION,
+        "properties": {
+            "publisher": "Microsoft.ManagedServices",
+            "type": health["type"],
+            "typeHandlerVersion": "1.0",
+            "autoUpgradeMinorVersion": True,
+            "settings": settings,
+        },
+    }
+    return {"extensionProfile": {"extensions": [extension]}}
+
+
 def vmss_update(desired: r.Record) -> dict[str, Any]:
+    """A scale set's PATCH: capacity and tags; a new image with Azure's rolling upgrade; the health
+    extension when the model must carry it (``write_health_extension``; a PATCH replaces the list)."""
     props = desired["properties"]
     body: dict[str, Any] = {
         "tags": desired["tags"],
         "sku": {"name": props["size"], "capacity": props["capacity"]},
     }
+    model: dict[str, Any] = {}
+    profile: dict[str, Any] = {}
     if props.get("rolling_upgrade"):  # a new image: one model write that Azure rolls out in batches
-        body["properties"] = {
-            "upgradePolicy": {"mode": "Rolling", "rollingUpgradePolicy": props["rolling_upgrade"]},
-            "virtualMachineProfile": {"storageProfile": {"imageReference": image_reference(props["image"])}},
-        }
+        model["upgradePolicy"] = {"mode": "Rolling", "rollingUpgradePolicy": props["rolling_upgrade"]}
+        profile["storageProfile"] = {"imageReference": image_reference(props["image"])}
+    if props.get("write_health_extension"):
+        profile.update(_extension_profile(props))
+    if profile:
+        model["virtualMachineProfile"] = profile
+    if model:
+        body["properties"] = model
     return body
 
 

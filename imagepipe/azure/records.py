@@ -321,8 +321,33 @@ def vmss(body: Mapping[str, Any]) -> Record:
         "image": image_reference((profile.get("storageProfile") or {}).get("imageReference")),
         "zones": list(body.get("zones") or []),
         "security_type": _security_type(profile),
+        "health_probe": ((profile.get("networkProfile") or {}).get("healthProbe") or {}).get("id"),
+        "health_extension": _health_extension(profile),
     }
     return rec
+
+
+HEALTH_PUBLISHER = "microsoft.managedservices"
+HEALTH_TYPES = {
+    "applicationhealthlinux": "ApplicationHealthLinux",
+    "applicationhealthwindows": "ApplicationHealthWindows",
+}
+
+
+def _health_extension(profile: Mapping[str, Any]) -> Record | None:
+    """A scale set's Application Health extension: its type and what it probes (None without one)."""
+    for extension in (profile.get("extensionProfile") or {}).get("extensions") or []:
+        props = extension.get("properties") or {}
+        kind = HEALTH_TYPES.get((props.get("type") or "").lower())
+        if kind and (props.get("publisher") or "").lower() == HEALTH_PUBLISHER:
+            settings = props.get("settings") or {}
+            return {
+                "type": kind,
+                "protocol": (settings.get("protocol") or "").lower(),
+                "port": settings.get("port"),
+                "request_path": settings.get("requestPath"),
+            }
+    return None
 
 
 def restore_point_collection(body: Mapping[str, Any]) -> Record:

@@ -25,6 +25,7 @@ from imagepipe.spec.model import (
     GalleryDefinition,
     GalleryTarget,
     HealthCheck,
+    HealthProbe,
     ImageTarget,
     OlderVersions,
     OsType,
@@ -215,10 +216,16 @@ class ModelBuilder:
         health = (
             HealthCheck(check["script"], seconds(check.get("timeout", "10m"))) if check is not None else None
         )
+        probe = spec.get("healthProbe") or {}
         return Rollout(
             max_unavailable=spec.get("maxUnavailable", "25%"),
             pause_seconds=seconds(spec.get("pauseBetweenWaves", "0s")),
             health_check=health,
+            health_probe=HealthProbe(
+                protocol=probe.get("protocol", "tcp"),
+                port=probe.get("port"),
+                request_path=probe.get("requestPath"),
+            ),
         )
 
     def _sourcevhd(self, raw: RawDocument) -> SourceVHD:

@@ -185,6 +185,26 @@ class HealthCheck:
     timeout_seconds: float = 600.0
 
 
+# The port a scale set's Application Health extension probes when the spec names none.
+DEFAULT_PROBE_PORTS = {"tcp": {"Linux": 22, "Windows": 3389}, "http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """What a scale set's Application Health extension probes inside each instance (mode scaleSet):
+    the health signal Azure's rolling upgrade judges upgraded instances by."""
+
+    protocol: Literal["tcp", "http", "https"] = "tcp"
+    port: int | None = None  # None: DEFAULT_PROBE_PORTS (tcp: SSH on Linux, RDP on Windows)
+    request_path: str | None = None  # http and https only
+
+    def port_for(self, os_type: str) -> int:
+        if self.port is not None:
+            return self.port
+        default = DEFAULT_PROBE_PORTS[self.protocol]
+        return default[os_type] if isinstance(default, dict) else default
+
+
 @dataclass(frozen=True)
 class Rollout:
     """How replacements roll through a fleet: waves of at most ``max_unavailable`` VMs."""
@@ -192,6 +212,7 @@ class Rollout:
     max_unavailable: int | str = "25%"  # a number of VMs or "N%" of the count (at least 1)
     pause_seconds: float = 0.0  # between two waves
     health_check: HealthCheck | None = None
+    health_probe: HealthProbe = field(default_factory=HealthProbe)  # mode scaleSet only
 
     def wave_size(self, count: int) -> int:
         """VMs that may be down at once: the percentage rounds down, never below 1 VM."""

@@ -292,6 +292,29 @@ class Rules:
             fix = "remove securityType or set Standard"
         self._error(raw, ("spec", "securityType"), f"is {wanted}, but {capture.ref} {why}: {fix}")
 
+    def _health_probe(self, deployment: Deployment, raw: RawDocument) -> None:
+        """rollout.healthProbe: a scale set's only; requestPath exactly with http and https."""
+        where = ("spec", "rollout", "healthProbe")
+        if not raw.has(where):
+            return
+        if deployment.mode != "scaleSet":
+            self._warning(
+                raw,
+                where,
+                "applies to mode: scaleSet only (the Application Health extension of its instances); "
+                "mode: vms judges VMs by healthCheck, ignored",
+            )
+            return
+        probe = deployment.rollout.health_probe
+        if probe.protocol == "tcp" and probe.request_path is not None:
+            self._error(raw, (*where, "requestPath"), "is not allowed with protocol tcp: use http or https")
+        if probe.protocol != "tcp" and probe.request_path is None:
+            self._error(
+                raw,
+                where,
+                f"requestPath is required with protocol {probe.protocol}, e.g. requestPath: /health",
+            )
+
     def _deployment(self, deployment: Deployment, raw: RawDocument) -> None:
         has_region = self._region(deployment.location_name, raw)
         if deployment.mode == "scaleSet" and raw.has(("spec", "rollout", "healthCheck")):
@@ -299,8 +322,9 @@ class Rules:
                 raw,
                 ("spec", "rollout", "healthCheck"),
                 "applies to mode: vms only; a scale set's rolling upgrade judges its instances by the scale "
-                "set's health probe or Application Health extension, ignored",
+                "set's Application Health extension (rollout.healthProbe), ignored",
             )
+        self._health_probe(deployment, raw)
         capture = self._resolve(raw, ("spec", "image"), ("Capture",))
         if not isinstance(capture, Capture):
             return

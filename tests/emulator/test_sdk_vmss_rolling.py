@@ -23,8 +23,27 @@ from .helpers import (
 UBUNTU_2404 = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
 
 
-def scale_set_body(subnet_id: str, capacity: int, upgrade_policy: dict[str, Any]) -> dict[str, Any]:
-    return {
+# The Application Health extension as Learn's REST example writes it (binary health states).
+HEALTH_EXTENSION = {
+    "name": "HealthExtension",
+    "properties": {
+        "publisher": "Microsoft.ManagedServices",
+        "type": "ApplicationHealthLinux",
+        "typeHandlerVersion": "1.0",
+        "autoUpgradeMinorVersion": True,
+        "settings": {"protocol": "tcp", "port": 22},
+    },
+}
+NO_HEALTH_SIGNAL = (
+    "Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a health probe or "
+    "health extension was not provided."
+)
+
+
+def scale_set_body(
+    subnet_id: str, capacity: int, upgrade_policy: dict[str, Any], *, health: bool = True
+) -> dict[str, Any]:
+    body = {
         "location": "eastus",
         "sku": {"name": "Standard_B2s", "capacity": capacity},
         "properties": {
@@ -62,6 +81,9 @@ def scale_set_body(subnet_id: str, capacity: int, upgrade_policy: dict[str, Any]
             },
         },
     }
+    if health:
+        body["properties"]["virtualMachineProfile"]["extensionProfile"] = {"extensions": [HEALTH_EXTENSION]}
+    return body
 
 
 def rolling(**policy: Any) -> dict[str, Any]:
@@ -178,6 +200,12 @@ def test_an_unhealthy_batch_faults_the_upgrade(
         poller.result()
     assert error_code(faulted.value) == "MaxUnhealthyInstancePercentExceededInRollingUpgrade"
     assert instances(clients, rg)[1:] == [(False, "Succeeded")] * 3
+    # The Application Health extension reports the failed instance unhealthy, the others healthy.
+    views = [clients.compute.virtual_machine_scale_set_vms.get_instance_view(rg, "web", i) for i in "01"]
+    assert [v.vm_health.status.code for v in views] == ["HealthState/unhealthy", "HealthState/healthy"]
+    (extension,) = views[0].extensions
+    assert extension.type == "Microsoft.ManagedServices.ApplicationHealthLinux"
+    assert extension.substatuses[0].code == "ComponentStatus/ApplicationHealthState/unhealthy"
 
 
 def test_an_image_that_cannot_provision_faults_the_first_batch(
@@ -274,3 +302,72 @@ def test_no_rolling_upgrade_yet_is_not_found(clients: Clients, rg: str, subnet_i
     with pytest.raises(HttpResponseError) as missing:
         clients.compute.virtual_machine_scale_set_rolling_upgrades.get_latest(rg, "web")
     assert missing.value.status_code == 404
+
+
+def test_rolling_mode_needs_a_health_probe_or_the_application_health_extension(
+    paused: Any, clients: Clients, rg: str, subnet_id: str
+) -> None:
+    sets = clients.compute.virtual_machine_scale_sets
+    with pytest.raises(HttpResponseError) as refused:
+        sets.begin_create_or_update(rg, "web", scale_set_body(subnet_id, 2, rolling(), health=False))
+    assert refused.value.status_code == 400
+    assert error_code(refused.value) == "BadRequest"
+    assert refused.value.error.message == NO_HEALTH_SIGNAL
+
+    # Manual needs no health signal; the PATCH that turns it Rolling does, unless it brings one.
+    create_body = scale_set_body(subnet_id, 2, {"mode": "Manual"}, health=False)
+    poller = sets.begin_create_or_update(rg, "web", create_body)
+    set_clock(paused, advance=600)
+    poller.result()
+    with pytest.raises(HttpResponseError) as patched:
+        sets.begin_update(rg, "web", {"properties": {"upgradePolicy": rolling()}})
+    assert error_code(patched.value) == "BadRequest"
+    assert sets.get(rg, "web").properties.upgrade_policy.mode == "Manual"  # nothing was written
+
+    poller = sets.begin_update(
+        rg,
+        "web",
+        {
+            "properties": {
+                "upgradePolicy": rolling(maxBatchInstancePercent=50),
+                "virtualMachineProfile": {
+                    "extensionProfile": {"extensions": [HEALTH_EXTENSION]},
+                    "storageProfile": {"imageReference": UBUNTU_2404},
+                },
+            }
+        },
+    )
+    set_clock(paused, advance=15)
+    poller.result()
+    stored = sets.get(rg, "web")
+    assert stored.properties.upgrade_policy.mode == "Rolling"
+    (extension,) = stored.properties.virtual_machine_profile.extension_profile.extensions
+    assert (extension.name, extension.properties.publisher, extension.properties.type) == (
+        "HealthExtension",
+        "Microsoft.ManagedServices",
+        "ApplicationHealthLinux",
+    )
+    assert extension.properties.settings == {"protocol": "tcp", "port": 22}
+    assert extension.properties.provisioning_state == "Succeeded"
+    set_clock(paused, advance=600)
+    assert progress(clients, rg)[0] == "Completed"  # the model write rolled out with the extension
+
+    # Taking the extension away from a Rolling set is refused; a load balancer probe is a signal too.
+    without = {"properties": {"virtualMachineProfile": {"extensionProfile": {"extensions": []}}}}
+    with pytest.raises(HttpResponseError) as removed:
+        sets.begin_update(rg, "web", without)
+    assert error_code(removed.value) == "BadRequest"
+    probe = f"{rg}/providers/Microsoft.Network/loadBalancers/lb/probes/health"
+    with_probe = {"networkProfile": {"healthProbe": {"id": f"/subscriptions/x/resourceGroups/{probe}"}}}
+    poller = sets.begin_update(
+        rg,
+        "web",
+        {
+            "properties": {
+                "virtualMachineProfile": {**without["properties"]["virtualMachineProfile"], **with_probe}
+            }
+        },
+    )
+    set_clock(paused, advance=15)
+    poller.result()
+    assert sets.get(rg, "web").properties.virtual_machine_profile.extension_profile.extensions == []

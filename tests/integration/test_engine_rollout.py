@@ -165,22 +165,38 @@ def test_a_version_bump_rolls_through_the_fleet_in_waves_and_a_failed_wave_stops
     assert not plan(target, folder).has_changes
 
 
-def scale_set_specs(folder: Path, version: str) -> Path:
-    text = FLEET.replace("VERSION", version).replace("healthCheck: {script: HEALTH, timeout: 5m}", "")
+def scale_set_specs(folder: Path, version: str, probe: str = "") -> Path:
+    text = FLEET.replace("VERSION", version).replace("healthCheck: {script: HEALTH, timeout: 5m}", probe)
     return write_specs(folder, text.replace("  count: 8\n", "  count: 4\n  mode: scaleSet\n"))
+
+
+def health_extensions(azure: Azure) -> list[dict[str, Any]]:
+    """The scale set's Application Health extensions, as Azure shows its model."""
+    model = azure.compute.virtual_machine_scale_sets.get("roll-web-rg", "web").as_dict()
+    extensions = (
+        model["properties"]["virtualMachineProfile"].get("extensionProfile", {}).get("extensions", [])
+    )
+    return [e for e in extensions if e["properties"]["type"].startswith("ApplicationHealth")]
 
 
 def test_a_scale_set_rolls_to_a_new_version_on_azures_engine_and_a_faulted_upgrade_fails_the_step(
     tmp_path: Path, emulator: Any, target: Target, azure: Azure
 ) -> None:
     folder = scale_set_specs(tmp_path / "set", "1.0.0")
+    created = plan(target, folder).change("Deployment/web/vmss")
+    assert "with the Application Health extension (tcp port 22)" in created.reason
     assert apply(target, folder).result.ok
+    (extension,) = health_extensions(azure)  # made with the set: the first rollout's PATCH needs none
+    assert extension["properties"]["type"] == "ApplicationHealthLinux"
+    assert extension["properties"]["settings"] == {"protocol": "tcp", "port": 22}
+    assert extension["properties"]["provisioningState"] == "Succeeded"
     assert not plan(target, folder).has_changes
 
     scale_set_specs(folder, "1.0.1")
     change = plan(target, folder).change("Deployment/web/vmss")
     assert change.action == "update"
     assert "rolling upgrade, in batches of 50% of the instances" in change.reason
+    assert "health extension" not in change.reason
     assert apply(target, folder).result.ok
     scale_set = azure.get(r.VMSS, "roll-web-rg", "web")
     assert scale_set["properties"]["image"].endswith("/versions/1.0.1")
@@ -204,6 +220,40 @@ def test_a_scale_set_rolls_to_a_new_version_on_azures_engine_and_a_faulted_upgra
     assert failure.error is not None
     assert failure.error["code"] == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
     assert "First failed instance ID is" in failure.error["message"]
+
+
+def test_a_scale_set_without_a_health_signal_gets_the_extension_with_its_first_rolling_upgrade(
+    tmp_path: Path, target: Target, azure: Azure
+) -> None:
+    probe = "healthProbe: {protocol: http, port: 8080, requestPath: /health}"
+    folder = scale_set_specs(tmp_path / "set", "1.0.0", probe)
+    assert apply(target, folder).result.ok
+    # A set made before imagepipe added the extension: Manual mode, no health signal.
+    strip = {"properties": {"virtualMachineProfile": {"extensionProfile": {"extensions": []}}}}
+    azure.compute.virtual_machine_scale_sets.begin_update("roll-web-rg", "web", strip).result()
+    assert health_extensions(azure) == []
+    assert not plan(target, folder).has_changes  # nothing rolls: the set is left as it is
+
+    scale_set_specs(folder, "1.0.1", probe)
+    change = plan(target, folder).change("Deployment/web/vmss")
+    assert change.action == "update"
+    assert "add the Application Health extension (http port 8080 /health)" in change.reason
+    assert "Azure refuses a rolling upgrade without a health probe or this extension" in change.reason
+    assert apply(target, folder).result.ok
+    (extension,) = health_extensions(azure)
+    assert extension["properties"]["settings"] == {"protocol": "http", "port": 8080, "requestPath": "/health"}
+    latest = azure.rolling_upgrade("roll-web-rg", "web")
+    assert latest is not None and latest["code"] == "Completed"
+    assert not plan(target, folder).has_changes
+
+    # Another probe in the spec is an update of the extension, with no rollout.
+    scale_set_specs(folder, "1.0.1", "healthProbe: {protocol: tcp}")
+    change = plan(target, folder).change("Deployment/web/vmss")
+    assert change.action == "update"
+    assert "health extension http port 8080 /health -> tcp port 22" in change.reason
+    assert apply(target, folder).result.ok
+    assert health_extensions(azure)[0]["properties"]["settings"] == {"protocol": "tcp", "port": 22}
+    assert not plan(target, folder).has_changes
 
 
 @pytest.mark.slow  # two captures at a speed slow enough for the kill to land mid-replacement: ~20 s

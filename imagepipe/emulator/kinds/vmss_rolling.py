@@ -30,6 +30,13 @@ from imagepipe.emulator.context import Ctx
 from imagepipe.emulator.errors import ArmError, invalid, not_allowed
 from imagepipe.emulator.kinds.base import Kind, register
 from imagepipe.emulator.kinds.vmss import ScaleSetVMs, VirtualMachineScaleSets, instance_doc
+from imagepipe.emulator.kinds.vmss_health import (
+    check_extensions,
+    extensions_of,
+    instance_health,
+    require_health_signal,
+    stamp_extensions,
+)
 from imagepipe.emulator.operations import iso
 from imagepipe.emulator.osprofile import same_reference
 from imagepipe.emulator.replies import Answer, Started
@@ -160,22 +167,26 @@ def _instance(vmss: dict, instance: dict, ctx: Ctx) -> dict:
         or vmss["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
     }
     if "instanceview" in ctx.query.get("$expand", "").lower():
-        props["instanceView"] = instance_view(instance)
+        props["instanceView"] = instance_view(vmss["properties"]["virtualMachineProfile"], instance)
     return out
 
 
-def instance_view(instance: dict) -> dict:
+def instance_view(profile: dict, instance: dict) -> dict:
+    """Provisioning and power state; with the Application Health extension, its health report too."""
     state = instance["state"]
     power = (
         "running" if state in ("Succeeded", "Updating") else "stopped" if state == "Failed" else "starting"
     )
-    return {
+    view: dict = {
         "statuses": [
             {"code": f"ProvisioningState/{state.lower()}", "level": "Error" if state == "Failed" else "Info"},
             {"code": f"PowerState/{power}", "level": "Info"},
         ],
-        "vmHealth": {"status": {"code": f"HealthState/{'unhealthy' if state == 'Failed' else 'healthy'}"}},
     }
+    health = instance_health(profile, state)
+    if health is not None:
+        view["vmHealth"], view["extensions"] = health
+    return view
 
 
 # -- planning a rollout -------------------------------------------------------------------------
@@ -331,6 +342,9 @@ class RollingScaleSets(VirtualMachineScaleSets):
         body = copy.deepcopy(body)
         props = body.setdefault("properties", {})
         props["upgradePolicy"] = normalize_upgrade_policy(props.get("upgradePolicy"))
+        profile = props.get("virtualMachineProfile") or {}
+        _writable_extensions(profile)
+        require_health_signal(props["upgradePolicy"]["mode"], profile)
         answer = super().create(ctx, doc, body)
         stored = ctx.store.get(doc["id"])
         if stored is not None:
@@ -353,6 +367,8 @@ class RollingScaleSets(VirtualMachineScaleSets):
             (body_props.get("virtualMachineProfile") or {}).get("storageProfile", {}).get("imageReference")
         )
         changes_model = bool(reference) and not same_reference(reference, before)
+        health = _health_settings(doc, body_props.get("virtualMachineProfile") or {})
+        require_health_signal(policy["mode"], health)
         if changes_model and running(doc, now):
             raise not_allowed(
                 f"The model of virtual machine scale set '{doc['name']}' cannot change while a rolling upgrade is in "
@@ -365,6 +381,7 @@ class RollingScaleSets(VirtualMachineScaleSets):
         new = ctx.store.get(doc["id"])
         assert new is not None
         new["properties"]["upgradePolicy"] = policy
+        _keep_health_settings(new["properties"]["virtualMachineProfile"], health)
         models = new["_emu"].setdefault("models", {"0": before})
         after = new["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"]
         if changes_model:
@@ -414,6 +431,14 @@ class RollingScaleSets(VirtualMachineScaleSets):
         ctx.store.put(doc)
         return Started(op, 202, location=True)
 
+    def render(self, ctx: Ctx, doc: dict) -> dict:
+        out = super().render(ctx, doc)
+        if extensions_of(out["properties"].get("virtualMachineProfile") or {}):
+            out = {**out, "properties": copy.deepcopy(out["properties"])}
+            state = out["properties"].get("provisioningState") or "Succeeded"
+            stamp_extensions(out["properties"]["virtualMachineProfile"], state)
+        return out
+
     def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
         view = _current_view(doc, ctx.clock.now())
         if segment.lower() == "virtualmachines":
@@ -440,16 +465,54 @@ class RollingScaleSetVMs(ScaleSetVMs):
 
     def require(self, ctx: Ctx, resource_id: str) -> dict:
         view, instance = self._find(ctx, resource_id)
-        return {**_instance(view, instance, ctx), "_emu": {"instance": instance}}
+        profile = view["properties"]["virtualMachineProfile"]
+        return {**_instance(view, instance, ctx), "_emu": {"instance": instance, "profile": profile}}
 
     def sub_get(self, ctx: Ctx, doc: dict, segment: str) -> dict:
         if segment.lower() == "instanceview":
-            return instance_view(doc["_emu"]["instance"])
+            return instance_view(doc["_emu"]["profile"], doc["_emu"]["instance"])
         return super().sub_get(ctx, doc, segment)
 
     def list_under(self, ctx: Ctx, parent: dict) -> list[dict]:
         view = _current_view(parent, ctx.clock.now())
         return [_instance(view, i, ctx) for i in view["_emu"]["instances"]]
+
+
+def _writable_extensions(profile: dict) -> None:
+    """Check a written extension profile and drop what only Azure writes (each provisioningState)."""
+    check_extensions(profile)
+    for extension in extensions_of(profile):
+        (extension.get("properties") or {}).pop("provisioningState", None)
+
+
+def _health_settings(doc: dict, written: dict) -> dict:
+    """The extension profile and health probe the scale set has after a write: what the write
+    sends replaces what is stored (a PATCH's body holds the stored model where it leaves them out)."""
+    stored = doc["properties"]["virtualMachineProfile"]
+    out = {
+        "extensionProfile": copy.deepcopy(stored.get("extensionProfile")),
+        "networkProfile": {"healthProbe": (stored.get("networkProfile") or {}).get("healthProbe")},
+    }
+    if "extensionProfile" in written:
+        out["extensionProfile"] = copy.deepcopy(written["extensionProfile"])
+        _writable_extensions(out)
+    if "healthProbe" in (written.get("networkProfile") or {}):
+        out["networkProfile"]["healthProbe"] = copy.deepcopy(written["networkProfile"]["healthProbe"])
+    return out
+
+
+def _keep_health_settings(profile: dict, health: dict) -> None:
+    """Store the scale set's extension profile and health probe as `_health_settings` decided them."""
+    if health["extensionProfile"] is None:
+        profile.pop("extensionProfile", None)
+    else:
+        profile["extensionProfile"] = health["extensionProfile"]
+    probe = health["networkProfile"]["healthProbe"]
+    network = profile.setdefault("networkProfile", {})
+    if probe is None:
+        network.pop("healthProbe", None)
+    else:
+        network["healthProbe"] = probe
 
 
 class RollingUpgrades(Kind):

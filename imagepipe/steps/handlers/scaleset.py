@@ -1,7 +1,9 @@
 """Deployment ``mode: scaleSet``: one virtual machine scale set with ``capacity: count``;
 a count change is an update, another image one model write that Azure rolls out (a rolling
 upgrade in batches, mapped from the Deployment's ``rollout``), followed until it ends; another
-size or zones a replacement."""
+size or zones a replacement. Azure refuses a rolling upgrade without a health signal, so the
+scale set is made with the Application Health extension (``rollout.healthProbe``), and a set
+without a health probe or that extension gets it with its first rolling model write."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class ScaleSetHandler(ResourceHandler):
             "ssh_public_key": dep.ssh_public_key,
             "admin_password": dep.admin_password,
             "rolling_policy": rolling_policy(dep),
+            "health_extension": health_extension(dep, capture_os_type(ctx, dep.image)),
             **security_properties(
                 security.deployment_type(ctx.specset.documents, dep), dep.security_type is not None
             ),
@@ -46,7 +49,8 @@ class ScaleSetHandler(ResourceHandler):
             **{
                 k: v
                 for k, v in props.items()
-                if k not in ("capacity", "security_type", "security_profile", "rolling_policy")
+                if k
+                not in ("capacity", "security_type", "security_profile", "rolling_policy", "health_extension")
             },
         }
         if props["security_profile"]:
@@ -64,12 +68,14 @@ class ScaleSetHandler(ResourceHandler):
         mutable: list[str] = []
         if observed is not None:
             seen = observed["properties"]
-            if (seen.get("image") or "").lower() != props["image"].lower():
+            rolls = (seen.get("image") or "").lower() != props["image"].lower()
+            if rolls:
                 policy = rolling_policy(dep)
                 mutable.append(
                     f"image {short(seen.get('image'))} -> {short(props['image'])}: Azure's rolling upgrade, "
                     f"in batches of {policy['maxBatchInstancePercent']}% of the instances"
                 )
+            mutable += health_drift(seen, props["health_extension"], rolls)
             if sorted(seen.get("zones") or []) != sorted(props["zones"]):
                 immutable.append("zones")
             if (seen.get("size") or "").lower() != dep.size.lower():
@@ -78,7 +84,13 @@ class ScaleSetHandler(ResourceHandler):
                 mutable.append(f"capacity {seen.get('capacity')} -> {dep.count}")
             mutable += tag_drift(desired, observed)
         noun = f"{props['security_type']} {self.label}" if props["security_type"] else self.label
-        return compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
+        ev = compare_resource(step, ctx, desired, observed, immutable, mutable, noun)
+        if ev.change.action == "create" and not ev.extra.get("wait"):
+            ev.change.reason += (
+                f", with the Application Health extension ({describe(props['health_extension'])}): "
+                "Azure's rolling upgrades judge instances by it"
+            )
+        return ev
 
     def request(
         self, desired: r.Record, ev: Evaluation, ctx: Context, azure: Provider, obs: Observer
@@ -89,13 +101,18 @@ class ScaleSetHandler(ResourceHandler):
         return desired
 
     def update(self, desired: r.Record, ev: Evaluation, azure: Provider) -> None:
-        seen = ((ev.observed or {}).get("properties") or {}).get("image") or ""
-        if seen.lower() == desired["properties"]["image"].lower():
-            azure.update_vmss(desired).wait()
+        seen = (ev.observed or {}).get("properties") or {}
+        props = desired["properties"]
+        rolls = (seen.get("image") or "").lower() != props["image"].lower()
+        write = {
+            **props,
+            "write_health_extension": bool(health_drift(seen, props["health_extension"], rolls)),
+        }
+        if not rolls:
+            azure.update_vmss({**desired, "properties": write}).wait()
             return
-        dep_policy = desired["properties"]["rolling_policy"]
         azure.update_vmss(
-            {**desired, "properties": {**desired["properties"], "rolling_upgrade": dep_policy}}
+            {**desired, "properties": {**write, "rolling_upgrade": props["rolling_policy"]}}
         ).wait()
         follow_rolling_upgrade(azure, desired["resource_group"], desired["name"], ev.change.address)
 
@@ -110,6 +127,38 @@ def rolling_policy(dep: Deployment) -> dict[str, Any]:
         "maxUnhealthyUpgradedInstancePercent": 0,
         "pauseTimeBetweenBatches": f"PT{int(dep.rollout.pause_seconds)}S",
     }
+
+
+def health_extension(dep: Deployment, os_type: str) -> dict[str, Any]:
+    """The Application Health extension the scale set carries, from ``rollout.healthProbe``."""
+    probe = dep.rollout.health_probe
+    return {
+        "type": f"ApplicationHealth{os_type}",
+        "protocol": probe.protocol,
+        "port": probe.port_for(os_type),
+        "request_path": probe.request_path,
+    }
+
+
+def health_drift(seen: dict[str, Any], wanted: dict[str, Any], rolls: bool) -> list[str]:
+    """What the model write must change of the scale set's health signal: an extension that probes
+    something else; none at all when the write rolls (Azure refuses Rolling without a health probe
+    or the extension; a set that never rolls is left as it is)."""
+    current = seen.get("health_extension")
+    if current is not None:
+        return [] if current == wanted else [f"health extension {describe(current)} -> {describe(wanted)}"]
+    if seen.get("health_probe") or not rolls:
+        return []
+    return [
+        f"add the Application Health extension ({describe(wanted)}): Azure refuses a rolling upgrade "
+        "without a health probe or this extension"
+    ]
+
+
+def describe(extension: dict[str, Any]) -> str:
+    """An Application Health extension as a plan reads it: ``tcp port 22``, ``http port 80 /health``."""
+    path = f" {extension['request_path']}" if extension.get("request_path") else ""
+    return f"{extension['protocol']} port {extension['port']}{path}"
 
 
 def follow_rolling_upgrade(azure: Provider, rg: str, name: str, address: str) -> None:
