@@ -234,8 +234,7 @@ class Executor:
         except StopIteration as stop:
             outcome = stop.value
         except Exception as exc:  # the step's own guard turns its errors into outcomes: a bug here
-            log.debug("internal error in %s", step.address, exc_info=True)
-            outcome = self._failed(step, f"internal error: {type(exc).__name__}: {exc}")
+            outcome = self._failure_of(step, exc)
         else:
             pending.watcher.when_final(
                 pending.rg, pending.name, lambda err: self._pool.submit(self._advance, step, held, steps, err)
