@@ -6,9 +6,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from engine_helpers import admin, apply, plan
 
+from imagepipe.azure import records as r
+from imagepipe.azure.adapters import Azure
 from imagepipe.azure.target import Target
+from imagepipe.steps.port import ProviderError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -36,3 +40,20 @@ def test_plan_reads_do_not_grow_with_the_number_of_vms(tmp_path: Path, target: T
     assert not plan(target, large).has_changes
     large_reads = gets(emulator) - before
     assert large_reads == small_reads
+
+
+def test_lists_are_read_whole_and_their_failures_keep_azures_error(azure: Azure) -> None:
+    """Lists are streamed in big blocks: every page arrives whole, a missing group lists nothing,
+    and a failed list still carries Azure's code and message (its body is read before the error)."""
+    big_tags = {f"tag{i}": "x" * 200 for i in range(40)}  # 8 KB a group: more than one block of 4 KB
+    for i in range(3):
+        group = {"type": r.RESOURCE_GROUP, "name": f"reads-{i}", "resource_group": f"reads-{i}"}
+        azure.create(group | {"location": "eastus", "tags": big_tags, "properties": {}}).wait()
+    listed = {g["name"]: g for g in azure.list_resource_groups()}
+    assert all(listed[f"reads-{i}"]["tags"] == big_tags for i in range(3))
+    assert azure.list(r.VM, "no-such-rg") == []
+    azure.subscription_id = "00000000-0000-4000-8000-0000000000ff"  # a subscription ARM does not know
+    with pytest.raises(ProviderError) as failed:
+        azure.list_all(r.VM)
+    assert failed.value.code == "SubscriptionNotFound"
+    assert "could not be found" in failed.value.provider_message
